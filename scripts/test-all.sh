@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The one test command (README: `npm test`). Installs the real peers the tests drive when they are
+# missing (Debian packages: kamailio + presence modules, sip-tester for sipp, tcpdump), type-checks
+# under strict, then runs every vitest suite. Tests whose component is absent print why they skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v kamailio >/dev/null 2>&1 || need+=(kamailio kamailio-presence-modules)
+[ -e /usr/lib/x86_64-linux-gnu/kamailio/modules/presence.so ] || ls /usr/lib/*/kamailio/modules/presence.so >/dev/null 2>&1 || need+=(kamailio-presence-modules)
+command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "test-all: installing ${need[*]} from Debian packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "test-all: ${need[*]} missing and not root: tests that need them will say they skipped"
+  fi
+fi
+echo "test-all: kamailio $(kamailio -v 2>/dev/null | head -1 | awk '{print $3}' || echo absent), $(sipp -v 2>/dev/null | grep -o 'SIPp v[0-9.]*' | head -1 || echo 'sipp absent')"
+
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npx tsc -p tsconfig.json --noEmit
+echo "test-all: tsc --noEmit (strict) passed"
+npx vitest run "$@"

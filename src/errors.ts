@@ -1,0 +1,41 @@
+/**
+ * The error catalogue: every expected failure the agent reports has a stable code here. Tests assert on
+ * `err.code`, never on message text. Codes never change meaning once released.
+ */
+export const ErrorCodes = {
+  /** Configuration file or environment override failed validation. */
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  /** A sip-profile failed validation. */
+  PROFILE_INVALID: 'PROFILE_INVALID',
+  /** Presence document could not be parsed (malformed, too large, DOCTYPE/entities refused). */
+  PIDF_INVALID: 'PIDF_INVALID',
+  /** PAP control entity could not be parsed. */
+  PAP_INVALID: 'PAP_INVALID',
+  /** PAP version not supported (PAP 3002). */
+  PAP_VERSION: 'PAP_VERSION',
+  /** multipart/related body could not be parsed. */
+  MULTIPART_INVALID: 'MULTIPART_INVALID',
+  /** A PAP client address could not be mapped to a SIP AOR (PAP 2002). */
+  ADDRESS_INVALID: 'ADDRESS_INVALID',
+  /** A body carried through an engine that cannot carry it (e.g. binary over drachtio). */
+  BODY_NOT_CARRIED: 'BODY_NOT_CARRIED',
+  /** A push-id already exists (PAP 2007). */
+  DUPLICATE_PUSH_ID: 'DUPLICATE_PUSH_ID',
+  /** Intake refused because the agent is overloaded or shutting down (PAP 4001). */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** An expected failure with a stable code and, where it applies, the field at fault. */
+export class AgentError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AgentError';
+  }
+}

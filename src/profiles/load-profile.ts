@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { extname, isAbsolute, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { AgentError, ErrorCodes } from '../errors.js';
+import { profileSchema, type SipProfile } from './schema.js';
+
+/** Where the shipped profiles live (sip-profiles/ at the project root). */
+export const PROFILES_DIR = new URL('../../sip-profiles/', import.meta.url).pathname;
+
+/** Formats the first zod issue as one line: `field.path: message`. */
+export function describeZodIssue(error: z.ZodError, prefix = ''): { field: string; line: string } {
+  const issue = error.issues[0];
+  const field = [prefix, ...(issue?.path ?? []).map(String)].filter(Boolean).join('.');
+  let message = issue?.message ?? 'invalid';
+  if (issue && issue.code === 'invalid_value' && 'values' in issue) {
+    message = `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  return { field, line: `${field || '(root)'}: ${message}` };
+}
+
+/** Validates an already-parsed profile object. */
+export function validateProfile(raw: unknown, source = 'profile'): SipProfile {
+  const result = profileSchema.safeParse(raw);
+  if (!result.success) {
+    const { field, line } = describeZodIssue(result.error);
+    throw new AgentError(ErrorCodes.PROFILE_INVALID, `invalid sip-profile ${source}: ${line}`, field);
+  }
+  return result.data;
+}
+
+/**
+ * Loads a profile by name (`oma-sip-push` → sip-profiles/oma-sip-push.yaml) or by path.
+ */
+export function loadProfile(nameOrPath: string): SipProfile {
+  const looksLikePath = nameOrPath.includes('/') || extname(nameOrPath) !== '';
+  const path = looksLikePath
+    ? isAbsolute(nameOrPath)
+      ? nameOrPath
+      : join(process.cwd(), nameOrPath)
+    : join(PROFILES_DIR, `${nameOrPath}.yaml`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new AgentError(ErrorCodes.PROFILE_INVALID, `cannot read sip-profile ${path}: ${(err as Error).message}`, 'profile', {
+      cause: err,
+    });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new AgentError(ErrorCodes.PROFILE_INVALID, `sip-profile ${path} is not valid YAML/JSON: ${(err as Error).message}`, 'profile', {
+      cause: err,
+    });
+  }
+  return validateProfile(raw, path);
+}

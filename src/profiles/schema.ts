@@ -1,0 +1,91 @@
+/**
+ * The sip-profile schema: how the agent talks to one kind of SIP core (product.md §5).
+ * A profile is YAML or JSON in `sip-profiles/`; `loadProfile()` validates it with this schema and a bad
+ * profile stops start-up with one line naming the field.
+ */
+import { z } from 'zod';
+
+const transport = z.enum(['udp', 'tcp']);
+
+export const hopSchema = z.object({
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(5060),
+  transport: transport.default('udp'),
+});
+
+export const profileSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    identity: z.object({
+      /** From URI of every request the agent sends. */
+      uri: z.string().regex(/^sips?:/, 'must be a sip: or sips: URI'),
+      displayName: z.string().optional(),
+      /** P-Asserted-Identity (RFC 3325) on MESSAGE; IMS cores expect it from a trusted AS. */
+      assertedIdentity: z.string().optional(),
+    }),
+    /** Where requests go; unset = straight to the Request-URI host. */
+    outboundProxy: hopSchema.optional(),
+    message: z
+      .object({
+        /** Bytes above which a MESSAGE needs a congestion-controlled transport (RFC 3428 §9: 1300). */
+        sizeThreshold: z.number().int().min(200).max(65535).default(1300),
+        /** Above the threshold: send over TCP, or hand back to the PPG. */
+        largeMessage: z.enum(['tcp', 'hand-back']).default('tcp'),
+        /** Add `P-Asserted-Identity` (identity.assertedIdentity, else identity.uri). */
+        pAssertedIdentity: z.boolean().default(false),
+        /** `Accept-Contact: *;+g.oma.pusheventapp="<app>"` (OMA-TS-SIP_Push §5.2.2). */
+        acceptContact: z.boolean().default(true),
+        /** Append `;require;explicit` (RFC 3841 §9.2) to Accept-Contact. */
+        requireExplicit: z.boolean().default(false),
+        /** Extra static headers put on every MESSAGE. */
+        extraHeaders: z.record(z.string(), z.string()).default({}),
+      })
+      .prefault({}),
+    presence: z
+      .object({
+        enabled: z.boolean().default(true),
+        event: z.string().default('presence'),
+        accept: z.array(z.string()).default(['application/pidf+xml']),
+        expiresSeconds: z.number().int().min(60).max(86400).default(3600),
+        /** How long a push for a user not yet known waits for the first NOTIFY. */
+        firstNotifyWaitMs: z.number().int().min(0).max(30000).default(1500),
+        /**
+         * OMA service-ids that count as push-capable. OMA registered none for Push (standards-digest §3.5),
+         * so this is the operator's choice; empty = only caps/basic decide.
+         */
+        pushServiceIds: z.array(z.string()).default([]),
+        /** Whether a tuple with `basic=open` and no service-description is enough to try SIP. */
+        basicOpenIsEnough: z.boolean().default(true),
+        /** What a user with no usable presence (nothing published, no NOTIFY in time) gets. */
+        whenUnknown: z.enum(['try-sip', 'hand-back']).default('try-sip'),
+      })
+      .prefault({}),
+    capabilities: z
+      .object({
+        /** Delivery failures (404/408/480/timeout) mark the user unreachable for this long. */
+        holdDownSeconds: z.number().int().min(0).max(86400).default(300),
+        /** Presence is a hint: entries older than this are re-evaluated as unknown. */
+        ttlSeconds: z.number().int().min(1).max(86400).default(3600),
+      })
+      .prefault({}),
+    handBack: z
+      .object({
+        /** The bearer hint when presence says nothing better (vocabulary: docs/architecture.md). */
+        defaultBearer: z.string().default('SMS'),
+      })
+      .prefault({}),
+    addressing: z
+      .object({
+        /** Home domain for PLMN numbers and bare user names. */
+        homeDomain: z.string().min(1),
+        /** TYPE=PLMN numbers become `sip:+N@domain;user=phone` or `tel:+N`. */
+        plmnForm: z.enum(['sip-user-phone', 'tel']).default('sip-user-phone'),
+        /** Country code prepended to national PLMN numbers that lack a leading '+'. */
+        defaultCountryCode: z.string().regex(/^\d{1,3}$/).optional(),
+      }),
+  })
+  .strict();
+
+export type SipProfile = z.infer<typeof profileSchema>;
+export type SipHop = z.infer<typeof hopSchema>;

@@ -21,6 +21,10 @@ export const ErrorCodes = {
   BODY_NOT_CARRIED: 'BODY_NOT_CARRIED',
   /** A push-id already exists (PAP 2007). */
   DUPLICATE_PUSH_ID: 'DUPLICATE_PUSH_ID',
+  /** A push state change was refused: illegal transition or the record changed underneath (compare-and-set). */
+  PUSH_STATE_CONFLICT: 'PUSH_STATE_CONFLICT',
+  /** No push with this push-id is known to the store (PAP 2004-ish on status query / cancel). */
+  PUSH_NOT_FOUND: 'PUSH_NOT_FOUND',
   /** Intake refused because the agent is overloaded or shutting down (PAP 4001). */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 } as const;

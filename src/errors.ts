@@ -23,7 +23,7 @@ export const ErrorCodes = {
   DUPLICATE_PUSH_ID: 'DUPLICATE_PUSH_ID',
   /** A push state change was refused: illegal transition or the record changed underneath (compare-and-set). */
   PUSH_STATE_CONFLICT: 'PUSH_STATE_CONFLICT',
-  /** No push with this push-id is known to the store (PAP 2004-ish on status query / cancel). */
+  /** No push with this push-id is known to the store (PAP 2004 "Push ID not found"). */
   PUSH_NOT_FOUND: 'PUSH_NOT_FOUND',
   /** Intake refused because the agent is overloaded or shutting down (PAP 4001). */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',

@@ -11,8 +11,13 @@ export const PROFILES_DIR = new URL('../../sip-profiles/', import.meta.url).path
 /** Formats the first zod issue as one line: `field.path: message`. */
 export function describeZodIssue(error: z.ZodError, prefix = ''): { field: string; line: string } {
   const issue = error.issues[0];
-  const field = [prefix, ...(issue?.path ?? []).map(String)].filter(Boolean).join('.');
+  const path = [prefix, ...(issue?.path ?? []).map(String)];
   let message = issue?.message ?? 'invalid';
+  if (issue && issue.code === 'unrecognized_keys') {
+    path.push(issue.keys[0] ?? '');
+    message = 'unknown field (check the spelling against the documented fields)';
+  }
+  const field = path.filter(Boolean).join('.');
   if (issue && issue.code === 'invalid_value' && 'values' in issue) {
     message = `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
   }

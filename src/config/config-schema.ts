@@ -1,0 +1,125 @@
+/**
+ * The agent's configuration: one YAML/JSON file plus environment overrides, validated once at start.
+ * Every field has a default that runs on one machine (README "Two commands").
+ */
+import { z } from 'zod';
+
+const transport = z.enum(['udp', 'tcp']);
+
+const listenSchema = z.object({
+  host: z.string().min(1),
+  port: z.number().int().min(0).max(65535),
+  transport,
+});
+
+export const configSchema = z
+  .object({
+    /** A profile name from sip-profiles/ or a path to a profile file. */
+    profile: z.string().min(1).default('kamailio-lab'),
+    sip: z
+      .object({
+        engine: z.enum(['embedded', 'drachtio']).default('embedded'),
+        /**
+         * Where the embedded engine listens. Default 127.0.0.2:5070: an address of its own on loopback, so
+         * it never shares host:port with a SIP core on 127.0.0.1 (lab-facts.md).
+         */
+        listen: z
+          .array(listenSchema)
+          .min(1)
+          .default([
+            { host: '127.0.0.2', port: 5070, transport: 'udp' },
+            { host: '127.0.0.2', port: 5070, transport: 'tcp' },
+          ]),
+        /** RFC 3261 §17.1.1.1 timer values; T1 smaller only in tests. */
+        timers: z
+          .object({
+            t1Ms: z.number().int().min(10).max(10000).default(500),
+            t2Ms: z.number().int().min(100).max(60000).default(4000),
+            t4Ms: z.number().int().min(100).max(60000).default(5000),
+          })
+          .prefault({}),
+        drachtio: z
+          .object({
+            host: z.string().default('127.0.0.1'),
+            port: z.number().int().min(1).max(65535).default(9022),
+            secret: z.string().default('cymru'),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    http: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        /** The PAP intake port (also /healthz, /readyz, /metrics, admin and the JSON API). */
+        port: z.number().int().min(0).max(65535).default(8180),
+        papPath: z.string().startsWith('/').default('/pap'),
+        bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+        requestTimeoutMs: z.number().int().min(100).max(600000).default(30000),
+      })
+      .prefault({}),
+    ppg: z
+      .object({
+        /**
+         * The PPG endpoint that takes asynchronous hand-backs (a PAP push-message with the bearer hint).
+         * Hand-backs are retried until this endpoint acknowledges them with a 2xx.
+         */
+        handBackUrl: z.url().default('http://127.0.0.1:8181/pap'),
+        requestTimeoutMs: z.number().int().min(100).max(120000).default(10000),
+        backoff: z
+          .object({
+            baseMs: z.number().int().min(10).default(1000),
+            maxMs: z.number().int().min(100).default(300000),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    capabilityTable: z
+      .object({
+        maxUsers: z.number().int().min(1).max(50_000_000).default(100_000),
+      })
+      .prefault({}),
+    presence: z
+      .object({
+        /** A file of AORs (one per line, # comments) subscribed to at start. */
+        watchList: z.string().optional(),
+        maxConcurrentSubscribes: z.number().int().min(1).max(10000).default(50),
+      })
+      .prefault({}),
+    /**
+     * `presence-aware` (the product): hand back unreachable users without SIP. `always-sip`: the naive
+     * baseline the benchmarks compare against — try SIP first, hand back only after a failure.
+     */
+    policy: z.enum(['presence-aware', 'always-sip']).default('presence-aware'),
+    store: z
+      .object({
+        /** SQLite file; `:memory:` keeps nothing across restarts (tests only). */
+        path: z.string().default('./data/pushes.sqlite'),
+        retentionHours: z.number().min(0).default(168),
+      })
+      .prefault({}),
+    limits: z
+      .object({
+        /** SIP MESSAGE transactions in flight at once. */
+        maxInFlight: z.number().int().min(1).max(100000).default(2000),
+        /** Accepted pushes waiting for a transaction slot; past it intake answers PAP 4001. */
+        maxQueued: z.number().int().min(0).max(1000000).default(20000),
+      })
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** `auto`: pretty when stdout is a terminal. */
+        pretty: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+      })
+      .prefault({}),
+    admin: z
+      .object({
+        /** Bearer token for /admin; unset disables the admin API. */
+        token: z.string().min(8).optional(),
+      })
+      .prefault({}),
+  })
+  .strict();
+
+export type AgentConfig = z.infer<typeof configSchema>;
+export type AgentConfigInput = z.input<typeof configSchema>;

@@ -15,6 +15,8 @@ export const ErrorCodes = {
   PAP_VERSION: 'PAP_VERSION',
   /** multipart/related body could not be parsed. */
   MULTIPART_INVALID: 'MULTIPART_INVALID',
+  /** A PAP operation this agent does not implement, e.g. `ccq-message` (PAP 3001 "Not implemented"). */
+  PAP_NOT_IMPLEMENTED: 'PAP_NOT_IMPLEMENTED',
   /** A PAP client address could not be mapped to a SIP AOR (PAP 2002). */
   ADDRESS_INVALID: 'ADDRESS_INVALID',
   /** A body carried through an engine that cannot carry it (e.g. binary over drachtio). */

@@ -1,0 +1,159 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { NewOutboxItem, OutboxItem, OutboxKind, OutboxStats } from './outbox-item.js';
+
+interface OutboxRow {
+  id: number;
+  push_id: string;
+  kind: OutboxKind;
+  url: string;
+  content_type: string;
+  headers: string;
+  body: Buffer;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  done_at: number | null;
+  parked_at: number | null;
+}
+
+const COLUMNS =
+  'id, push_id, kind, url, content_type, headers, body, attempts, next_attempt_at, last_error, ' +
+  'created_at, done_at, parked_at';
+
+function toItem(row: OutboxRow): OutboxItem {
+  return {
+    id: row.id,
+    pushId: row.push_id,
+    kind: row.kind,
+    url: row.url,
+    contentType: row.content_type,
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    body: row.body,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error ?? undefined,
+    createdAt: row.created_at,
+    doneAt: row.done_at ?? undefined,
+    parkedAt: row.parked_at ?? undefined,
+  };
+}
+
+/**
+ * The durable outbox of POSTs owed to the PPG. It lives in the push database (schema in
+ * `../store/schema.ts`) and shares the {@link PushStore}'s connection, so an enqueue can commit in the
+ * same transaction as a push state change (`PushStore.transition(..., { outbox })`): a crash cannot
+ * leave a push in `handing-back` with nothing queued to hand it back.
+ *
+ * Obtain it as `store.outbox`; it is not constructed on its own. Every method is one statement or one
+ * small transaction. Delivery is at-least-once: an item whose POST was in flight at a crash is sent again.
+ */
+export class Outbox {
+  readonly #now: () => number;
+  readonly #insert: Statement<[string, OutboxKind, string, string, string, Buffer, number, number]>;
+  readonly #byId: Statement<[number], OutboxRow>;
+  readonly #byPush: Statement<[string], OutboxRow>;
+  readonly #due: Statement<[number, number], OutboxRow>;
+  readonly #nextDue: Statement<[], { at: number | null }>;
+  readonly #ack: Statement<[number, number]>;
+  readonly #fail: Statement<[string, number, number]>;
+  readonly #park: Statement<[number, string, number]>;
+  readonly #requeue: Statement<[number, number]>;
+  readonly #stats: Statement<[], OutboxStats>;
+
+  /** @internal Built by `PushStore`; use `store.outbox`. */
+  constructor(db: Database, now: () => number) {
+    this.#now = now;
+    this.#insert = db.prepare(
+      `INSERT INTO outbox (push_id, kind, url, content_type, headers, body, next_attempt_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#byId = db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE id = ?`);
+    this.#byPush = db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE push_id = ? ORDER BY id`);
+    this.#due = db.prepare(
+      `SELECT ${COLUMNS} FROM outbox WHERE done_at IS NULL AND parked_at IS NULL AND next_attempt_at <= ?
+       ORDER BY next_attempt_at, id LIMIT ?`,
+    );
+    this.#nextDue = db.prepare(
+      'SELECT MIN(next_attempt_at) AS at FROM outbox WHERE done_at IS NULL AND parked_at IS NULL',
+    );
+    this.#ack = db.prepare('UPDATE outbox SET done_at = ? WHERE id = ? AND done_at IS NULL');
+    this.#fail = db.prepare(
+      `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+       WHERE id = ? AND done_at IS NULL`,
+    );
+    this.#park = db.prepare(
+      'UPDATE outbox SET parked_at = ?, last_error = ? WHERE id = ? AND done_at IS NULL',
+    );
+    this.#requeue = db.prepare(
+      'UPDATE outbox SET parked_at = NULL, next_attempt_at = ? WHERE id = ? AND done_at IS NULL',
+    );
+    this.#stats = db.prepare(
+      `SELECT
+         COALESCE(SUM(done_at IS NULL AND parked_at IS NULL), 0) AS pending,
+         COALESCE(SUM(done_at IS NULL AND parked_at IS NOT NULL), 0) AS parked,
+         COALESCE(SUM(done_at IS NOT NULL), 0) AS done
+       FROM outbox`,
+    );
+  }
+
+  /** Queues a POST for `pushId` (which must exist: foreign key). Prefer the transition option. */
+  enqueue(pushId: string, item: NewOutboxItem): OutboxItem {
+    const now = this.#now();
+    const info = this.#insert.run(
+      pushId,
+      item.kind,
+      item.url,
+      item.contentType,
+      JSON.stringify(item.headers ?? {}),
+      item.body,
+      item.notBefore ?? now,
+      now,
+    );
+    return this.get(Number(info.lastInsertRowid)) as OutboxItem;
+  }
+
+  get(id: number): OutboxItem | undefined {
+    const row = this.#byId.get(id);
+    return row ? toItem(row) : undefined;
+  }
+
+  /** Every item ever queued for a push, oldest first (done ones included, until pruned). */
+  listForPush(pushId: string): OutboxItem[] {
+    return this.#byPush.all(pushId).map(toItem);
+  }
+
+  /** Items due at `now` (not done, not parked), oldest due first. */
+  due(now: number, limit: number): OutboxItem[] {
+    return this.#due.all(now, limit).map(toItem);
+  }
+
+  /** When the earliest pending item falls due, or undefined when nothing is pending. */
+  nextDueAt(): number | undefined {
+    return this.#nextDue.get()?.at ?? undefined;
+  }
+
+  /** Records the PPG's acknowledgement. False when it was already done (nothing changed). */
+  markAcknowledged(id: number): boolean {
+    return this.#ack.run(this.#now(), id).changes === 1;
+  }
+
+  /** Counts a failed POST and schedules the next one. */
+  recordFailure(id: number, error: string, nextAttemptAt: number): void {
+    this.#fail.run(error, nextAttemptAt, id);
+  }
+
+  /** Stops sending an item that outlived its max age; it stays in the table for an operator. */
+  park(id: number, error: string): void {
+    this.#park.run(this.#now(), error, id);
+  }
+
+  /** Puts a parked (or pending) item back in line, due now. False when it is done or unknown. */
+  requeue(id: number): boolean {
+    return this.#requeue.run(this.#now(), id).changes === 1;
+  }
+
+  stats(): OutboxStats {
+    return this.#stats.get() as OutboxStats;
+  }
+}

@@ -1,0 +1,282 @@
+import BetterSqlite3 from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
+import { AgentError, ErrorCodes } from '../../errors.js';
+import { Outbox } from '../outbox/outbox.js';
+import type { NewOutboxItem } from '../outbox/outbox-item.js';
+import type { NewPushRecord, PushHistoryEntry, PushRecord, TransitionDetail } from './push-record.js';
+import { PUSH_STATES, TERMINAL_STATES, canTransition, type PushState } from './push-state.js';
+import { configureConnection, migrate, type SyncMode } from './schema.js';
+
+export interface PushStoreOptions {
+  /** The clock for every timestamp the store writes (ms since the epoch). Default `Date.now`. */
+  now?: () => number;
+  /** WAL sync mode; see {@link SyncMode}. Default FULL. */
+  synchronous?: SyncMode;
+}
+
+export interface TransitionOptions {
+  /** Compare-and-set guard: refuse unless the push is in one of these states now. */
+  expectedFrom?: PushState | readonly PushState[];
+  /** POSTs to queue in the same transaction as the state change (hand-back, result notification). */
+  outbox?: NewOutboxItem | readonly NewOutboxItem[];
+}
+
+interface PushRow {
+  push_id: string;
+  address: string;
+  aor: string | null;
+  request_content_type: string;
+  request_body: Buffer;
+  deliver_after: number | null;
+  deliver_before: number | null;
+  notify_to: string | null;
+  source: 'pap' | 'json';
+  state: PushState;
+  reason: string | null;
+  bearer_hint: string | null;
+  sip_status: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+interface HistoryRow {
+  from_state: PushState | null;
+  to_state: PushState;
+  at: number;
+  detail: string;
+}
+
+const TERMINAL_LIST = [...TERMINAL_STATES].map((s) => `'${s}'`).join(', ');
+
+function toRecord(row: PushRow): PushRecord {
+  return {
+    pushId: row.push_id,
+    address: row.address,
+    aor: row.aor ?? undefined,
+    requestContentType: row.request_content_type,
+    requestBody: row.request_body,
+    deliverAfter: row.deliver_after ?? undefined,
+    deliverBefore: row.deliver_before ?? undefined,
+    notifyTo: row.notify_to ?? undefined,
+    source: row.source,
+    state: row.state,
+    reason: row.reason ?? undefined,
+    bearerHint: row.bearer_hint ?? undefined,
+    sipStatus: row.sip_status ?? undefined,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function isPrimaryKeyViolation(err: unknown): boolean {
+  return err instanceof Error && (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/**
+ * The durable record of every accepted push (product.md §2: each accepted push ends in exactly one
+ * terminal state, and nothing accepted is lost across restarts). SQLite via better-sqlite3, WAL journal,
+ * prepared statements, one small transaction per state change, each with a history row.
+ *
+ * One agent process owns the file; the WHERE-state guard on every update still makes a concurrent writer
+ * (e.g. an admin tool) lose cleanly with `PUSH_STATE_CONFLICT` instead of overwriting.
+ */
+export class PushStore {
+  /** The PPG outbox on the same connection; see {@link Outbox}. */
+  readonly outbox: Outbox;
+  readonly #db: Database;
+  readonly #now: () => number;
+  readonly #stmt: {
+    insert: Statement<unknown[]>;
+    get: Statement<[string], PushRow>;
+    update: Statement<unknown[]>;
+    history: Statement<[string], HistoryRow>;
+    addHistory: Statement<[string, PushState | null, PushState, number, string]>;
+    resumable: Statement<[], PushRow>;
+    counts: Statement<[], { state: PushState; n: number }>;
+    backlog: Statement<[], { n: number }>;
+    prunable: Statement<[number], { push_id: string }>;
+    deleteHistory: Statement<[string]>;
+    deleteOutbox: Statement<[string]>;
+    deletePush: Statement<[string]>;
+  };
+
+  private constructor(db: Database, now: () => number) {
+    this.#db = db;
+    this.#now = now;
+    this.outbox = new Outbox(db, now);
+    const nonTerminal = `state NOT IN (${TERMINAL_LIST})`;
+    this.#stmt = {
+      insert: db.prepare(
+        `INSERT INTO pushes (push_id, address, aor, request_content_type, request_body, deliver_after,
+           deliver_before, notify_to, source, state, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?)`,
+      ),
+      get: db.prepare('SELECT * FROM pushes WHERE push_id = ?'),
+      update: db.prepare(
+        `UPDATE pushes SET state = ?, updated_at = ?, reason = COALESCE(?, reason),
+           bearer_hint = COALESCE(?, bearer_hint), sip_status = COALESCE(?, sip_status)
+         WHERE push_id = ? AND state = ?`,
+      ),
+      history: db.prepare(
+        'SELECT from_state, to_state, at, detail FROM push_history WHERE push_id = ? ORDER BY seq',
+      ),
+      addHistory: db.prepare(
+        'INSERT INTO push_history (push_id, from_state, to_state, at, detail) VALUES (?, ?, ?, ?, ?)',
+      ),
+      resumable: db.prepare(`SELECT * FROM pushes WHERE ${nonTerminal} ORDER BY created_at, push_id`),
+      counts: db.prepare('SELECT state, COUNT(*) AS n FROM pushes GROUP BY state'),
+      backlog: db.prepare(`SELECT COUNT(*) AS n FROM pushes WHERE ${nonTerminal}`),
+      // Terminal, older than the retention, and owing the PPG nothing (no undone outbox row).
+      prunable: db.prepare(
+        `SELECT push_id FROM pushes p WHERE state IN (${TERMINAL_LIST}) AND updated_at < ?
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.push_id = p.push_id AND o.done_at IS NULL)`,
+      ),
+      deleteHistory: db.prepare('DELETE FROM push_history WHERE push_id = ?'),
+      deleteOutbox: db.prepare('DELETE FROM outbox WHERE push_id = ?'),
+      deletePush: db.prepare('DELETE FROM pushes WHERE push_id = ?'),
+    };
+  }
+
+  /** Opens (creating and migrating as needed) the store at `path`, or an in-memory one for tests. */
+  static open(path: string, opts: PushStoreOptions = {}): PushStore {
+    const db = new BetterSqlite3(path);
+    try {
+      configureConnection(db, opts.synchronous ?? 'FULL');
+      migrate(db);
+      return new PushStore(db, opts.now ?? Date.now);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /** The store's clock (ms since the epoch). */
+  now(): number {
+    return this.#now();
+  }
+
+  /** The journal mode SQLite reports (`wal` for a file; `memory` for `:memory:`). */
+  journalMode(): string {
+    return String(this.#db.pragma('journal_mode', { simple: true }));
+  }
+
+  /**
+   * Runs `fn` in one IMMEDIATE transaction (nested calls become savepoints). `fn` must be synchronous:
+   * anything it awaits runs after the commit.
+   */
+  runInTransaction<T>(fn: () => T): T {
+    return this.#db.transaction(fn).immediate();
+  }
+
+  /** Records a newly accepted push. PAP 2007: a push-id seen before (also before a restart) throws. */
+  insert(rec: NewPushRecord): PushRecord {
+    const now = this.#now();
+    return this.runInTransaction(() => {
+      try {
+        this.#stmt.insert.run(
+          rec.pushId, rec.address, rec.aor ?? null, rec.requestContentType, rec.requestBody,
+          rec.deliverAfter ?? null, rec.deliverBefore ?? null, rec.notifyTo ?? null,
+          rec.source ?? 'pap', now, now,
+        );
+      } catch (err) {
+        if (!isPrimaryKeyViolation(err)) throw err;
+        throw new AgentError(
+          ErrorCodes.DUPLICATE_PUSH_ID, `push-id ${rec.pushId} already exists`, 'push-id', { cause: err },
+        );
+      }
+      this.#stmt.addHistory.run(rec.pushId, null, 'accepted', now, '{}');
+      return this.#mustGet(rec.pushId);
+    });
+  }
+
+  /**
+   * Moves a push to `to` as one atomic compare-and-set, appends the history row, and queues any
+   * `opts.outbox` POSTs in the same transaction. Throws `PUSH_NOT_FOUND`, or `PUSH_STATE_CONFLICT` for
+   * an edge {@link canTransition} forbids or a failed `expectedFrom` guard.
+   */
+  transition(
+    pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {},
+  ): PushRecord {
+    return this.runInTransaction(() => {
+      const from = this.#mustGet(pushId).state;
+      const expected = opts.expectedFrom === undefined ? undefined : [opts.expectedFrom].flat();
+      if (expected && !expected.includes(from)) {
+        throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT,
+          `push ${pushId} is ${from}, expected ${expected.join('|')}`, 'state');
+      }
+      if (!canTransition(from, to)) {
+        throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT,
+          `push ${pushId}: ${from} → ${to} is not allowed`, 'state');
+      }
+      const now = this.#now();
+      const changed = this.#stmt.update.run(to, now, detail.reason ?? null, detail.bearerHint ?? null,
+        detail.sipStatus ?? null, pushId, from).changes;
+      if (changed !== 1) {
+        throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId} changed concurrently`, 'state');
+      }
+      this.#stmt.addHistory.run(pushId, from, to, now, JSON.stringify(detail));
+      for (const item of opts.outbox === undefined ? [] : [opts.outbox].flat()) {
+        this.outbox.enqueue(pushId, item);
+      }
+      return this.#mustGet(pushId);
+    });
+  }
+
+  get(pushId: string): PushRecord | undefined {
+    const row = this.#stmt.get.get(pushId);
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** The audit trail, oldest first; empty for an unknown push. */
+  history(pushId: string): PushHistoryEntry[] {
+    return this.#stmt.history.all(pushId).map((row) => ({
+      from: row.from_state ?? undefined,
+      to: row.to_state,
+      at: row.at,
+      detail: JSON.parse(row.detail) as TransitionDetail,
+    }));
+  }
+
+  /** Every non-terminal push, oldest first: what a restart must pick up again. */
+  listResumable(): PushRecord[] {
+    return this.#stmt.resumable.all().map(toRecord);
+  }
+
+  /** Number of pushes in each state (zeros included). */
+  countsByState(): Record<PushState, number> {
+    const counts = Object.fromEntries(PUSH_STATES.map((s) => [s, 0])) as Record<PushState, number>;
+    for (const { state, n } of this.#stmt.counts.all()) counts[state] = n;
+    return counts;
+  }
+
+  /** Number of non-terminal pushes. */
+  backlog(): number {
+    return this.#stmt.backlog.get()?.n ?? 0;
+  }
+
+  /**
+   * Deletes terminal pushes last changed more than `olderThanMs` ago, with their history and outbox
+   * rows. A push that still owes the PPG a POST is kept whatever its age. Returns how many were deleted.
+   */
+  prune(olderThanMs: number): number {
+    return this.runInTransaction(() => {
+      const victims = this.#stmt.prunable.all(this.#now() - olderThanMs);
+      for (const { push_id } of victims) {
+        this.#stmt.deleteHistory.run(push_id);
+        this.#stmt.deleteOutbox.run(push_id);
+        this.#stmt.deletePush.run(push_id);
+      }
+      return victims.length;
+    });
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  #mustGet(pushId: string): PushRecord {
+    const rec = this.get(pushId);
+    if (!rec) throw new AgentError(ErrorCodes.PUSH_NOT_FOUND, `no push ${pushId}`, 'push-id');
+    return rec;
+  }
+}

@@ -1,0 +1,95 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * The one place the push database's tables are defined (pushes, their history, and the PPG outbox).
+ *
+ * Migrations are append-only: index `i` moves the database from `user_version = i` to `i + 1`. Never edit
+ * a released entry; add a new one.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE pushes (
+    push_id               TEXT PRIMARY KEY,
+    address               TEXT NOT NULL,
+    aor                   TEXT,
+    request_content_type  TEXT NOT NULL,
+    request_body          BLOB NOT NULL,
+    deliver_after         INTEGER,
+    deliver_before        INTEGER,
+    notify_to             TEXT,
+    source                TEXT NOT NULL CHECK (source IN ('pap', 'json')),
+    state                 TEXT NOT NULL,
+    reason                TEXT,
+    bearer_hint           TEXT,
+    sip_status            INTEGER,
+    created_at            INTEGER NOT NULL,
+    updated_at            INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX pushes_by_state ON pushes (state, updated_at);
+
+  CREATE TABLE push_history (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    push_id    TEXT NOT NULL REFERENCES pushes (push_id),
+    from_state TEXT,
+    to_state   TEXT NOT NULL,
+    at         INTEGER NOT NULL,
+    detail     TEXT NOT NULL
+  );
+  CREATE INDEX push_history_by_push ON push_history (push_id, seq);
+
+  CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    push_id         TEXT NOT NULL REFERENCES pushes (push_id),
+    kind            TEXT NOT NULL CHECK (kind IN ('hand-back', 'result-notification')),
+    url             TEXT NOT NULL,
+    content_type    TEXT NOT NULL,
+    headers         TEXT NOT NULL DEFAULT '{}',
+    body            BLOB NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    done_at         INTEGER,
+    parked_at       INTEGER
+  );
+  CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE done_at IS NULL AND parked_at IS NULL;
+  CREATE INDEX outbox_by_push ON outbox (push_id);
+  `,
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * `synchronous` for the WAL journal. FULL (the default) fsyncs the WAL at every commit: a push the agent
+ * answered PAP 1001 for survives a power cut or kernel crash, not only a process crash, which is what
+ * product.md §2 ("nothing accepted is lost, across restarts too") promises the PPG. NORMAL is durable
+ * against a process crash only (the last commits may roll back on power loss) and is offered for
+ * benchmarks and tmpfs deployments.
+ */
+export type SyncMode = 'FULL' | 'NORMAL';
+
+/** Pragmas for every connection: WAL, the chosen sync mode, foreign keys, a bounded busy wait. */
+export function configureConnection(db: Database, synchronous: SyncMode): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+}
+
+/** Brings the database up to {@link SCHEMA_VERSION}, each step in its own transaction. */
+export function migrate(db: Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `push store schema version ${current} is newer than this agent understands (${SCHEMA_VERSION}); ` +
+        'refusing to open it (downgrade not supported)',
+    );
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version] as string);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}

@@ -54,7 +54,7 @@ export class Outbox {
   readonly #byId: Statement<[number], OutboxRow>;
   readonly #byPush: Statement<[string], OutboxRow>;
   readonly #due: Statement<[number, number], OutboxRow>;
-  readonly #nextDue: Statement<[], { at: number | null }>;
+  readonly #nextDue: Statement<[number], { id: number; next_attempt_at: number }>;
   readonly #ack: Statement<[number, number]>;
   readonly #fail: Statement<[string, number, number]>;
   readonly #park: Statement<[number, string, number]>;
@@ -75,7 +75,8 @@ export class Outbox {
        ORDER BY next_attempt_at, id LIMIT ?`,
     );
     this.#nextDue = db.prepare(
-      'SELECT MIN(next_attempt_at) AS at FROM outbox WHERE done_at IS NULL AND parked_at IS NULL',
+      `SELECT id, next_attempt_at FROM outbox WHERE done_at IS NULL AND parked_at IS NULL
+       ORDER BY next_attempt_at, id LIMIT ?`,
     );
     this.#ack = db.prepare('UPDATE outbox SET done_at = ? WHERE id = ? AND done_at IS NULL');
     this.#fail = db.prepare(
@@ -123,14 +124,18 @@ export class Outbox {
     return this.#byPush.all(pushId).map(toItem);
   }
 
-  /** Items due at `now` (not done, not parked), oldest due first. */
-  due(now: number, limit: number): OutboxItem[] {
-    return this.#due.all(now, limit).map(toItem);
+  /** Up to `limit` items due at `now` (not done, not parked, not in `skip`), oldest due first. */
+  due(now: number, limit: number, skip: ReadonlyMap<number, unknown> = new Map()): OutboxItem[] {
+    return this.#due
+      .all(now, limit + skip.size)
+      .filter((row) => !skip.has(row.id))
+      .slice(0, limit)
+      .map(toItem);
   }
 
-  /** When the earliest pending item falls due, or undefined when nothing is pending. */
-  nextDueAt(): number | undefined {
-    return this.#nextDue.get()?.at ?? undefined;
+  /** When the earliest pending item not in `skip` falls due; undefined when there is none. */
+  nextDueAt(skip: ReadonlyMap<number, unknown> = new Map()): number | undefined {
+    return this.#nextDue.all(skip.size + 1).find((row) => !skip.has(row.id))?.next_attempt_at;
   }
 
   /** Records the PPG's acknowledgement. False when it was already done (nothing changed). */

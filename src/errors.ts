@@ -27,6 +27,8 @@ export const ErrorCodes = {
   PUSH_STATE_CONFLICT: 'PUSH_STATE_CONFLICT',
   /** No push with this push-id is known to the store (PAP 2004 "Push ID not found"). */
   PUSH_NOT_FOUND: 'PUSH_NOT_FOUND',
+  /** The push database was written by a newer agent (schema version above what this one knows). */
+  STORE_SCHEMA_UNSUPPORTED: 'STORE_SCHEMA_UNSUPPORTED',
   /** Intake refused because the agent is overloaded or shutting down (PAP 4001). */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 } as const;

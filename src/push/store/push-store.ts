@@ -155,9 +155,12 @@ export class PushStore {
     return this.#now();
   }
 
-  /** The journal mode SQLite reports (`wal` for a file; `memory` for `:memory:`). */
-  journalMode(): string {
-    return String(this.#db.pragma('journal_mode', { simple: true }));
+  /** What SQLite reports for this connection: `wal`/`memory`, and synchronous 2 = FULL, 1 = NORMAL. */
+  sqliteSettings(): { journalMode: string; synchronous: number } {
+    return {
+      journalMode: String(this.#db.pragma('journal_mode', { simple: true })),
+      synchronous: Number(this.#db.pragma('synchronous', { simple: true })),
+    };
   }
 
   /**

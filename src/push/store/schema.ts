@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { AgentError, ErrorCodes } from '../../errors.js';
 
 /**
  * The one place the push database's tables are defined (pushes, their history, and the PPG outbox).
@@ -81,7 +82,8 @@ export function configureConnection(db: Database, synchronous: SyncMode): void {
 export function migrate(db: Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
-    throw new Error(
+    throw new AgentError(
+      ErrorCodes.STORE_SCHEMA_UNSUPPORTED,
       `push store schema version ${current} is newer than this agent understands (${SCHEMA_VERSION}); ` +
         'refusing to open it (downgrade not supported)',
     );

@@ -1,0 +1,266 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/ops/logger.js';
+import { OutboxDispatcher, type OutboxDispatcherOptions } from '../../src/push/outbox/outbox-dispatcher.js';
+import type { NewOutboxItem, OutboxItem } from '../../src/push/outbox/outbox-item.js';
+import { PushStore } from '../../src/push/store/push-store.js';
+
+/** A PPG stand-in on 127.0.0.1: answers each POST with the next scripted status (then `fallback`). */
+class FakePpg {
+  readonly hits: { at: number; body: Buffer; headers: IncomingHttpHeaders }[] = [];
+  script: number[] = [];
+  fallback = 200;
+  holdMs = 0;
+  hang = false;
+  active = 0;
+  maxActive = 0;
+  #server: Server | undefined;
+
+  async listen(port = 0): Promise<number> {
+    this.#server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        this.hits.push({ at: Date.now(), body: Buffer.concat(chunks), headers: req.headers });
+        if (this.hang) return;
+        this.active++;
+        this.maxActive = Math.max(this.maxActive, this.active);
+        setTimeout(() => {
+          this.active--;
+          res.statusCode = this.script.shift() ?? this.fallback;
+          res.end('<pap/>');
+        }, this.holdMs);
+      });
+    });
+    await new Promise<void>((resolve) => this.#server?.listen(port, '127.0.0.1', resolve));
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/** A port nothing listens on (bound then released). */
+async function freePort(): Promise<number> {
+  const probe = new FakePpg();
+  const port = await probe.listen();
+  await probe.close();
+  return port;
+}
+
+/** Polls `cond` every 10 ms, failing after `timeoutMs`. */
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const BODY = Buffer.from([0x2d, 0x2d, 0x78, 0x0d, 0x0a, 0x00, 0xff, 0x03]);
+
+describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
+  let dir: string;
+  let path: string;
+  let store: PushStore;
+  const ppgs: FakePpg[] = [];
+  const dispatchers: OutboxDispatcher[] = [];
+  let acked: OutboxItem[];
+
+  const newPpg = (): FakePpg => {
+    const ppg = new FakePpg();
+    ppgs.push(ppg);
+    return ppg;
+  };
+
+  /** A dispatcher whose acknowledgement moves the push handing-back → handed-back (the pipeline's job). */
+  const dispatcher = (extra: Partial<OutboxDispatcherOptions> = {}): OutboxDispatcher => {
+    const d = new OutboxDispatcher({
+      store,
+      logger: silentLogger(),
+      backoff: { baseMs: 20, maxMs: 80, jitter: 0.5 },
+      concurrency: 2,
+      requestTimeoutMs: 1000,
+      pollIntervalMs: 50,
+      onAcknowledged: (item) => {
+        acked.push(item);
+        if (item.kind === 'hand-back') store.transition(item.pushId, 'handed-back', {}, { expectedFrom: 'handing-back' });
+      },
+      ...extra,
+    });
+    dispatchers.push(d);
+    return d;
+  };
+
+  const handBack = (pushId: string, port: number): NewOutboxItem => ({
+    kind: 'hand-back',
+    url: `http://127.0.0.1:${port}/pap/hand-back`,
+    contentType: 'multipart/related; boundary=x',
+    body: BODY,
+    headers: { 'x-bearer-hint': 'SMS' },
+  });
+
+  /** Inserts a push and moves it to handing-back with its hand-back queued in the same transaction. */
+  const acceptAndHandBack = (pushId: string, port: number): OutboxItem => {
+    store.insert({ pushId, address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
+    store.transition(pushId, 'handing-back', { bearerHint: 'SMS' }, { outbox: handBack(pushId, port) });
+    return store.outbox.listForPush(pushId)[0] as OutboxItem;
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'outbox-'));
+    path = join(dir, 'pushes.sqlite');
+    store = PushStore.open(path);
+    acked = [];
+  });
+
+  afterEach(async () => {
+    for (const d of dispatchers.splice(0)) await d.stop();
+    for (const p of ppgs.splice(0)) await p.close();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('retries 503s with bounded backoff, then delivers exactly once on 200', async () => {
+    const ppg = newPpg();
+    ppg.script = [503, 503, 503];
+    const item = acceptAndHandBack('p-503', await ppg.listen());
+    dispatcher().start();
+
+    await waitFor(() => store.get('p-503')?.state === 'handed-back', 'handed-back');
+    await new Promise((r) => setTimeout(r, 200)); // room for a wrong extra POST
+    expect(ppg.hits).toHaveLength(4);
+    expect(acked).toHaveLength(1);
+    const done = store.outbox.get(item.id);
+    expect(done?.attempts).toBe(3);
+    expect(done?.lastError).toBe('HTTP 503');
+    expect(done?.doneAt).toBeDefined();
+    expect(store.outbox.stats()).toEqual({ pending: 0, parked: 0, done: 1 });
+    // Byte-exact body and the headers the caller queued.
+    expect(ppg.hits[0]?.body.equals(BODY)).toBe(true);
+    expect(ppg.hits[0]?.headers['content-type']).toBe('multipart/related; boundary=x');
+    expect(ppg.hits[0]?.headers['x-bearer-hint']).toBe('SMS');
+    // Backoff: each gap at least base·(1−jitter) and never far above maxMs (+ scheduling slack).
+    const gaps = ppg.hits.slice(1).map((h, i) => h.at - (ppg.hits[i]?.at ?? 0));
+    for (const gap of gaps) {
+      expect(gap).toBeGreaterThanOrEqual(8);
+      expect(gap).toBeLessThan(80 + 250);
+    }
+  });
+
+  it('keeps retrying while the PPG refuses connections, and delivers once it is up', async () => {
+    const port = await freePort();
+    const item = acceptAndHandBack('p-down', port);
+    dispatcher().start();
+    await waitFor(() => (store.outbox.get(item.id)?.attempts ?? 0) >= 2, 'two refused attempts');
+    expect(store.get('p-down')?.state).toBe('handing-back');
+
+    const ppg = newPpg();
+    await ppg.listen(port);
+    await waitFor(() => store.get('p-down')?.state === 'handed-back', 'handed-back after the PPG came up');
+    expect(ppg.hits).toHaveLength(1);
+    expect(store.history('p-down').map((h) => h.to)).toEqual(['accepted', 'handing-back', 'handed-back']);
+  });
+
+  it('delivers an item still pending after the store is closed and reopened', async () => {
+    const ppg = newPpg();
+    ppg.fallback = 503;
+    const port = await ppg.listen();
+    const item = acceptAndHandBack('p-restart', port);
+    const first = dispatcher();
+    first.start();
+    await waitFor(() => (store.outbox.get(item.id)?.attempts ?? 0) >= 1, 'a failed attempt');
+    await first.stop();
+    store.close();
+
+    ppg.fallback = 200;
+    store = PushStore.open(path);
+    expect(store.outbox.stats().pending).toBe(1);
+    expect(store.listResumable().map((r) => r.pushId)).toEqual(['p-restart']);
+    dispatcher().start();
+    await waitFor(() => store.get('p-restart')?.state === 'handed-back', 'handed-back after reopen');
+    expect(acked.map((a) => a.id)).toEqual([item.id]);
+    expect(store.backlog()).toBe(0);
+  });
+
+  it('sends an item queued with a state change as soon as it is kicked', async () => {
+    const ppg = newPpg();
+    const port = await ppg.listen();
+    const d = dispatcher({ pollIntervalMs: 60_000 });
+    d.start();
+    await new Promise((r) => setTimeout(r, 30)); // the first look found nothing; next in 60 s
+    store.insert({ pushId: 'p-rn', address: 'WAPPUSH=+1/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
+    store.transition('p-rn', 'expired', { reason: 'deliver-before passed' }, {
+      outbox: { kind: 'result-notification', url: `http://127.0.0.1:${port}/notify`, contentType: 'application/xml', body: BODY },
+    });
+    d.kick();
+    await waitFor(() => acked.length === 1, 'result notification acknowledged', 2000);
+    expect(acked[0]?.kind).toBe('result-notification');
+    expect(store.get('p-rn')?.state).toBe('expired');
+  });
+
+  it('parks (keeps, stops sending) an item past maxAgeMs until it is requeued', async () => {
+    const ppg = newPpg();
+    ppg.fallback = 503;
+    const item = acceptAndHandBack('p-old', await ppg.listen());
+    dispatcher({ maxAgeMs: 100 }).start();
+    await waitFor(() => store.outbox.get(item.id)?.parkedAt !== undefined, 'parked');
+    const hitsWhenParked = ppg.hits.length;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ppg.hits).toHaveLength(hitsWhenParked);
+    expect(store.outbox.stats()).toEqual({ pending: 0, parked: 1, done: 0 });
+    expect(store.get('p-old')?.state).toBe('handing-back');
+
+    ppg.fallback = 200;
+    expect(store.outbox.requeue(item.id)).toBe(true);
+    dispatchers[0]?.kick();
+    await waitFor(() => store.get('p-old')?.state === 'handed-back', 'handed-back after requeue');
+  });
+
+  it('times out a POST the PPG never answers, counts it, and stops within its bound', async () => {
+    const ppg = newPpg();
+    ppg.hang = true;
+    const item = acceptAndHandBack('p-hang', await ppg.listen());
+    const d = dispatcher({ requestTimeoutMs: 100 });
+    d.start();
+    await waitFor(() => (store.outbox.get(item.id)?.attempts ?? 0) >= 1, 'a timed-out attempt');
+    expect(store.outbox.get(item.id)?.lastError).toMatch(/timed out/);
+    await waitFor(() => d.inflight() === 1, 'the next attempt in flight');
+    const started = Date.now();
+    await d.stop();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(store.outbox.get(item.id)?.doneAt).toBeUndefined();
+  });
+
+  it('records the acknowledgement even when onAcknowledged throws, and does not re-send', async () => {
+    const ppg = newPpg();
+    const item = acceptAndHandBack('p-throw', await ppg.listen());
+    let calls = 0;
+    dispatcher({ onAcknowledged: () => { calls++; throw new Error('pipeline bug'); } }).start();
+    await waitFor(() => store.outbox.get(item.id)?.doneAt !== undefined, 'done');
+    await new Promise((r) => setTimeout(r, 150));
+    expect(calls).toBe(1);
+    expect(ppg.hits).toHaveLength(1);
+    expect(store.get('p-throw')?.state).toBe('handing-back'); // visible to resume, not lost
+  });
+
+  it('keeps at most `concurrency` POSTs in flight and delivers them all', async () => {
+    const ppg = newPpg();
+    ppg.holdMs = 40;
+    const port = await ppg.listen();
+    for (let i = 0; i < 6; i++) acceptAndHandBack(`p-c${i}`, port);
+    dispatcher({ concurrency: 2 }).start();
+    await waitFor(() => store.backlog() === 0, 'all six handed back');
+    expect(ppg.hits).toHaveLength(6);
+    expect(ppg.maxActive).toBe(2);
+  });
+});

@@ -1,0 +1,351 @@
+import dns from 'node:dns/promises';
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { silentLogger } from '../../ops/logger.js';
+import {
+  SipRequestError,
+  type BoundAddress,
+  type IncomingReply,
+  type IncomingRequestHandler,
+  type ListenAddress,
+  type OutOfDialogRequest,
+  type SipEngine,
+  type SipEngineStats,
+  type SipFinalResponse,
+  type SipSubscription,
+  type SipTransport,
+  type SubscribeOptions,
+  type SubscriptionDelegate,
+} from '../port.js';
+import { EngineCounters } from './engine-stats.js';
+import { BRANCH_COOKIE, newBranch, newCallId, newTag } from './identifiers.js';
+import { decodeMessage, encodeMessage, type DecodedMessage } from './message-codec.js';
+import { NonInviteClientTransaction } from './non-invite-client-transaction.js';
+import { NonInviteServerTransaction } from './non-invite-server-transaction.js';
+import { formatNameAddr, headerPairs, proxyRoute, toSipMessage, topVia, type OutgoingRequest } from './outgoing-request.js';
+import { buildResponse, missingMandatoryHeader, udpResponseDestination } from './response-builder.js';
+import { SubscriptionDialog, hopOf, type SubscriptionHost } from './subscription-dialog.js';
+import { TcpTransport } from './tcp-transport.js';
+import { resolveTimerValues, type SipTimerValues } from './timer-values.js';
+import type { InboundFrame, SipTransportBinding } from './transport.js';
+import { UdpTransport } from './udp-transport.js';
+
+export interface EmbeddedEngineOptions {
+  listen: ListenAddress[];
+  /** Requests without an explicit nextHop go here, with `Route: <sip:proxy;lr>` (RFC 3261 §8.1.2). */
+  outboundProxy?: BoundAddress;
+  timers?: Partial<SipTimerValues>;
+  logger?: Logger;
+  /** Largest message body accepted on a stream (bytes); default 256 KiB. */
+  maxMessageBytes?: number;
+}
+
+/** A response handed to a client transaction. */
+interface MatchedResponse {
+  status: number;
+  decoded: DecodedMessage;
+}
+
+/** Methods answered outside dialogs (RFC 3261 §8.2.1: others get 405 with Allow). */
+const ALLOWED_METHODS = ['MESSAGE', 'OPTIONS', 'NOTIFY'];
+
+/**
+ * The in-process SIP engine: our own UDP/TCP transports and RFC 3261 §17 non-INVITE transactions, with
+ * npm `sip` as the message codec only. Implements the {@link SipEngine} port.
+ */
+export class EmbeddedEngine implements SipEngine, SubscriptionHost {
+  readonly name = 'embedded' as const;
+  readonly timers: SipTimerValues;
+  readonly logger: Logger;
+  readonly outboundProxy?: BoundAddress;
+  private running = false;
+  private bindings: SipTransportBinding[] = [];
+  private readonly clientTransactions = new Map<string, NonInviteClientTransaction<MatchedResponse>>();
+  private readonly serverTransactions = new Map<string, NonInviteServerTransaction>();
+  private readonly dialogs = new Map<string, SubscriptionDialog>();
+  private readonly counters = new EngineCounters();
+  private handler?: IncomingRequestHandler;
+
+  constructor(private readonly options: EmbeddedEngineOptions) {
+    this.timers = resolveTimerValues(options.timers);
+    this.logger = (options.logger ?? silentLogger()).child({ module: 'sip' });
+    this.outboundProxy = options.outboundProxy;
+  }
+
+  get connected(): boolean {
+    return this.running;
+  }
+
+  get localHost(): string {
+    return this.bindings[0]?.bound?.host ?? '127.0.0.1';
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const maxBody = this.options.maxMessageBytes ?? 256 * 1024;
+    const events = {
+      onFrame: (frame: InboundFrame) => this.onFrame(frame),
+      onJunk: (reason: string) => this.onJunk(reason),
+    };
+    const bindings = this.options.listen.map((listen) =>
+      listen.transport === 'udp'
+        ? new UdpTransport(listen, events, this.logger)
+        : new TcpTransport(listen, events, this.logger, { limits: { maxHeaderBytes: 64 * 1024, maxBodyBytes: maxBody } }),
+    );
+    const results = await Promise.allSettled(bindings.map((b) => b.start()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(bindings.map((b) => b.stop()));
+      throw failed.reason;
+    }
+    this.bindings = bindings;
+    this.running = true;
+    this.logger.info({ listen: this.localAddresses() }, 'embedded SIP engine started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    for (const dialog of [...this.dialogs.values()]) dialog.engineStopped();
+    for (const tx of [...this.clientTransactions.values()]) tx.abort('engine stopped');
+    for (const tx of [...this.serverTransactions.values()]) tx.terminate();
+    this.clientTransactions.clear();
+    this.serverTransactions.clear();
+    await Promise.all(this.bindings.map((b) => b.stop()));
+    this.bindings = [];
+    this.logger.info('embedded SIP engine stopped');
+  }
+
+  localAddresses(): BoundAddress[] {
+    return this.bindings.flatMap((b) => (b.bound ? [{ ...b.bound }] : []));
+  }
+
+  onIncomingRequest(handler: IncomingRequestHandler): void {
+    this.handler = handler;
+  }
+
+  stats(): SipEngineStats {
+    return this.counters.snapshot();
+  }
+
+  /** RFC 3428 MESSAGE (or OPTIONS, ...) outside a dialog; no Contact (RFC 3428 §4). */
+  async request(request: OutOfDialogRequest): Promise<SipFinalResponse> {
+    const hop = request.nextHop ?? this.outboundProxy ?? hopOf(request.requestUri, 'udp');
+    const headers = headerPairs(request.headers);
+    if (!request.nextHop && this.outboundProxy) headers.unshift(['route', proxyRoute(this.outboundProxy)]);
+    const outgoing: OutgoingRequest = {
+      method: request.method.toUpperCase(),
+      requestUri: request.requestUri,
+      from: formatNameAddr(request.from, request.fromDisplayName, newTag()),
+      to: formatNameAddr(request.to ?? request.requestUri),
+      callId: newCallId(this.localHost),
+      cseq: 1,
+      headers,
+      contentType: request.contentType,
+      body: request.body,
+    };
+    const response = await this.sendRequest(outgoing, hop);
+    return {
+      status: response.message.status ?? 0,
+      reason: response.message.reason ?? '',
+      headers: response.headers,
+      body: response.body,
+    };
+  }
+
+  subscribe(options: SubscribeOptions, delegate: SubscriptionDelegate): Promise<SipSubscription> {
+    if (!this.running) return Promise.reject(new SipRequestError('transport', 'engine not started'));
+    return new SubscriptionDialog(options, delegate, this).start();
+  }
+
+  /** Runs one non-INVITE client transaction (RFC 3261 §17.1.2) for `request` towards `hop`. */
+  async sendRequest(request: OutgoingRequest, hop: BoundAddress): Promise<DecodedMessage> {
+    if (!this.running) throw new SipRequestError('transport', 'engine not started');
+    const host = await resolveHost(hop.host);
+    const binding = this.bindingFor(hop.transport, host);
+    const branch = newBranch();
+    const bytes = encodeMessage(toSipMessage(request, topVia(binding.bound!, branch)), request.body);
+    const key = `${branch}|${request.method}`;
+    const destination = { host, port: hop.port };
+    const tx = new NonInviteClientTransaction<MatchedResponse>({
+      reliable: binding.reliable,
+      timers: this.timers,
+      send: () => binding.send(destination, bytes),
+      onRetransmit: () => {
+        this.counters.retransmissions += 1;
+      },
+      onTerminated: () => this.clientTransactions.delete(key),
+    });
+    this.clientTransactions.set(key, tx);
+    this.counters.requestSent(request.method);
+    this.logger.debug({ method: request.method, callId: request.callId, to: destination, transport: hop.transport }, 'sending request');
+    try {
+      return (await tx.start()).decoded;
+    } catch (error) {
+      if (error instanceof SipRequestError && error.kind === 'timeout') this.counters.transactionTimeouts += 1;
+      throw error;
+    }
+  }
+
+  contactUri(transport: SipTransport): string {
+    const bound = this.bindings.find((b) => b.transport === transport)?.bound ?? this.bindings[0]?.bound;
+    if (!bound) return 'sip:127.0.0.1';
+    const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
+    return `sip:${host}:${bound.port};transport=${bound.transport}`;
+  }
+
+  attach(dialog: SubscriptionDialog): void {
+    this.dialogs.set(`${dialog.callId}|${dialog.localTag}`, dialog);
+  }
+
+  detach(dialog: SubscriptionDialog): void {
+    this.dialogs.delete(`${dialog.callId}|${dialog.localTag}`);
+  }
+
+  private bindingFor(transport: SipTransport, host: string): SipTransportBinding {
+    const candidates = this.bindings.filter((b) => b.transport === transport && b.bound);
+    const sameFamily = candidates.find((b) => net.isIPv6(b.bound!.host) === net.isIPv6(host));
+    const binding = sameFamily ?? candidates[0];
+    if (!binding) throw new SipRequestError('transport', `no ${transport.toUpperCase()} listen address configured`);
+    return binding;
+  }
+
+  private onJunk(reason: string): void {
+    this.counters.junkMessages += 1;
+    this.logger.debug({ reason }, 'junk dropped');
+  }
+
+  private onFrame(frame: InboundFrame): void {
+    if (!this.running) return;
+    const decoded = decodeMessage(frame.data);
+    if (!decoded) {
+      if (frame.data.toString('latin1').trim() !== '') this.onJunk('unparsable message');
+      return;
+    }
+    if (decoded.message.status !== undefined) this.onResponse(decoded);
+    else void this.onRequest(decoded, frame);
+  }
+
+  /** RFC 3261 §17.1.3: match by top Via branch and CSeq method. */
+  private onResponse(response: DecodedMessage): void {
+    const branch = response.message.headers.via?.[0]?.params.branch;
+    const method = response.message.headers.cseq?.method;
+    const status = response.message.status ?? 0;
+    this.counters.responseReceived(status);
+    const tx = branch && method ? this.clientTransactions.get(`${branch}|${method}`) : undefined;
+    if (!tx) {
+      this.logger.debug({ status, branch }, 'stray response dropped');
+      return;
+    }
+    tx.receiveResponse({ status, decoded: response });
+  }
+
+  private async onRequest(request: DecodedMessage, frame: InboundFrame): Promise<void> {
+    const method = request.message.method ?? '';
+    this.counters.requestReceived(method);
+    const via = request.message.headers.via?.[0];
+    if (!via || method === 'ACK') return; // nowhere to answer / ACK is never answered (§17.2.1)
+    const key = serverTransactionKey(request);
+    const existing = this.serverTransactions.get(key);
+    if (existing) {
+      if (existing.receiveRetransmission()) this.counters.retransmissions += 1;
+      return;
+    }
+    const binding = this.bindings.find((b) => b.bound === frame.local);
+    const tx = new NonInviteServerTransaction({
+      reliable: binding?.reliable ?? frame.source.transport === 'tcp',
+      timers: this.timers,
+      sendResponse: (bytes) => this.sendResponse(request, frame, binding, bytes),
+      onTerminated: () => this.serverTransactions.delete(key),
+    });
+    this.serverTransactions.set(key, tx);
+    const missing = missingMandatoryHeader(request);
+    if (missing) {
+      tx.respond(400, buildResponse(request, frame.source, { status: 400, reason: missing }, newTag()));
+      return;
+    }
+    if (method === 'NOTIFY') {
+      this.onNotify(request, frame, tx);
+      return;
+    }
+    let reply: IncomingReply;
+    if (request.message.headers.to?.params?.tag) {
+      reply = { status: 481 }; // no other dialogs exist here (RFC 3261 §12.2.2)
+    } else if (method === 'MESSAGE' || method === 'OPTIONS') {
+      reply = await this.answer(request, frame);
+    } else {
+      reply = { status: 405, headers: { Allow: ALLOWED_METHODS.join(', ') } };
+    }
+    if (!this.running) return;
+    tx.respond(reply.status, buildResponse(request, frame.source, reply, newTag()));
+  }
+
+  private onNotify(request: DecodedMessage, frame: InboundFrame, tx: NonInviteServerTransaction): void {
+    const callId = request.message.headers['call-id'];
+    const toTag = request.message.headers.to?.params?.tag;
+    const dialog = toTag ? this.dialogs.get(`${callId}|${toTag}`) : undefined;
+    const outcome = dialog ? dialog.handleNotify(request) : { status: 481, afterReply: undefined };
+    tx.respond(outcome.status, buildResponse(request, frame.source, { status: outcome.status, reason: outcome.reason }, newTag()));
+    outcome.afterReply?.();
+  }
+
+  private async answer(request: DecodedMessage, frame: InboundFrame): Promise<IncomingReply> {
+    const allow = { Allow: ALLOWED_METHODS.join(', ') };
+    if (!this.handler) return request.message.method === 'OPTIONS' ? { status: 200, headers: allow } : { status: 200 };
+    try {
+      return await this.handler({
+        method: request.message.method ?? '',
+        requestUri: request.message.uri ?? '',
+        from: request.message.headers.from?.uri ?? '',
+        to: request.message.headers.to?.uri ?? '',
+        headers: request.headers,
+        body: request.body,
+        source: frame.source,
+      });
+    } catch (error) {
+      this.logger.warn({ err: error }, 'incoming request handler failed');
+      return { status: 500 };
+    }
+  }
+
+  /** UDP: RFC 3581 destination; TCP: the same connection, else a new one to the source (§18.2.2). */
+  private sendResponse(request: DecodedMessage, frame: InboundFrame, binding: SipTransportBinding | undefined, bytes: Buffer): void {
+    if (frame.source.transport === 'udp' && binding) {
+      binding.send(udpResponseDestination(request, frame.source), bytes).catch((error: unknown) => {
+        this.logger.debug({ err: error }, 'response send failed');
+      });
+      return;
+    }
+    const port = request.message.headers.via?.[0]?.port ?? 5060;
+    frame
+      .reply(bytes)
+      .catch(() => binding?.send({ host: frame.source.host, port }, bytes))
+      .catch((error: unknown) => this.logger.debug({ err: error }, 'response send failed'));
+  }
+}
+
+/** RFC 3261 §17.2.3: branch + sent-by + method (RFC 2543 requests fall back to dialog/CSeq identifiers). */
+function serverTransactionKey(request: DecodedMessage): string {
+  const h = request.message.headers;
+  const via = h.via![0];
+  const sentBy = `${via.host}:${via.port ?? ''}`;
+  const method = request.message.method ?? '';
+  const branch = via.params.branch ?? '';
+  if (branch.startsWith(BRANCH_COOKIE)) return `${branch}|${sentBy}|${method}`;
+  return `legacy|${h['call-id']}|${h.cseq?.seq}|${h.from?.params?.tag}|${sentBy}|${method}`;
+}
+
+async function resolveHost(host: string): Promise<string> {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (net.isIP(bare)) return bare;
+  try {
+    return (await dns.lookup(bare)).address;
+  } catch (error) {
+    throw new SipRequestError('transport', `cannot resolve ${bare}`, { cause: error });
+  }
+}
+
+/** Creates the embedded engine (not started). */
+export function createEmbeddedEngine(options: EmbeddedEngineOptions): SipEngine {
+  return new EmbeddedEngine(options);
+}

@@ -1,0 +1,35 @@
+import type { SipEngineStats } from '../port.js';
+
+/** Mutable counters behind {@link SipEngineStats}; `snapshot()` hands out a copy. */
+export class EngineCounters {
+  private readonly requestsSent: Record<string, number> = {};
+  private readonly responsesReceived: Record<string, number> = {};
+  private readonly requestsReceived: Record<string, number> = {};
+  retransmissions = 0;
+  transactionTimeouts = 0;
+  junkMessages = 0;
+
+  requestSent(method: string): void {
+    this.requestsSent[method] = (this.requestsSent[method] ?? 0) + 1;
+  }
+
+  responseReceived(status: number): void {
+    const key = String(status);
+    this.responsesReceived[key] = (this.responsesReceived[key] ?? 0) + 1;
+  }
+
+  requestReceived(method: string): void {
+    this.requestsReceived[method] = (this.requestsReceived[method] ?? 0) + 1;
+  }
+
+  snapshot(): SipEngineStats & { junkMessages: number } {
+    return {
+      requestsSent: { ...this.requestsSent },
+      responsesReceived: { ...this.responsesReceived },
+      requestsReceived: { ...this.requestsReceived },
+      retransmissions: this.retransmissions,
+      transactionTimeouts: this.transactionTimeouts,
+      junkMessages: this.junkMessages,
+    };
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Start the project's Kamailio (docker/kamailio/kamailio.cfg) as a real foreground process on loopback,
+ * with every runtime file (ctl socket, run dir) in a private temp dir, and read its statistics over the
+ * ctl socket with `kamcmd`. See test/support/README.md.
+ */
+import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { trackProcess, untrackProcess, terminateGroup, groupAlive } from './cleanup.js';
+import { freePort } from './ports.js';
+import { makeTempDir, repoPath } from './repo-paths.js';
+import { optionsPing } from './wire.js';
+
+const execFileAsync = promisify(execFile);
+const LOG_LIMIT = 4 * 1024 * 1024;
+
+export interface KamailioOptions {
+  /** Listen address (UDP and TCP). Default 127.0.0.1. */
+  host?: string;
+  /** Listen port; default a free one. */
+  port?: number;
+  /** Where runtime files go; default a fresh temp dir. */
+  tmpDir?: string;
+  /** Shared memory in MB (`-m`); default 64. */
+  shmMb?: number;
+  /** Worker processes per listener (CHILDREN / TCP_CHILDREN); default 2. */
+  children?: number;
+  /** Overrides KNOWN_USER_REGEX (users answered 480 rather than 404 when not registered). */
+  knownUserRegex?: string;
+  /** More `-A NAME=value` defines (value used verbatim: quote strings yourself). */
+  defines?: Record<string, string>;
+  /** Config file; default docker/kamailio/kamailio.cfg. */
+  configPath?: string;
+  /** How long to wait for the first OPTIONS answer; default 10 s. */
+  startTimeoutMs?: number;
+}
+
+export interface KamailioHandle {
+  readonly host: string;
+  readonly port: number;
+  /** Pid of the current main process (changes on restart). */
+  readonly pid: number;
+  readonly tmpDir: string;
+  /** `unix:/…/ctl.sock`, for `kamcmd -s`. */
+  readonly ctlSocket: string;
+  /** e.g. `kamailio 5.6.3 (x86_64/linux)`. */
+  readonly version: string;
+  /** All statistics (`stats.get_statistics all`) as name → number, e.g. `core:rcv_requests_message`. */
+  stats(): Promise<Record<string, number>>;
+  /** Any kamcmd RPC, raw text output (e.g. `rpc('ul.dump', 'brief')`). */
+  rpc(command: string, ...args: string[]): Promise<string>;
+  /** Stop and start again on the same host/port/tmpDir (memory state is lost, like a real restart). */
+  restart(): Promise<void>;
+  /** SIGTERM the process group, SIGKILL after 5 s; resolves when every process of it is gone. */
+  stop(): Promise<void>;
+  /** stdout+stderr captured so far (all runs). */
+  logs(): string;
+}
+
+/** Why Kamailio tests cannot run here, or undefined when they can. */
+export function kamailioMissingReason(): string | undefined {
+  const v = spawnSync('kamailio', ['-v'], { encoding: 'utf8' });
+  if (v.error || v.status !== 0) return 'kamailio binary not found (Debian package `kamailio`)';
+  if (spawnSync('kamcmd', ['-h'], { encoding: 'utf8' }).error) return 'kamcmd not found (package `kamailio`)';
+  const modules = ['/usr/lib/x86_64-linux-gnu/kamailio/modules', '/usr/lib/aarch64-linux-gnu/kamailio/modules', '/usr/lib/kamailio/modules'];
+  if (!modules.some((dir) => existsSync(join(dir, 'presence.so')))) {
+    return 'Kamailio presence module missing (Debian package `kamailio-presence-modules`)';
+  }
+  return undefined;
+}
+
+/** True when kamailio, kamcmd and the presence modules are installed. */
+export function hasKamailio(): boolean {
+  return kamailioMissingReason() === undefined;
+}
+
+/** `kamailio 5.6.3 (x86_64/linux)`, or undefined when absent. */
+export function kamailioVersion(): string | undefined {
+  const v = spawnSync('kamailio', ['-v'], { encoding: 'utf8' });
+  return /version:\s*(.+)/.exec(v.stdout ?? '')?.[1]?.trim();
+}
+
+/** Parse `kamcmd stats.get_statistics all` output (`group:name = value` lines). */
+export function parseStats(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*([\w.-]+:[\w.-]+)\s*=\s*(-?\d+)\s*$/.exec(line);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+/** Start Kamailio and resolve once it answers OPTIONS over UDP and TCP. */
+export async function startKamailio(options: KamailioOptions = {}): Promise<KamailioHandle> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? (await freePort(host));
+  const tmpDir = options.tmpDir ?? makeTempDir('kamailio');
+  const ctlSocket = `unix:${join(tmpDir, 'ctl.sock')}`;
+  const children = options.children ?? 2;
+  const defines: Record<string, string> = {
+    LISTEN_IP: host,
+    SIP_PORT: String(port),
+    SERVER_ADDRESS: `"sip:presence@${host}:${port}"`,
+    CTL_SOCKET: `"${ctlSocket}"`,
+    RUN_DIR: `"${tmpDir}"`,
+    CHILDREN: String(children),
+    TCP_CHILDREN: String(children),
+    ...(options.knownUserRegex ? { KNOWN_USER_REGEX: JSON.stringify(options.knownUserRegex) } : {}),
+    ...options.defines,
+  };
+  const args = ['-DD', '-E', '-x', 'tlsf', '-m', String(options.shmMb ?? 64), '-M', '8'];
+  args.push('-f', repoPath(options.configPath ?? 'docker/kamailio/kamailio.cfg'));
+  for (const [name, value] of Object.entries(defines)) args.push('-A', `${name}=${value}`);
+
+  let log = '';
+  const append = (chunk: Buffer) => {
+    log += chunk.toString('utf8');
+    if (log.length > LOG_LIMIT) log = log.slice(-LOG_LIMIT / 2);
+  };
+  let child: ChildProcess = await launch();
+
+  async function launch(): Promise<ChildProcess> {
+    const proc = spawn('kamailio', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout?.on('data', append);
+    proc.stderr?.on('data', append);
+    const pid = proc.pid;
+    if (pid === undefined) throw new Error('kamailio did not spawn');
+    trackProcess({ name: 'kamailio', pid, stop: () => terminateGroup(pid) });
+    let exited = false;
+    proc.once('exit', () => {
+      exited = true;
+    });
+    const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
+    while (Date.now() < deadline && !exited) {
+      const udp = await optionsPing(host, port, 'udp', 300);
+      if (udp === 200 && (await optionsPing(host, port, 'tcp', 300)) === 200) return proc;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await terminateGroup(pid);
+    untrackProcess(pid);
+    throw new Error(`kamailio did not become ready on ${host}:${port} (exited: ${exited})\n${log.slice(-4000)}`);
+  }
+
+  async function stop(): Promise<void> {
+    const pid = child.pid;
+    if (pid === undefined) return;
+    await terminateGroup(pid);
+    untrackProcess(pid);
+    if (groupAlive(pid)) throw new Error(`kamailio pid ${pid} still alive after SIGKILL`);
+  }
+
+  async function rpc(command: string, ...rpcArgs: string[]): Promise<string> {
+    const { stdout } = await execFileAsync('kamcmd', ['-s', ctlSocket, command, ...rpcArgs], { timeout: 5_000 });
+    return stdout;
+  }
+
+  return {
+    host,
+    port,
+    tmpDir,
+    ctlSocket,
+    version: kamailioVersion() ?? 'unknown',
+    get pid() {
+      return child.pid ?? -1;
+    },
+    stats: async () => parseStats(await rpc('stats.get_statistics', 'all')),
+    rpc,
+    async restart() {
+      await stop();
+      child = await launch();
+    },
+    stop,
+    logs: () => log,
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * Writes PAP documents: the XML declaration, the DOCTYPE of the version in use (standards-digest §2.1)
+ * and escaped elements. Identifiers for 2.2/2.3 are unconfirmed (digest §2.1 ⚠️), so those versions are
+ * answered with the PAP 2.1 DOCTYPE, which every 2.x PI reads.
+ */
+import type { PapQualityOfService, PapVersion } from './pap-types.js';
+import { escapeXmlAttribute } from './xml-escape.js';
+
+const DOCTYPES: Record<PapVersion, string> = {
+  '1.0': '"-//WAPFORUM//DTD PAP 1.0//EN" "http://www.wapforum.org/DTD/pap_1.0.dtd"',
+  '2.0': '"-//WAPFORUM//DTD PAP 2.0//EN" "http://www.wapforum.org/DTD/pap_2.0.dtd"',
+  '2.1': '"-//WAPFORUM//DTD PAP 2.1//EN" "http://www.openmobilealliance.org/tech/DTD/pap_2.1.dtd"',
+  '2.2': '"-//WAPFORUM//DTD PAP 2.1//EN" "http://www.openmobilealliance.org/tech/DTD/pap_2.1.dtd"',
+  '2.3': '"-//WAPFORUM//DTD PAP 2.1//EN" "http://www.openmobilealliance.org/tech/DTD/pap_2.1.dtd"',
+};
+
+/** The version answers use when the request's version is not known. */
+export const DEFAULT_RESPONSE_VERSION: PapVersion = '2.0';
+
+export type XmlAttributes = Record<string, string | number | boolean | undefined>;
+
+/** `<name a="v" …/>` or `<name …>children</name>`, children indented by two spaces. */
+export function xmlElement(name: string, attributes: XmlAttributes, children: string[] = []): string {
+  const attrs = Object.entries(attributes)
+    .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
+    .map(([key, value]) => ` ${key}="${escapeXmlAttribute(String(value))}"`)
+    .join('');
+  if (children.length === 0) return `<${name}${attrs}/>`;
+  const inner = children.map((child) => child.replace(/^/gm, '  ')).join('\n');
+  return `<${name}${attrs}>\n${inner}\n</${name}>`;
+}
+
+/** A whole PAP document around one message element. */
+export function papDocument(message: string, version: PapVersion = DEFAULT_RESPONSE_VERSION): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE pap PUBLIC ${DOCTYPES[version]}>\n${xmlElement('pap', {}, [message])}\n`;
+}
+
+/** PAP date-time (PAP 2.0 §9.2.1): `YYYY-MM-DDThh:mm:ssZ`, UTC, whole seconds. */
+export function formatPapTime(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** `<quality-of-service>` from the typed QoS; `*-required` written only when the matching value is. */
+export function qosElement(qos: PapQualityOfService): string {
+  return xmlElement('quality-of-service', {
+    priority: qos.priority,
+    'delivery-method': qos.deliveryMethod,
+    network: qos.network,
+    'network-required': qos.network !== undefined ? qos.networkRequired : undefined,
+    bearer: qos.bearer,
+    'bearer-required': qos.bearer !== undefined ? qos.bearerRequired : undefined,
+  });
+}

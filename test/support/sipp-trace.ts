@@ -17,32 +17,43 @@ export interface SippTracedMessage {
   method?: string;
   /** Status code, when a response. */
   status?: number;
-  /** Body after the first blank line (CRLF CRLF). */
+  /** Body after the first blank line (CRLF CRLF), decoded as UTF-8. */
   body: string;
+  /** The same body, byte-exact. */
+  bodyBytes: Buffer;
 }
 
-const ENTRY = /^-{20,} [^\n]*\n(\w+) message (sent|received) [([](\d+)[\])] bytes ?:\n\n/gm;
+// `UDP message sent (302 bytes):` and `UDP message received [383] bytes :` (SIPp 3.6 spells them so).
+const ENTRY = /^-{20,} [^\n]*\n(\w+) message (sent|received) (?:\((\d+) bytes\)|\[(\d+)\] bytes ?):\n\n/gm;
 
-/** Parse a whole message file (read as UTF-8) into messages, in file order. */
-export function parseSippMessages(log: string): SippTracedMessage[] {
-  const heads = [...log.matchAll(ENTRY)];
+/**
+ * Parse a whole message file into messages, in file order. Each message is cut by the byte count SIPp
+ * printed, so bodies keep their exact bytes (including a final CRLF).
+ */
+export function parseSippMessages(log: Buffer): SippTracedMessage[] {
+  const raw = log.toString('latin1'); // one char per byte, so indices are byte offsets
+  const heads = [...raw.matchAll(ENTRY)];
   return heads.map((head, i) => {
+    const bytes = Number(head[3] ?? head[4]);
     const start = (head.index ?? 0) + head[0].length;
-    const end = i + 1 < heads.length ? (heads[i + 1].index ?? log.length) : log.length;
-    const text = log.slice(start, end).replace(/\n+$/, '').replace(/\r?$/, '');
+    const limit = i + 1 < heads.length ? (heads[i + 1].index ?? raw.length) : raw.length;
+    const bytesOfMessage = log.subarray(start, Math.min(start + bytes, limit));
+    const text = bytesOfMessage.toString('utf8');
     const startLine = text.split(/\r?\n/, 1)[0] ?? '';
-    const sep = text.indexOf('\r\n\r\n');
+    const sep = bytesOfMessage.indexOf('\r\n\r\n');
+    const bodyBytes = sep >= 0 ? bytesOfMessage.subarray(sep + 4) : Buffer.alloc(0);
     const status = /^SIP\/2\.0 (\d{3})/.exec(startLine);
     const method = /^([A-Z]+) \S+ SIP\/2\.0/.exec(startLine);
     return {
       direction: head[2] === 'sent' ? 'sent' : 'received',
       transport: head[1],
-      bytes: Number(head[3]),
+      bytes,
       text,
       startLine,
       method: method?.[1],
       status: status ? Number(status[1]) : undefined,
-      body: sep >= 0 ? text.slice(sep + 4) : '',
+      body: bodyBytes.toString('utf8'),
+      bodyBytes,
     };
   });
 }

@@ -135,7 +135,8 @@ export async function runSipp(options: SippOptions): Promise<SippHandle> {
       resolve({ code, signal, stdout, stderr });
     });
   });
-  const read = (file: string) => (existsSync(join(dir, file)) ? readFileSync(join(dir, file), 'utf8') : '');
+  const readBytes = (file: string) => (existsSync(join(dir, file)) ? readFileSync(join(dir, file)) : Buffer.alloc(0));
+  const read = (file: string) => readBytes(file).toString('utf8');
   return {
     pid,
     host,
@@ -159,7 +160,7 @@ export async function runSipp(options: SippOptions): Promise<SippHandle> {
       await waitUntil(() => exited, 2_000);
     },
     messagesLog: () => read('messages.log'),
-    messages: () => parseSippMessages(read('messages.log')),
+    messages: () => parseSippMessages(readBytes('messages.log')),
     errorsLog: () => read('errors.log'),
   };
 }

@@ -1,0 +1,169 @@
+/**
+ * The reachability policy (pure): from what the agent knows about a user, decide whether a push should
+ * go out as a SIP MESSAGE now (product.md §2 step 3; the patent's "obtain client information, then
+ * select the bearer").
+ *
+ * Rules, first match wins (`rule` names each one; `reason` says it in words):
+ *  1. `hold-down`        — a recent delivery failed (404/408/480/timeout...) and `holdDownUntil` is in the
+ *                          future → unreachable.
+ *  2. `delivered`        — the last MESSAGE got a 2xx and it is newer than the presence document (or
+ *                          there is none) → reachable: fresh proof beats an older hint.
+ *  3. `presence-disabled`— `presence.enabled: false` → unknown.
+ *  4. `noresource` / `rejected` — the presence server said the resource does not exist (unreachable) or
+ *                          refused our subscription (unknown: authorisation says nothing about the device).
+ *  5. `no-presence` / `first-notify-timeout` / `nothing-published` — no NOTIFY yet, none within
+ *                          `firstNotifyWaitMs`, or only an empty NOTIFY (RFC 6665 "no state") → unknown.
+ *  6. `overriding-willingness-closed` — a person says `<op:overriding-willingness>` closed → unreachable.
+ *  7. `ims-network-down` — every device that reports the IMS network reports it terminated → unreachable.
+ *  8. `push-service-open` — a tuple whose service-id is in `presence.pushServiceIds` is usable → reachable.
+ *     A tuple is *usable* when `basic=open`, OMA willingness is not closed, barring-state is not active,
+ *     registration-state is not terminated, and caps do not list MESSAGE as `notsupported`.
+ *     `push-service-blocked` — push tuples exist but none is usable → unreachable.
+ *  9. `message-capable`  — (no push tuple) a usable SIP tuple lists MESSAGE as supported in
+ *                          `<caps:methods>` (RFC 5196; standards-digest §3.5 (a)) → reachable.
+ * 10. `basic-open`       — (no push tuple) a usable SIP tuple exists → reachable if
+ *                          `presence.basicOpenIsEnough`, else `open-not-push-capable` → unreachable.
+ * 11. `all-closed`       — tuples exist, none usable over SIP → unreachable.
+ * 12. `no-tuples`        — the document has no tuple at all → unknown.
+ *
+ * A SIP tuple is one whose `<contact>` is a `sip:`/`sips:` URI or absent.
+ * `unknown` is for the caller to map with `presence.whenUnknown` ({@link shouldTrySip}).
+ * `bearerHint`: what presence suggests besides SIP (bearer-hint.ts), else `handBack.defaultBearer`.
+ * `acceptedApps`: push app ids advertised by usable push tuples (see `PresenceTuple.pushApps`), or `'any'`
+ * when none are advertised or nothing is known.
+ */
+import type { PresenceSnapshot, PresenceTuple } from '../presence/presence-snapshot.js';
+import type { SipProfile } from '../profiles/schema.js';
+import { bearerHintFromPresence } from './bearer-hint.js';
+
+export type Reachability = 'reachable' | 'unreachable' | 'unknown';
+
+export type ReachabilityRule =
+  | 'hold-down'
+  | 'delivered'
+  | 'presence-disabled'
+  | 'noresource'
+  | 'rejected'
+  | 'no-presence'
+  | 'first-notify-timeout'
+  | 'nothing-published'
+  | 'overriding-willingness-closed'
+  | 'ims-network-down'
+  | 'push-service-open'
+  | 'push-service-blocked'
+  | 'message-capable'
+  | 'basic-open'
+  | 'open-not-push-capable'
+  | 'all-closed'
+  | 'no-tuples';
+
+export interface ReachabilityDecision {
+  reachability: Reachability;
+  acceptedApps: string[] | 'any';
+  /** A bearer from the vocabulary in bearer-hint.ts (or the profile's default). */
+  bearerHint: string;
+  reason: string;
+  /** Stable id of the rule that decided (for metrics, logs and tests). */
+  rule: ReachabilityRule;
+}
+
+export interface LastDelivery {
+  outcome: 'delivered' | 'failed';
+  status?: number;
+  at: number;
+}
+
+export interface ReachabilityInput {
+  snapshot?: PresenceSnapshot;
+  lastDelivery?: LastDelivery;
+  holdDownUntil?: number;
+  now: number;
+  firstNotifyTimedOut?: boolean;
+  /** How the presence server ended or refused our subscription, when it did. */
+  presenceRefusal?: 'rejected' | 'noresource';
+}
+
+/** Why a tuple is not usable for SIP push, or undefined when it is. */
+export function tupleBlocker(tuple: PresenceTuple): string | undefined {
+  if (tuple.basic !== 'open') return `basic is ${tuple.basic ?? 'absent'}`;
+  if (tuple.willingness === 'closed') return 'willingness closed';
+  if (tuple.barringState === 'active') return 'barring active';
+  if (tuple.registrationState === 'terminated') return 'registration terminated';
+  if (tuple.caps?.methods.notsupported.includes('MESSAGE')) return 'MESSAGE not supported';
+  return undefined;
+}
+
+function isSipTuple(tuple: PresenceTuple): boolean {
+  return tuple.contact === undefined || /^sips?:/i.test(tuple.contact);
+}
+
+/** Decides reachability; see the module comment for the rules. */
+export function decideReachability(input: ReachabilityInput, profile: SipProfile): ReachabilityDecision {
+  const doc = input.snapshot?.kind === 'document' ? input.snapshot : undefined;
+  const bearerHint = (doc && bearerHintFromPresence(doc)) ?? profile.handBack.defaultBearer;
+  const decide = (reachability: Reachability, rule: ReachabilityRule, reason: string, apps: string[] | 'any' = 'any') => ({
+    reachability,
+    acceptedApps: apps,
+    bearerHint,
+    reason,
+    rule,
+  });
+
+  if (input.holdDownUntil !== undefined && input.holdDownUntil > input.now) {
+    const status = input.lastDelivery?.status;
+    return decide('unreachable', 'hold-down', `delivery failed${status ? ` (${status})` : ''}; held down for ${Math.ceil((input.holdDownUntil - input.now) / 1000)} s`);
+  }
+  const delivery = input.lastDelivery;
+  if (delivery?.outcome === 'delivered' && (!input.snapshot || delivery.at >= input.snapshot.receivedAt)) {
+    return decide('reachable', 'delivered', 'the last MESSAGE was delivered (newer than any presence)');
+  }
+  if (!profile.presence.enabled) return decide('unknown', 'presence-disabled', 'presence is disabled in the sip-profile');
+  if (!doc) {
+    if (input.presenceRefusal === 'noresource') return decide('unreachable', 'noresource', 'presence server: no such resource');
+    if (input.presenceRefusal === 'rejected') return decide('unknown', 'rejected', 'presence subscription rejected');
+    if (input.snapshot?.kind === 'empty') return decide('unknown', 'nothing-published', 'NOTIFY without a body: nothing published');
+    if (input.firstNotifyTimedOut) return decide('unknown', 'first-notify-timeout', 'no NOTIFY within firstNotifyWaitMs');
+    return decide('unknown', 'no-presence', 'no presence information yet');
+  }
+
+  if (doc.persons.some((p) => p.overridingWillingness === 'closed')) {
+    return decide('unreachable', 'overriding-willingness-closed', 'person overriding-willingness is closed');
+  }
+  const ims = doc.devices.flatMap((d) => d.networks).filter((n) => n.id.toUpperCase() === 'IMS');
+  if (ims.length > 0 && ims.every((n) => n.state === 'terminated')) {
+    return decide('unreachable', 'ims-network-down', 'IMS network terminated on every device reporting it');
+  }
+
+  const pushIds = new Set(profile.presence.pushServiceIds);
+  const pushTuples = doc.tuples.filter((t) => t.service !== undefined && pushIds.has(t.service.serviceId));
+  if (pushTuples.length > 0) {
+    const usable = pushTuples.filter((t) => tupleBlocker(t) === undefined);
+    if (usable.length > 0) {
+      const apps = [...new Set(usable.flatMap((t) => t.pushApps))];
+      return decide('reachable', 'push-service-open', `push service open (tuple ${usable[0].id})`, apps.length ? apps : 'any');
+    }
+    const first = pushTuples[0];
+    return decide('unreachable', 'push-service-blocked', `push service not usable: tuple ${first.id} ${tupleBlocker(first)}`);
+  }
+
+  const usableSip = doc.tuples.filter((t) => isSipTuple(t) && tupleBlocker(t) === undefined);
+  const messageCapable = usableSip.find((t) => t.caps?.methods.supported.includes('MESSAGE'));
+  if (messageCapable) return decide('reachable', 'message-capable', `tuple ${messageCapable.id} is open and supports MESSAGE`);
+  if (usableSip.length > 0) {
+    return profile.presence.basicOpenIsEnough
+      ? decide('reachable', 'basic-open', `tuple ${usableSip[0].id} is open`)
+      : decide('unreachable', 'open-not-push-capable', 'open, but no push service or MESSAGE capability advertised');
+  }
+  if (doc.tuples.length > 0) {
+    const blockers = [...new Set(doc.tuples.map((t) => (isSipTuple(t) ? tupleBlocker(t) : 'not a SIP contact')))];
+    return decide('unreachable', 'all-closed', `no usable SIP service (${blockers.join(', ')})`);
+  }
+  return decide('unknown', 'no-tuples', 'presence document has no tuples');
+}
+
+/** Applies `presence.whenUnknown` to a decision: should the push path try a SIP MESSAGE? */
+export function shouldTrySip(decision: ReachabilityDecision, profile: SipProfile): boolean {
+  if (decision.reachability === 'reachable') return true;
+  if (decision.reachability === 'unreachable') return false;
+  return profile.presence.whenUnknown === 'try-sip';
+}

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useProcessCleanup, groupAlive } from '../support/cleanup.js';
 import { kamailioMissingReason, startKamailio, type KamailioHandle } from '../support/kamailio.js';
-import { sippMissingReason, sippVersion } from '../support/sipp.js';
+import { runSipp, sippMissingReason, sippVersion } from '../support/sipp.js';
 import { freePort } from '../support/ports.js';
 import { requestCounter, optionsPing } from '../support/wire.js';
 import { publishPresence, registerUser, sendMessage, startMessageUas } from '../support/sip-users.js';
@@ -63,12 +63,21 @@ describe.skipIf(missing !== undefined)('test harness with real Kamailio and SIPp
     expect((await counter.delta()).message).toBe(1);
   });
 
-  it('relays over TCP from the sender too', async () => {
-    const uas = await startMessageUas({ calls: 1, timeoutS: 20 });
-    await registerUser(kamailio, { user: 'tcp-carol', contactPort: uas.port });
+  it('relays over TCP on both legs (Contact ;transport=tcp)', async () => {
+    const uas = await startMessageUas({ calls: 1, timeoutS: 20, transport: 't1' });
+    await registerUser(kamailio, { user: 'tcp-carol', contactPort: uas.port, contactTransport: 'tcp' });
     const sent = await sendMessage(kamailio, { user: 'tcp-carol', body: 'over tcp', transport: 't1' });
     expect(sent.status).toBe(200);
-    expect(uas.messages().filter((m) => m.method === 'MESSAGE')[0]?.body).toBe('over tcp\r\n');
+    const got = uas.messages().filter((m) => m.method === 'MESSAGE');
+    expect(got[0]?.transport).toBe('TCP');
+    expect(got[0]?.body).toBe('over tcp\r\n');
+  });
+
+  it('takes the known-user regex from the start options', async () => {
+    const own = await startKamailio({ knownUserRegex: '^\\+?[0-9]+$' });
+    expect((await sendMessage(own, { user: '+4915112345', body: 'x', expect: 'any' })).status).toBe(480);
+    expect((await sendMessage(own, { user: 'known-x', body: 'x', expect: 'any' })).status).toBe(404);
+    await own.stop();
   });
 
   it('answers 480 for a known user without a binding and 404 for an unknown user', async () => {
@@ -110,6 +119,22 @@ describe.skipIf(missing !== undefined)('test harness with real Kamailio and SIPp
     expect(delta.subscribe).toBe(0);
     // A user who only published is "known": MESSAGE without a binding → 480.
     expect((await sendMessage(kamailio, { user: 'pub-ivy', body: 'x', expect: 'any' })).status).toBe(480);
+  });
+
+  it('serves SUBSCRIBE for presence: the NOTIFY carries the published PIDF', async () => {
+    await publishPresence(kamailio, { user: 'watched-lea', expires: 60 });
+    const watcher = await runSipp({
+      scenario: 'test/sipp/subscribe.xml',
+      remote: `${kamailio.host}:${kamailio.port}`,
+      calls: 1,
+      timeoutS: 10,
+      keys: { user: 'watched-lea', domain: kamailio.host, expires: '60' },
+    });
+    expect((await watcher.done).code).toBe(0);
+    const notify = watcher.messages().find((m) => m.method === 'NOTIFY');
+    expect(headerValue(notify?.text ?? '', 'Subscription-State')).toMatch(/^active/);
+    expect(notify?.body).toContain('<op:service-id>org.openmobilealliance:Push</op:service-id>');
+    expect(notify?.body).toContain('<basic>open</basic>');
   });
 
   it('restarts on the same port with a new pid and forgets the bindings', async () => {

@@ -1,0 +1,465 @@
+/**
+ * The push path (product.md §2): intake → decision (capability table) → SIP MESSAGE → outcome →
+ * store/notify. One-way: this module calls the oracle, the engine, the store and the outbox; nothing
+ * below calls back into it except the outbox's acknowledgement callback.
+ *
+ * - Reachable (or unknown when the profile says try) → the push is persisted, PAP 1001 answered, then
+ *   delivered in a SIP MESSAGE (RFC 3428).
+ * - Not reachable → synchronous hand-back: PAP 3010 with the bearer hint in the `X-Push-Bearer-Hint`
+ *   response header and the `response-result` desc (a `progress-note` only when the PI asked for
+ *   progress notes) and **no SIP request at all**.
+ * - SIP failure after 1001 → the table learns it and the push is POSTed back to the PPG's hand-back
+ *   endpoint (outbox, retried until acknowledged).
+ */
+import type { Logger } from 'pino';
+import { AgentError, ErrorCodes } from '../errors.js';
+import type { SipProfile } from '../profiles/schema.js';
+import { SipRequestError, type SipEngine } from '../sip/port.js';
+import { mapAddressToAor } from './address.js';
+import { DeliveryQueue } from './delivery-queue.js';
+import type { OutboxItem } from './outbox/outbox-item.js';
+import { PapCode, papCodeForError } from './pap/pap-codes.js';
+import {
+  buildBadMessageResponse,
+  buildCancelResponse,
+  buildHandBackPush,
+  buildPushResponse,
+  buildResultNotification,
+  buildStatusQueryResponse,
+} from './pap/pap-builder.js';
+import { parsePapRequest } from './pap/pap-parser.js';
+import type { PapVersion, PushSubmission } from './pap/pap-types.js';
+import { papStateView } from './push-outcomes.js';
+import type { ReachabilityOracle } from './reachability-oracle.js';
+import { buildPushMessageRequest, estimateRequestBytes, messageTransportFor } from './sip-message-builder.js';
+import type { PushRecord, PushSource } from './store/push-record.js';
+import { isTerminal, type PushState } from './store/push-state.js';
+import type { PushStore } from './store/push-store.js';
+
+/** The response header that carries the bearer hint on a synchronous or asynchronous hand-back. */
+export const BEARER_HINT_HEADER = 'X-Push-Bearer-Hint';
+
+/** Bearers that mean "SIP is fine" when a PI sets `bearer-required="true"`. */
+const SIP_BEARERS = new Set(['sip', 'ims', 'any']);
+
+export interface IntakeReply {
+  httpStatus: number;
+  headers: Record<string, string>;
+  contentType: string;
+  body: string;
+}
+
+export interface PushServiceOptions {
+  store: PushStore;
+  engine: SipEngine;
+  oracle: ReachabilityOracle;
+  profile: SipProfile;
+  logger: Logger;
+  handBackUrl: string;
+  policy: 'presence-aware' | 'always-sip';
+  maxInFlight: number;
+  maxQueued: number;
+  senderName?: string;
+  now?: () => number;
+}
+
+/** Counters for metrics and the benchmarks' signalling table. */
+export interface PushServiceCounters {
+  accepted: number;
+  handedBackSync: number;
+  handedBackAsync: number;
+  delivered: number;
+  expired: number;
+  cancelled: number;
+  rejected: number;
+  messagesSent: number;
+  overloaded: number;
+}
+
+export class PushService {
+  private readonly queue: DeliveryQueue;
+  private readonly submissions = new Map<string, PushSubmission>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private accepting = true;
+  readonly counters: PushServiceCounters = {
+    accepted: 0,
+    handedBackSync: 0,
+    handedBackAsync: 0,
+    delivered: 0,
+    expired: 0,
+    cancelled: 0,
+    rejected: 0,
+    messagesSent: 0,
+    overloaded: 0,
+  };
+
+  constructor(private readonly options: PushServiceOptions) {
+    this.queue = new DeliveryQueue(options.maxInFlight, options.maxQueued);
+    this.log = options.logger.child({ module: 'push' });
+    this.now = options.now ?? Date.now;
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  get queueDepth(): { inFlight: number; queued: number } {
+    return this.queue.depth;
+  }
+
+  /** Stops intake: every new push gets PAP 4001 from now on. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Waits (bounded) for in-flight deliveries; clears scheduled timers (they resume after a restart). */
+  async drain(timeoutMs: number): Promise<boolean> {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    return this.queue.drain(timeoutMs);
+  }
+
+  /**
+   * After a restart: every non-terminal push resumes. `accepted` is delivered (or expires);
+   * `delivering` was interrupted mid-transaction, so it goes back to `accepted` and is sent again
+   * (at-least-once: the handset may see a duplicate, the PPG never sees both delivered and handed back);
+   * `handing-back` already has its outbox item, which the dispatcher finishes.
+   */
+  resume(): number {
+    let resumed = 0;
+    for (const record of this.options.store.listResumable()) {
+      if (record.state === 'delivering') {
+        this.options.store.transition(record.pushId, 'accepted', { note: 'resumed after restart' });
+      }
+      if (record.state === 'accepted' || record.state === 'delivering') {
+        this.schedule(record.pushId, record.deliverAfter);
+        resumed += 1;
+      }
+    }
+    if (resumed > 0) this.log.info({ resumed }, 'resumed pushes after restart');
+    return resumed;
+  }
+
+  /** Handles one PAP request body (push, cancel or status query). Never throws. */
+  async handlePap(contentType: string, body: Buffer): Promise<IntakeReply> {
+    let request;
+    try {
+      request = parsePapRequest(contentType, body);
+    } catch (err) {
+      return this.badMessage(err, body);
+    }
+    switch (request.kind) {
+      case 'push':
+        return this.submit(request.push, contentType, body, 'pap');
+      case 'cancel':
+        return this.cancel(request.pushId, request.papVersion);
+      case 'statusquery':
+        return this.statusQuery(request.pushId, request.papVersion);
+    }
+  }
+
+  /** Intake of one parsed push; `rawContentType`/`rawBody` are persisted for resume. */
+  async submit(push: PushSubmission, rawContentType: string, rawBody: Buffer, source: PushSource): Promise<IntakeReply> {
+    const log = this.log.child({ pushId: push.pushId });
+    const reply = (code: number, desc?: string, extra: Partial<IntakeReply> = {}, progressNote?: { stage: string; note?: string }): IntakeReply => ({
+      httpStatus: code === PapCode.ACCEPTED_FOR_PROCESSING ? 202 : code === PapCode.SERVICE_UNAVAILABLE ? 503 : 200,
+      contentType: 'application/xml',
+      ...extra,
+      headers: { ...(code === PapCode.SERVICE_UNAVAILABLE ? { 'Retry-After': '1' } : {}), ...(extra.headers ?? {}) },
+      body: buildPushResponse({
+        pushId: push.pushId,
+        code,
+        desc,
+        version: push.papVersion,
+        replyTime: new Date(this.now()),
+        senderName: this.options.senderName,
+        progressNote: progressNote && push.progressNotesRequested ? { ...progressNote, time: new Date(this.now()) } : undefined,
+      }),
+    });
+
+    if (!this.accepting || !this.queue.hasRoom()) {
+      this.counters.overloaded += 1;
+      return reply(PapCode.SERVICE_UNAVAILABLE, this.accepting ? 'Overloaded: try again shortly' : 'Shutting down');
+    }
+    if (push.addresses.length !== 1) {
+      this.counters.rejected += 1;
+      return reply(PapCode.MULTIPLE_ADDRESSES_NOT_SUPPORTED, 'One address per push-message');
+    }
+    const address = push.addresses[0] as string;
+    let aor: string;
+    try {
+      aor = mapAddressToAor(address, this.options.profile).aor;
+    } catch (err) {
+      this.counters.rejected += 1;
+      return reply(PapCode.ADDRESS_ERROR, (err as Error).message);
+    }
+    if (this.options.store.get(push.pushId)) {
+      this.counters.rejected += 1;
+      return reply(PapCode.DUPLICATE_PUSH_ID, `push-id ${push.pushId} already used`);
+    }
+    if (push.replacePushId !== undefined) {
+      this.counters.rejected += 1;
+      return reply(PapCode.REPLACEMENT_NOT_SUPPORTED);
+    }
+
+    // A PI that insists on another bearer (PAP 2.0 quality-of-service bearer-required) goes back at once.
+    const requested = push.qos.bearer;
+    if (push.qos.bearerRequired && requested && !SIP_BEARERS.has(requested.toLowerCase())) {
+      this.counters.handedBackSync += 1;
+      log.info({ aor, bearer: requested }, 'required bearer is not SIP: handed back');
+      return this.syncHandBack(reply, requested, `bearer ${requested} required by the PI`);
+    }
+
+    if (this.options.policy === 'presence-aware') {
+      const verdict = await this.options.oracle.decide(aor);
+      const tryUnknown = this.options.profile.presence.whenUnknown === 'try-sip';
+      if (verdict.reachability === 'unreachable' || (verdict.reachability === 'unknown' && !tryUnknown)) {
+        this.counters.handedBackSync += 1;
+        log.info({ aor, reachability: verdict.reachability, reason: verdict.reason, hint: verdict.bearerHint }, 'not SIP-reachable: handed back');
+        return this.syncHandBack(reply, verdict.bearerHint, verdict.reason);
+      }
+    }
+
+    // RFC 3428 §9: a MESSAGE over 1300 bytes needs a congestion-controlled transport.
+    const probe = buildPushMessageRequest(push, aor, this.options.profile);
+    if (messageTransportFor(estimateRequestBytes(probe), this.options.profile) === 'hand-back') {
+      this.counters.handedBackSync += 1;
+      return this.syncHandBack(reply, this.options.profile.handBack.defaultBearer, 'content too large for UDP and the profile forbids TCP');
+    }
+
+    try {
+      this.options.store.insert({
+        pushId: push.pushId,
+        address,
+        aor,
+        requestContentType: rawContentType,
+        requestBody: rawBody,
+        deliverAfter: push.deliverAfter?.getTime(),
+        deliverBefore: push.deliverBefore?.getTime(),
+        notifyTo: push.notifyTo,
+        source,
+      });
+    } catch (err) {
+      if (err instanceof AgentError && err.code === ErrorCodes.DUPLICATE_PUSH_ID) {
+        this.counters.rejected += 1;
+        return reply(PapCode.DUPLICATE_PUSH_ID, `push-id ${push.pushId} already used`);
+      }
+      log.error({ err }, 'store insert failed');
+      return reply(PapCode.SERVICE_FAILURE, 'Could not persist the push');
+    }
+    this.counters.accepted += 1;
+    this.submissions.set(push.pushId, push);
+    this.schedule(push.pushId, push.deliverAfter?.getTime());
+    return reply(PapCode.ACCEPTED_FOR_PROCESSING, undefined, {}, { stage: 'accepted', note: 'delivering over SIP' });
+  }
+
+  /** PAP cancel-message: only a push not yet on the wire can be cancelled (else 2008). */
+  cancel(pushId: string, version: PapVersion = '2.0'): IntakeReply {
+    const record = this.options.store.get(pushId);
+    let code: number = PapCode.OK;
+    let desc: string | undefined;
+    if (!record) code = PapCode.PUSH_ID_NOT_FOUND;
+    else if (record.state !== 'accepted') {
+      code = PapCode.CANCELLATION_NOT_POSSIBLE;
+      desc = `Cancellation not possible: push is ${record.state}`;
+    } else {
+      try {
+        this.finish(record, 'cancelled', { reason: 'cancelled by the PI' });
+        this.clearTimer(pushId);
+        this.counters.cancelled += 1;
+      } catch {
+        code = PapCode.CANCELLATION_NOT_POSSIBLE;
+      }
+    }
+    return {
+      httpStatus: 200,
+      headers: {},
+      contentType: 'application/xml',
+      body: buildCancelResponse({ pushId, version, results: [{ code, desc, addresses: record ? [record.address] : undefined }] }),
+    };
+  }
+
+  /** PAP statusquery-message: the push's state as a PAP message-state. */
+  statusQuery(pushId: string, version: PapVersion = '2.0'): IntakeReply {
+    const record = this.options.store.get(pushId);
+    const results = record
+      ? [{ address: record.address, ...papStateView(record.state, record.reason), eventTime: new Date(record.updatedAt) }]
+      : [{ messageState: 'unknown' as const, code: PapCode.PUSH_ID_NOT_FOUND }];
+    return {
+      httpStatus: 200,
+      headers: {},
+      contentType: 'application/xml',
+      body: buildStatusQueryResponse({ pushId, version, results, senderName: this.options.senderName }),
+    };
+  }
+
+  /** The outbox calls this when the PPG acknowledged a POST (inside the acknowledging transaction). */
+  onOutboxAcknowledged(item: OutboxItem): void {
+    if (item.kind !== 'hand-back') return;
+    const record = this.options.store.get(item.pushId);
+    if (!record || record.state !== 'handing-back') return;
+    this.finish(record, 'handed-back', { reason: record.reason, bearerHint: record.bearerHint });
+  }
+
+  private syncHandBack(
+    reply: (code: number, desc?: string, extra?: Partial<IntakeReply>, note?: { stage: string; note?: string }) => IntakeReply,
+    hint: string,
+    reason: string,
+  ): IntakeReply {
+    return reply(
+      PapCode.REQUIRED_BEARER_NOT_AVAILABLE,
+      `SIP bearer not available (${reason}); bearer hint: ${hint}`,
+      { headers: { [BEARER_HINT_HEADER]: hint } },
+      { stage: 'handed-back', note: `bearer-hint=${hint}` },
+    );
+  }
+
+  private badMessage(err: unknown, body: Buffer): IntakeReply {
+    this.counters.rejected += 1;
+    const code = err instanceof AgentError ? papCodeForError(err.code) : PapCode.BAD_REQUEST;
+    const papCode = code === PapCode.VERSION_NOT_SUPPORTED ? code : code === PapCode.NOT_IMPLEMENTED ? code : PapCode.BAD_REQUEST;
+    return {
+      httpStatus: 400,
+      headers: {},
+      contentType: 'application/xml',
+      body: buildBadMessageResponse({ code: papCode, desc: (err as Error).message, badMessageFragment: body.subarray(0, 256) }),
+    };
+  }
+
+  private schedule(pushId: string, deliverAfter: number | undefined): void {
+    const wait = deliverAfter !== undefined ? deliverAfter - this.now() : 0;
+    if (wait > 0) {
+      this.clearTimer(pushId);
+      // setTimeout caps at ~24.8 days; re-arm until due.
+      const timer = setTimeout(() => {
+        this.timers.delete(pushId);
+        this.schedule(pushId, deliverAfter);
+      }, Math.min(wait, 2 ** 31 - 1));
+      timer.unref();
+      this.timers.set(pushId, timer);
+      return;
+    }
+    this.queue.push(() => this.deliver(pushId));
+  }
+
+  private clearTimer(pushId: string): void {
+    const timer = this.timers.get(pushId);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(pushId);
+  }
+
+  private submissionOf(record: PushRecord): PushSubmission {
+    const cached = this.submissions.get(record.pushId);
+    if (cached) return cached;
+    const request = parsePapRequest(record.requestContentType, record.requestBody);
+    if (request.kind !== 'push') throw new Error(`stored request for ${record.pushId} is not a push-message`);
+    return request.push;
+  }
+
+  /** One delivery attempt: MESSAGE → final response → terminal state or hand-back. */
+  private async deliver(pushId: string): Promise<void> {
+    const { store, engine, oracle, profile } = this.options;
+    const record = store.get(pushId);
+    if (!record || record.state !== 'accepted') {
+      this.submissions.delete(pushId);
+      return;
+    }
+    const log = this.log.child({ pushId, aor: record.aor });
+    try {
+      if (record.deliverBefore !== undefined && record.deliverBefore <= this.now()) {
+        this.finish(record, 'expired', { reason: 'deliver-before-timestamp passed before delivery' });
+        this.counters.expired += 1;
+        return;
+      }
+      const push = this.submissionOf(record);
+      const aor = record.aor ?? mapAddressToAor(record.address, profile).aor;
+      const probe = buildPushMessageRequest(push, aor, profile);
+      const transport = messageTransportFor(estimateRequestBytes(probe), profile);
+      if (transport === 'hand-back') {
+        this.handBack(record, push, profile.handBack.defaultBearer, 'content too large for UDP');
+        return;
+      }
+      const request = buildPushMessageRequest(push, aor, profile, { transport });
+      store.transition(pushId, 'delivering', {}, { expectedFrom: 'accepted' });
+      this.counters.messagesSent += 1;
+      let status: number | undefined;
+      let failure: string;
+      try {
+        const response = await engine.request(request);
+        status = response.status;
+        failure = `SIP ${response.status} ${response.reason}`;
+      } catch (err) {
+        if (!(err instanceof SipRequestError)) throw err;
+        failure = err.kind === 'timeout' ? 'SIP transaction timeout' : `SIP transport error: ${err.message}`;
+      }
+      oracle.recordDelivery(aor, status === undefined ? { timeout: true } : { status });
+      const current = store.get(pushId);
+      if (!current || current.state !== 'delivering') return;
+      if (status !== undefined && status >= 200 && status < 300) {
+        this.finish(current, 'delivered', { sipStatus: status, reason: `SIP ${status}` });
+        this.counters.delivered += 1;
+        log.debug({ status }, 'delivered');
+        return;
+      }
+      const verdict = await oracle.decide(aor);
+      const hint = push.qos.bearer && !SIP_BEARERS.has(push.qos.bearer.toLowerCase()) ? push.qos.bearer : verdict.bearerHint;
+      this.handBack(current, push, hint, failure, status);
+      log.info({ status, hint, failure }, 'SIP delivery failed: handing back');
+    } catch (err) {
+      // A programming or storage error: the push stays non-terminal and resumes after a restart.
+      log.error({ err }, 'delivery failed unexpectedly');
+    } finally {
+      this.submissions.delete(pushId);
+    }
+  }
+
+  /** accepted|delivering → handing-back, with the hand-back POST queued in the same transaction. */
+  private handBack(record: PushRecord, push: PushSubmission, hint: string, reason: string, sipStatus?: number): void {
+    const handBack = buildHandBackPush(push, hint);
+    this.options.store.transition(
+      record.pushId,
+      'handing-back',
+      { reason, bearerHint: hint, sipStatus },
+      {
+        expectedFrom: record.state,
+        outbox: {
+          kind: 'hand-back',
+          url: this.options.handBackUrl,
+          contentType: handBack.contentType,
+          body: handBack.body,
+          headers: { [BEARER_HINT_HEADER]: hint },
+        },
+      },
+    );
+    this.counters.handedBackAsync += 1;
+  }
+
+  /** Moves to a terminal state; queues the PAP result notification in the same transaction. */
+  private finish(record: PushRecord, to: PushState, detail: { reason?: string; sipStatus?: number; bearerHint?: string }): void {
+    if (!isTerminal(to)) throw new Error(`finish() needs a terminal state, got ${to}`);
+    const view = papStateView(to, detail.reason);
+    const outbox = record.notifyTo
+      ? {
+          kind: 'result-notification' as const,
+          url: record.notifyTo,
+          contentType: 'application/xml',
+          body: Buffer.from(
+            buildResultNotification({
+              pushId: record.pushId,
+              address: record.address,
+              messageState: view.messageState,
+              code: view.code,
+              desc: view.desc,
+              eventTime: new Date(this.now()),
+              receivedTime: new Date(record.createdAt),
+              senderName: this.options.senderName,
+            }),
+            'utf8',
+          ),
+        }
+      : undefined;
+    this.options.store.transition(record.pushId, to, detail, { expectedFrom: record.state, outbox });
+  }
+}

@@ -16,7 +16,7 @@ const missing = kamailioMissingReason() ?? sippMissingReason();
 if (missing) console.warn(`harness.test.ts skipped: ${missing}`);
 
 describe.skipIf(missing !== undefined)('test harness with real Kamailio and SIPp', () => {
-  useProcessCleanup('all');
+  useProcessCleanup(); // per test: UAS/UAC processes; the shared Kamailio lives until afterAll
   let kamailio: KamailioHandle;
 
   beforeAll(async () => {

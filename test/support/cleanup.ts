@@ -5,7 +5,7 @@
  *
  * Only processes started by these helpers are ever signalled, by their own pid / process group.
  */
-import { afterAll, afterEach } from 'vitest';
+import { afterAll, afterEach, beforeEach } from 'vitest';
 
 /** Something the harness started and knows how to stop. */
 export interface TrackedProcess {
@@ -16,15 +16,28 @@ export interface TrackedProcess {
 }
 
 const live = new Map<number, TrackedProcess>();
+/** Start order of each live process, so per-test cleanup spares what `beforeAll` started. */
+const startSeq = new Map<number, number>();
+let seq = 0;
 
-/** Record a started process. Helpers call this right after spawn. */
-export function trackProcess(proc: TrackedProcess): void {
+/**
+ * Record a started process. Helpers call this right after spawn. `startedAs` (from
+ * {@link processStartSeq}) keeps a restarted process in the scope of the one it replaces.
+ */
+export function trackProcess(proc: TrackedProcess, startedAs?: number): void {
   live.set(proc.pid, proc);
+  startSeq.set(proc.pid, startedAs ?? ++seq);
+}
+
+/** The start sequence number of a tracked pid (undefined once untracked). */
+export function processStartSeq(pid: number): number | undefined {
+  return startSeq.get(pid);
 }
 
 /** Forget a process that has exited. */
 export function untrackProcess(pid: number): void {
   live.delete(pid);
+  startSeq.delete(pid);
 }
 
 /** Processes still running (for diagnostics). */
@@ -34,7 +47,12 @@ export function trackedProcesses(): TrackedProcess[] {
 
 /** Stop every tracked process; never throws (errors are logged), so cleanup hooks always finish. */
 export async function stopAllProcesses(): Promise<void> {
-  const all = [...live.values()];
+  await stopProcessesStartedAfter(0);
+}
+
+/** Stop the tracked processes started after mark `after` (see {@link processMark}); never throws. */
+export async function stopProcessesStartedAfter(after: number): Promise<void> {
+  const all = [...live.values()].filter((p) => (startSeq.get(p.pid) ?? 0) > after);
   await Promise.all(
     all.map(async (proc) => {
       try {
@@ -42,19 +60,30 @@ export async function stopAllProcesses(): Promise<void> {
       } catch (err) {
         console.warn(`harness: stopping ${proc.name} (pid ${proc.pid}) failed: ${String(err)}`);
       } finally {
-        live.delete(proc.pid);
+        untrackProcess(proc.pid);
       }
     }),
   );
 }
 
+/** A mark for {@link stopProcessesStartedAfter}: processes started from now on are "after" it. */
+export function processMark(): number {
+  return seq;
+}
+
 /**
- * Register vitest hooks that stop every tracked process after each test (`scope: 'each'`, the default)
- * or after the file (`'all'`, for a Kamailio shared by a file's tests). Call it at the top of a file or
- * inside a `describe`.
+ * Register vitest hooks: after each test, stop what that test started (`scope: 'each'`, the default;
+ * what `beforeAll` started survives), and after the file stop everything. With `'all'`, only the
+ * after-file stop. Call it at the top of a file or inside a `describe`.
  */
 export function useProcessCleanup(scope: 'each' | 'all' = 'each'): void {
-  if (scope === 'each') afterEach(stopAllProcesses);
+  if (scope === 'each') {
+    let mark = 0;
+    beforeEach(() => {
+      mark = processMark();
+    });
+    afterEach(() => stopProcessesStartedAfter(mark));
+  }
   afterAll(stopAllProcesses);
 }
 

@@ -7,7 +7,7 @@ import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_proces
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { trackProcess, untrackProcess, terminateGroup, groupAlive } from './cleanup.js';
+import { trackProcess, untrackProcess, terminateGroup, groupAlive, processStartSeq } from './cleanup.js';
 import { freePort } from './ports.js';
 import { makeTempDir, repoPath } from './repo-paths.js';
 import { optionsPing } from './wire.js';
@@ -120,13 +120,14 @@ export async function startKamailio(options: KamailioOptions = {}): Promise<Kama
   };
   let child: ChildProcess = await launch();
 
-  async function launch(): Promise<ChildProcess> {
+  /** `startedAs`: keep a restarted Kamailio in the cleanup scope of the first one (beforeAll stays). */
+  async function launch(startedAs?: number): Promise<ChildProcess> {
     const proc = spawn('kamailio', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout?.on('data', append);
     proc.stderr?.on('data', append);
     const pid = proc.pid;
     if (pid === undefined) throw new Error('kamailio did not spawn');
-    trackProcess({ name: 'kamailio', pid, stop: () => terminateGroup(pid) });
+    trackProcess({ name: 'kamailio', pid, stop: () => terminateGroup(pid) }, startedAs);
     let exited = false;
     proc.once('exit', () => {
       exited = true;
@@ -167,8 +168,9 @@ export async function startKamailio(options: KamailioOptions = {}): Promise<Kama
     stats: async () => parseStats(await rpc('stats.get_statistics', 'all')),
     rpc,
     async restart() {
+      const startedAs = child.pid === undefined ? undefined : processStartSeq(child.pid);
       await stop();
-      child = await launch();
+      child = await launch(startedAs);
     },
     stop,
     logs: () => log,

@@ -1,0 +1,111 @@
+/**
+ * One user's capability entry: the evidence the table holds (presence, deliveries, refusals) and how it
+ * ages. The table owns entries; the policy reads the fresh part of one through {@link policyInput}.
+ */
+import type { PresenceDocument, PresenceSnapshot } from '../presence/presence-snapshot.js';
+import type { LastDelivery, ReachabilityDecision, ReachabilityInput } from './reachability-policy.js';
+
+export interface CapabilityEntry {
+  aor: string;
+  createdAt: number;
+  updatedAt: number;
+  /** The last well-formed presence document (kept across empty NOTIFYs and parse errors). */
+  lastDocument?: PresenceDocument;
+  /** When the last body-less NOTIFY ("nothing published") arrived. */
+  lastEmptyAt?: number;
+  /** When any NOTIFY (document, empty or unparseable) last arrived. */
+  lastNotifyAt?: number;
+  lastDelivery?: LastDelivery;
+  holdDownUntil?: number;
+  presenceRefusal?: { kind: 'rejected' | 'noresource'; at: number };
+  parseErrors: number;
+  lastParseError?: { code: string; message: string; at: number };
+}
+
+/** What the admin view shows for one user. */
+export interface CapabilityEntryView {
+  aor: string;
+  decision: ReachabilityDecision;
+  fresh: boolean;
+  sources: {
+    document?: { entity: string; tuples: number; receivedAt: number; ageMs: number; fresh: boolean; warnings: string[] };
+    emptyNotify?: { receivedAt: number; ageMs: number; fresh: boolean };
+    delivery?: LastDelivery & { ageMs: number; fresh: boolean };
+    holdDownUntil?: number;
+    presenceRefusal?: { kind: 'rejected' | 'noresource'; at: number };
+    parseErrors: number;
+    lastParseError?: { code: string; message: string; at: number };
+  };
+  createdAt: number;
+  /** Time since the entry last changed. */
+  ageMs: number;
+}
+
+const isFresh = (at: number | undefined, now: number, ttlMs: number): at is number => at !== undefined && now - at < ttlMs;
+
+/**
+ * The presence snapshot the policy should see. Rule for empty NOTIFYs (lab-facts: they arrive
+ * mid-subscription after body-less PUBLISH refreshes): a fresh document wins over any later empty NOTIFY
+ * until the document's own TTL runs out; only then does a fresh empty NOTIFY count ("nothing published").
+ * A user who never published stays unknown.
+ */
+export function freshSnapshot(entry: CapabilityEntry, now: number, ttlMs: number): PresenceSnapshot | undefined {
+  if (entry.lastDocument && isFresh(entry.lastDocument.receivedAt, now, ttlMs)) return entry.lastDocument;
+  if (isFresh(entry.lastEmptyAt, now, ttlMs)) return { kind: 'empty', receivedAt: entry.lastEmptyAt };
+  return undefined;
+}
+
+/** The policy input made of the entry's fresh evidence only: expired evidence counts as unknown. */
+export function policyInput(entry: CapabilityEntry | undefined, now: number, ttlMs: number): ReachabilityInput {
+  if (!entry) return { now };
+  const input: ReachabilityInput = { now };
+  const snapshot = freshSnapshot(entry, now, ttlMs);
+  if (snapshot) input.snapshot = snapshot;
+  if (entry.lastDelivery && isFresh(entry.lastDelivery.at, now, ttlMs)) input.lastDelivery = entry.lastDelivery;
+  if (entry.holdDownUntil !== undefined && entry.holdDownUntil > now) input.holdDownUntil = entry.holdDownUntil;
+  if (entry.presenceRefusal && isFresh(entry.presenceRefusal.at, now, ttlMs)) input.presenceRefusal = entry.presenceRefusal.kind;
+  return input;
+}
+
+/** True when the entry holds any evidence that still counts (the watcher need not wait for a NOTIFY). */
+export function hasFreshEvidence(entry: CapabilityEntry, now: number, ttlMs: number): boolean {
+  const input = policyInput(entry, now, ttlMs);
+  return input.snapshot !== undefined || input.lastDelivery !== undefined || input.holdDownUntil !== undefined || input.presenceRefusal !== undefined;
+}
+
+/** When the entry's last change or evidence stops counting, or its hold-down ends (the LRU TTL). */
+export function entryExpiresAt(entry: CapabilityEntry, ttlMs: number): number {
+  const times = [
+    entry.updatedAt,
+    entry.lastDocument?.receivedAt,
+    entry.lastEmptyAt,
+    entry.lastDelivery?.at,
+    entry.presenceRefusal?.at,
+  ].filter((t): t is number => t !== undefined);
+  return Math.max(Math.max(...times) + ttlMs, entry.holdDownUntil ?? 0);
+}
+
+export function entryView(entry: CapabilityEntry, decision: ReachabilityDecision, now: number, ttlMs: number): CapabilityEntryView {
+  const doc = entry.lastDocument;
+  const sources: CapabilityEntryView['sources'] = { parseErrors: entry.parseErrors };
+  if (doc) {
+    sources.document = {
+      entity: doc.entity,
+      tuples: doc.tuples.length,
+      receivedAt: doc.receivedAt,
+      ageMs: now - doc.receivedAt,
+      fresh: isFresh(doc.receivedAt, now, ttlMs),
+      warnings: doc.warnings,
+    };
+  }
+  if (entry.lastEmptyAt !== undefined) {
+    sources.emptyNotify = { receivedAt: entry.lastEmptyAt, ageMs: now - entry.lastEmptyAt, fresh: isFresh(entry.lastEmptyAt, now, ttlMs) };
+  }
+  if (entry.lastDelivery) {
+    sources.delivery = { ...entry.lastDelivery, ageMs: now - entry.lastDelivery.at, fresh: isFresh(entry.lastDelivery.at, now, ttlMs) };
+  }
+  if (entry.holdDownUntil !== undefined && entry.holdDownUntil > now) sources.holdDownUntil = entry.holdDownUntil;
+  if (entry.presenceRefusal) sources.presenceRefusal = entry.presenceRefusal;
+  if (entry.lastParseError) sources.lastParseError = entry.lastParseError;
+  return { aor: entry.aor, decision, fresh: hasFreshEvidence(entry, now, ttlMs), sources, createdAt: entry.createdAt, ageMs: now - entry.updatedAt };
+}

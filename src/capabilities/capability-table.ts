@@ -1,0 +1,191 @@
+/**
+ * The per-user capability table (product.md §2 step 2): an LRU (lru-cache v11) of {@link CapabilityEntry},
+ * fed by presence NOTIFYs and by the outcomes of our own MESSAGEs, read by the push path via `decide`.
+ *
+ * The table is a *hint with a TTL* (peers-and-libraries A.9: stale reachability is the top complaint):
+ * - every piece of evidence counts for `capabilities.ttlSeconds`; expired evidence counts as unknown, never
+ *   as its old state; the LRU entry itself lives until its newest evidence (or hold-down) expires;
+ * - an empty NOTIFY after a good document keeps the document until the document's TTL (no flapping on
+ *   body-less PUBLISH refreshes, lab-facts); a user who never published stays unknown;
+ * - a presence document does not lift a hold-down (a refresh NOTIFY re-sends the old, possibly stale
+ *   document); only a 2xx to a MESSAGE does;
+ * - a parse error keeps the last good state and is only counted.
+ *
+ * Delivery outcomes (RFC 3261 §21, RFC 3428 §7):
+ * - 2xx → delivered, hold-down cleared;
+ * - timeout (Timer F) or 404/408/410/480/604 → failed and held down for `capabilities.holdDownSeconds`;
+ * - any other final status (415, 488, 5xx, 6xx…) → failed, no hold-down: it says nothing about the user's
+ *   reachability (a different content or a recovered core may succeed).
+ */
+import { LRUCache } from 'lru-cache';
+import type { PresenceSnapshot } from '../presence/presence-snapshot.js';
+import type { SipProfile } from '../profiles/schema.js';
+import { entryExpiresAt, entryView, hasFreshEvidence, policyInput, type CapabilityEntry, type CapabilityEntryView } from './capability-entry.js';
+import { decideReachability, type ReachabilityDecision } from './reachability-policy.js';
+
+/** Why an entry left the table: LRU capacity, all evidence expired, or `delete()`. */
+export type EvictionReason = 'capacity' | 'expired' | 'deleted';
+
+export interface CapabilityTableOptions {
+  maxUsers: number;
+  profile: SipProfile;
+  now?: () => number;
+  onEvict?: (aor: string, reason: EvictionReason) => void;
+}
+
+export interface DeliveryResult {
+  /** Final SIP status, when one came. */
+  status?: number;
+  /** True when the transaction timed out (no final response). */
+  timeout?: boolean;
+}
+
+export interface CapabilityTableStats {
+  size: number;
+  maxUsers: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+  expirations: number;
+  deletions: number;
+  presenceUpdates: number;
+  emptyNotifies: number;
+  parseErrors: number;
+  deliveriesRecorded: number;
+}
+
+/** Statuses that mean "this user cannot be reached over SIP now". */
+const HOLD_DOWN_STATUSES = new Set([404, 408, 410, 480, 604]);
+
+export class CapabilityTable {
+  private readonly cache: LRUCache<string, CapabilityEntry>;
+  private readonly now: () => number;
+  private readonly ttlMs: number;
+  private readonly counters = { hits: 0, misses: 0, evictions: 0, expirations: 0, deletions: 0, presenceUpdates: 0, emptyNotifies: 0, parseErrors: 0, deliveriesRecorded: 0 };
+
+  constructor(private readonly options: CapabilityTableOptions) {
+    this.now = options.now ?? Date.now;
+    this.ttlMs = options.profile.capabilities.ttlSeconds * 1000;
+    this.cache = new LRUCache<string, CapabilityEntry>({
+      max: options.maxUsers,
+      ttl: this.ttlMs,
+      ttlResolution: 0,
+      updateAgeOnGet: false,
+      perf: { now: () => this.now() },
+      dispose: (_entry, aor, reason) => this.onDispose(aor, reason),
+    });
+  }
+
+  /** The decision for a user (O(1) lookup; counts a hit when fresh evidence exists). */
+  decide(aor: string, options: { firstNotifyTimedOut?: boolean } = {}): ReachabilityDecision {
+    const now = this.now();
+    const entry = this.cache.get(aor);
+    if (entry && hasFreshEvidence(entry, now, this.ttlMs)) this.counters.hits++;
+    else this.counters.misses++;
+    const input = policyInput(entry, now, this.ttlMs);
+    if (options.firstNotifyTimedOut) input.firstNotifyTimedOut = true;
+    return decideReachability(input, this.options.profile);
+  }
+
+  /** True when the user has evidence that still counts (drops the entry when it all expired). */
+  isFresh(aor: string): boolean {
+    const entry = this.cache.get(aor);
+    return entry !== undefined && hasFreshEvidence(entry, this.now(), this.ttlMs);
+  }
+
+  /** Creates an evidence-less entry (a user being subscribed to), so its lifetime is bounded by the LRU. */
+  touch(aor: string): void {
+    this.update(aor, () => undefined);
+  }
+
+  /** A NOTIFY was parsed: a document replaces the last one; an empty one is noted, see the class comment. */
+  recordPresence(aor: string, snapshot: PresenceSnapshot): void {
+    this.update(aor, (entry) => {
+      entry.lastNotifyAt = snapshot.receivedAt;
+      if (snapshot.kind === 'empty') {
+        this.counters.emptyNotifies++;
+        entry.lastEmptyAt = snapshot.receivedAt;
+        return;
+      }
+      this.counters.presenceUpdates++;
+      entry.lastDocument = snapshot;
+      entry.presenceRefusal = undefined;
+    });
+  }
+
+  /** A NOTIFY body could not be parsed: count it, keep the last good state. */
+  recordParseError(aor: string, err: { code?: string; message: string }): void {
+    this.counters.parseErrors++;
+    this.update(aor, (entry, now) => {
+      entry.parseErrors++;
+      entry.lastNotifyAt = now;
+      entry.lastParseError = { code: err.code ?? 'UNKNOWN', message: err.message.slice(0, 200), at: now };
+    });
+  }
+
+  /** The presence server refused or ended our subscription for good (RFC 6665 §4.1.3 reasons). */
+  recordPresenceRefusal(aor: string, kind: 'rejected' | 'noresource'): void {
+    this.update(aor, (entry, now) => {
+      entry.presenceRefusal = { kind, at: now };
+      // noresource: the presentity no longer exists, so its last document means nothing.
+      if (kind === 'noresource') entry.lastDocument = undefined;
+    });
+  }
+
+  /** The outcome of a MESSAGE to this user; returns the decision that now applies. */
+  recordDelivery(aor: string, result: DeliveryResult): ReachabilityDecision {
+    this.counters.deliveriesRecorded++;
+    this.update(aor, (entry, now) => {
+      const { status, timeout } = result;
+      if (!timeout && status !== undefined && status >= 200 && status < 300) {
+        entry.lastDelivery = { outcome: 'delivered', status, at: now };
+        entry.holdDownUntil = undefined;
+        return;
+      }
+      entry.lastDelivery = { outcome: 'failed', ...(status !== undefined && { status }), at: now };
+      const holdDownMs = this.options.profile.capabilities.holdDownSeconds * 1000;
+      if ((timeout || (status !== undefined && HOLD_DOWN_STATUSES.has(status))) && holdDownMs > 0) {
+        entry.holdDownUntil = now + holdDownMs;
+      }
+    });
+    return this.decide(aor);
+  }
+
+  /** The admin view of one user (does not change LRU order); undefined when not in the table. */
+  entry(aor: string): CapabilityEntryView | undefined {
+    const entry = this.cache.peek(aor);
+    if (!entry) return undefined;
+    const now = this.now();
+    return entryView(entry, decideReachability(policyInput(entry, now, this.ttlMs), this.options.profile), now, this.ttlMs);
+  }
+
+  delete(aor: string): boolean {
+    return this.cache.delete(aor);
+  }
+
+  stats(): CapabilityTableStats {
+    return { size: this.cache.size, maxUsers: this.options.maxUsers, ...this.counters };
+  }
+
+  private update(aor: string, change: (entry: CapabilityEntry, now: number) => void): void {
+    const now = this.now();
+    // peek, not get: recording a NOTIFY for an entry whose evidence expired must not dispose it as
+    // 'expired' (that would make the watcher drop a live subscription); set() below replaces it.
+    const entry = this.cache.peek(aor) ?? { aor, createdAt: now, updatedAt: now, parseErrors: 0 };
+    change(entry, now);
+    entry.updatedAt = now;
+    // Evidence is fresh while age < ttl; lru-cache keeps an entry while age <= its ttl: hence the -1.
+    const ttl = Math.max(1, entryExpiresAt(entry, this.ttlMs) - now - 1);
+    this.cache.set(aor, entry, { ttl });
+  }
+
+  private onDispose(aor: string, reason: LRUCache.DisposeReason): void {
+    const mapped: EvictionReason | undefined =
+      reason === 'evict' ? 'capacity' : reason === 'expire' ? 'expired' : reason === 'delete' ? 'deleted' : undefined;
+    if (mapped === undefined) return;
+    if (mapped === 'capacity') this.counters.evictions++;
+    else if (mapped === 'expired') this.counters.expirations++;
+    else this.counters.deletions++;
+    this.options.onEvict?.(aor, mapped);
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The composition root: builds every part from the validated config and owns the start/stop order.
+ *
+ * Start: store → SIP engine → capability table + presence watcher → push service (resume) → outbox
+ * dispatcher → HTTP intake. Stop (SIGTERM/SIGINT): intake refuses (4001) → in-flight SIP drained within
+ * a bound → presence unsubscribed → outbox stopped → engine stopped → store closed.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { CapabilityTable } from './capabilities/capability-table.js';
+import type { AgentConfig } from './config/config-schema.js';
+import { createHttpServer, type HttpServer } from './ops/http-server.js';
+import { PresenceWatcher } from './presence/presence-watcher.js';
+import { loadProfile } from './profiles/load-profile.js';
+import type { SipProfile } from './profiles/schema.js';
+import { OutboxDispatcher } from './push/outbox/outbox-dispatcher.js';
+import { PushService } from './push/push-service.js';
+import { PushStore } from './push/store/push-store.js';
+import { createEmbeddedEngine } from './sip/embedded/embedded-engine.js';
+import type { SipEngine } from './sip/port.js';
+
+export interface AgentOverrides {
+  /** A pre-built engine (the contract tests, the drachtio engine). */
+  engine?: SipEngine;
+  profile?: SipProfile;
+}
+
+export interface RunningAgent {
+  readonly config: AgentConfig;
+  readonly profile: SipProfile;
+  readonly engine: SipEngine;
+  readonly store: PushStore;
+  readonly table: CapabilityTable;
+  readonly watcher: PresenceWatcher;
+  readonly pushes: PushService;
+  readonly http: { host: string; port: number };
+  stop(options?: { drainMs?: number }): Promise<void>;
+}
+
+function buildEngine(config: AgentConfig, profile: SipProfile, logger: Logger): SipEngine {
+  if (config.sip.engine === 'drachtio') {
+    throw new Error('sip.engine=drachtio is not available in this build yet; use sip.engine=embedded');
+  }
+  return createEmbeddedEngine({
+    listen: config.sip.listen,
+    outboundProxy: profile.outboundProxy,
+    timers: config.sip.timers,
+    logger,
+  });
+}
+
+export async function startAgent(config: AgentConfig, logger: Logger, overrides: AgentOverrides = {}): Promise<RunningAgent> {
+  const profile = overrides.profile ?? loadProfile(config.profile);
+  if (config.store.path !== ':memory:') mkdirSync(dirname(config.store.path), { recursive: true });
+  const store = PushStore.open(config.store.path);
+  const engine = overrides.engine ?? buildEngine(config, profile, logger);
+  let http: HttpServer | undefined;
+  let dispatcher: OutboxDispatcher | undefined;
+  let watcher: PresenceWatcher | undefined;
+  try {
+    await engine.start();
+    // Evicting a user from the table unsubscribes their presence (RFC 6665 §4.1.2.3 Expires: 0).
+    const table: CapabilityTable = new CapabilityTable({
+      maxUsers: config.capabilityTable.maxUsers,
+      profile,
+      onEvict: (aor) => watcher?.onEvicted(aor),
+    });
+    const presenceWatcher = new PresenceWatcher({
+      engine,
+      table,
+      profile,
+      logger,
+      maxConcurrentSubscribes: config.presence.maxConcurrentSubscribes,
+    });
+    watcher = presenceWatcher;
+    const pushes = new PushService({
+      store,
+      engine,
+      oracle: presenceWatcher,
+      profile,
+      logger,
+      handBackUrl: config.ppg.handBackUrl,
+      policy: config.policy,
+      maxInFlight: config.limits.maxInFlight,
+      maxQueued: config.limits.maxQueued,
+      senderName: 'sip-push-agent',
+    });
+    dispatcher = new OutboxDispatcher({
+      store,
+      logger,
+      backoff: { baseMs: config.ppg.backoff.baseMs, maxMs: config.ppg.backoff.maxMs, jitter: 0.2 },
+      concurrency: 8,
+      requestTimeoutMs: config.ppg.requestTimeoutMs,
+      onAcknowledged: (item) => pushes.onOutboxAcknowledged(item),
+    });
+    pushes.resume();
+    dispatcher.start();
+    if (config.presence.watchList) {
+      void presenceWatcher.watch(presenceWatcher.loadWatchList(config.presence.watchList));
+    }
+    const pruneTimer = setInterval(() => store.prune(config.store.retentionHours * 3600_000), 3600_000);
+    pruneTimer.unref();
+
+    http = createHttpServer({
+      host: config.http.host,
+      port: config.http.port,
+      papPath: config.http.papPath,
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      requestTimeoutMs: config.http.requestTimeoutMs,
+      logger,
+      handlePap: (contentType, body) => pushes.handlePap(contentType, body),
+      readiness: () => ({ sipEngine: engine.connected, store: true, intake: pushes.isAccepting }),
+    });
+    const address = await http.listen();
+    const httpServer = http;
+    const outbox = dispatcher;
+    logger.info({ engine: engine.name, sip: engine.localAddresses(), profile: profile.name }, 'sip-push-agent started');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      profile,
+      engine,
+      store,
+      table,
+      watcher: presenceWatcher,
+      pushes,
+      http: address,
+      stop(options = {}) {
+        stopping ??= (async () => {
+          pushes.stopAccepting();
+          clearInterval(pruneTimer);
+          await pushes.drain(options.drainMs ?? 5000);
+          await httpServer.close();
+          await presenceWatcher.stop(2000);
+          await outbox.stop();
+          await engine.stop();
+          store.close();
+          logger.info('sip-push-agent stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await http?.close().catch(() => undefined);
+    await dispatcher?.stop().catch(() => undefined);
+    await watcher?.stop(500).catch(() => undefined);
+    await engine.stop().catch(() => undefined);
+    store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The push path end to end (issue: PAP intake → presence decision → SIP MESSAGE → outcome), with a real
+ * Kamailio (registrar + presence + proxy), real SIPp UAs and publishers, the real agent (embedded
+ * engine, SQLite store, HTTP intake) and a PPG stand-in recording hand-backs and notifications.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMultipartRelated } from '../../src/push/pap/multipart.js';
+import { useProcessCleanup } from '../support/cleanup.js';
+import { kamailioMissingReason, startKamailio, type KamailioHandle } from '../support/kamailio.js';
+import { sippMissingReason } from '../support/sipp.js';
+import { headerValue } from '../support/sipp-trace.js';
+import { publishPresence, registerUser, startMessageUas } from '../support/sip-users.js';
+import { requestCounts } from '../support/wire.js';
+import { papControl, papPush, postPap, startAgentUnderTest, userAddress, type AgentUnderTest } from '../support/agent-under-test.js';
+
+const missing = kamailioMissingReason() ?? sippMissingReason();
+if (missing) console.warn(`push-e2e.test.ts skipped: ${missing}`);
+
+/** WBXML-like content with NUL, CR LF, '--' and 0xFF bytes: must arrive byte-exact. */
+const BINARY = Buffer.from([0x02, 0x05, 0x6a, 0x00, 0x45, 0xc6, 0x0d, 0x0a, 0x2d, 0x2d, 0xff, 0x0d, 0x0a, 0x0d, 0x0a, 0x01, 0xff, 0x00]);
+
+function papCode(xml: string): number | undefined {
+  const match = /code="(\d+)"/.exec(xml);
+  return match ? Number(match[1]) : undefined;
+}
+
+function messageState(xml: string): string | undefined {
+  return /message-state="([a-z-]+)"/.exec(xml)?.[1];
+}
+
+async function waitUntil<T>(probe: () => T | undefined | false, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe.skipIf(missing !== undefined)('push path end to end with real Kamailio and SIPp', () => {
+  useProcessCleanup('all');
+  let kamailio: KamailioHandle;
+  let sut: AgentUnderTest;
+
+  beforeAll(async () => {
+    kamailio = await startKamailio();
+    sut = await startAgentUnderTest(kamailio);
+    console.log(`push-e2e: kamailio ${kamailio.version} pid ${kamailio.pid} on ${kamailio.host}:${kamailio.port}; agent PAP ${sut.papUrl}`);
+  });
+  afterAll(async () => {
+    await sut?.stop();
+    await kamailio?.stop();
+  });
+
+  it('delivers to a reachable user: exact headers, binary body byte-exact, PI notified "delivered"', async () => {
+    const uas = await startMessageUas({ calls: 1, timeoutS: 30 });
+    await registerUser(kamailio, { user: 'e2e-alice', contactPort: uas.port });
+    await publishPresence(kamailio, { user: 'e2e-alice', basic: 'open' });
+    const aor = `sip:e2e-alice@${kamailio.host}`;
+    const response = await postPap(
+      sut.papUrl,
+      papPush({ pushId: 'e2e-1', address: userAddress(aor), content: BINARY, notifyTo: sut.ppg.url('/notify') }),
+    );
+    expect(response.status).toBe(202);
+    expect(papCode(response.text)).toBe(1001);
+
+    const note = await sut.ppg.waitFor((p) => p.path === '/notify' && p.body.includes('e2e-1'));
+    expect(messageState(note.body.toString())).toBe('delivered');
+    expect((await uas.done).code).toBe(0);
+    const [message] = uas.messages().filter((m) => m.method === 'MESSAGE');
+    expect(message).toBeDefined();
+    expect(message.bodyBytes.equals(BINARY)).toBe(true);
+    expect(headerValue(message.text, 'Content-Length')).toBe(String(BINARY.length));
+    expect(headerValue(message.text, 'Content-Type')).toBe('application/vnd.wap.sic');
+    expect(headerValue(message.text, 'Accept-Contact')).toBe('*;+g.oma.pusheventapp="wml.ua"');
+    expect(headerValue(message.text, 'P-Asserted-Identity')).toBe(`<${sut.profile.identity.uri}>`);
+    expect(headerValue(message.text, 'Contact')).toBeUndefined();
+    expect(message.startLine).toMatch(/^MESSAGE sip:e2e-alice@/);
+    expect(sut.agent.store.get('e2e-1')?.state).toBe('delivered');
+
+    const status = await postPap(sut.papUrl, papControl('statusquery-message', 'e2e-1'));
+    expect(messageState(status.text)).toBe('delivered');
+  });
+
+  it('hands back a user whose presence is closed with 3010 and the hint, and sends no SIP request for it', async () => {
+    await publishPresence(kamailio, { user: 'e2e-closed', bare: true });
+    const aor = `sip:e2e-closed@${kamailio.host}`;
+    // Know the client first (the subscription is the presence step, not part of the push).
+    const known = await sut.agent.watcher.decide(aor);
+    expect(known.reachability).toBe('unreachable');
+
+    const before = await requestCounts(kamailio);
+    const response = await postPap(
+      sut.papUrl,
+      papPush({ pushId: 'e2e-2', address: userAddress(aor), content: Buffer.from('hello'), progressNotes: true }),
+    );
+    const after = await requestCounts(kamailio);
+    expect(response.status).toBe(200);
+    expect(papCode(response.text.replace(/<progress-note[^>]*>/, ''))).toBe(3010);
+    expect(response.headers.get('x-push-bearer-hint')).toBe('SMS');
+    expect(response.text).toContain('bearer hint: SMS');
+    expect(response.text).toContain('<progress-note');
+    const spent = Object.keys(after).reduce((sum, method) => sum + ((after[method] ?? 0) - (before[method] ?? 0)), 0);
+    expect(spent).toBe(0);
+    expect(sut.agent.store.get('e2e-2')).toBeUndefined();
+  });
+
+  it('hands a push back to the PPG, byte-exact, when the UA answers 480, and the table learns it', async () => {
+    const uas = await startMessageUas({ answer: 480, calls: 1, timeoutS: 30 });
+    await registerUser(kamailio, { user: 'e2e-bob', contactPort: uas.port });
+    await publishPresence(kamailio, { user: 'e2e-bob', basic: 'open' });
+    const aor = `sip:e2e-bob@${kamailio.host}`;
+    const response = await postPap(sut.papUrl, papPush({ pushId: 'e2e-3', address: userAddress(aor), content: BINARY }));
+    expect(papCode(response.text)).toBe(1001);
+
+    const handBack = await sut.ppg.waitFor((p) => p.path === '/handback' && p.body.includes('e2e-3'));
+    const parts = parseMultipartRelated(String(handBack.headers['content-type']), handBack.body);
+    const control = parts.parts[0]?.body.toString() ?? '';
+    expect(control).toContain('push-id="e2e-3"');
+    expect(control).toContain('bearer="SMS"');
+    expect(parts.parts[1]?.body.equals(BINARY)).toBe(true);
+    expect(handBack.headers['x-push-bearer-hint']).toBe('SMS');
+
+    expect((await sut.agent.watcher.decide(aor)).reachability).toBe('unreachable');
+    await waitUntil(() => sut.agent.store.get('e2e-3')?.state === 'handed-back', 5000, 'handed-back');
+    const status = await postPap(sut.papUrl, papControl('statusquery-message', 'e2e-3'));
+    expect(messageState(status.text)).toBe('undeliverable');
+  });
+
+  it('answers a duplicate push-id with 2007 and malformed PAP with badmessage-response 2000, and keeps serving', async () => {
+    const aor = `sip:e2e-carol@${kamailio.host}`;
+    const push = papPush({ pushId: 'e2e-4', address: userAddress(aor), content: Buffer.from('x'), deliverAfter: '2099-01-01T00:00:00Z' });
+    expect(papCode((await postPap(sut.papUrl, push)).text)).toBe(1001);
+    expect(papCode((await postPap(sut.papUrl, push)).text)).toBe(2007);
+
+    const bad = await postPap(sut.papUrl, { contentType: 'application/xml', body: Buffer.from('<pap><push-message') });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('badmessage-response');
+    expect(papCode(bad.text)).toBe(2000);
+
+    const status = await postPap(sut.papUrl, papControl('statusquery-message', 'e2e-4'));
+    expect(messageState(status.text)).toBe('pending');
+  });
+
+  it('cancels a push before delivery; a second cancel is 2008; unknown push-id is 2004', async () => {
+    const aor = `sip:e2e-dave@${kamailio.host}`;
+    const push = papPush({ pushId: 'e2e-5', address: userAddress(aor), content: Buffer.from('x'), deliverAfter: '2099-01-01T00:00:00Z' });
+    expect(papCode((await postPap(sut.papUrl, push)).text)).toBe(1001);
+    expect(papCode((await postPap(sut.papUrl, papControl('cancel-message', 'e2e-5'))).text)).toBe(1000);
+    expect(messageState((await postPap(sut.papUrl, papControl('statusquery-message', 'e2e-5'))).text)).toBe('cancelled');
+    expect(papCode((await postPap(sut.papUrl, papControl('cancel-message', 'e2e-5'))).text)).toBe(2008);
+    expect(papCode((await postPap(sut.papUrl, papControl('statusquery-message', 'no-such-push'))).text)).toBe(2004);
+  });
+
+  it('expires a push whose deliver-before is already past and notifies the PI', async () => {
+    const aor = `sip:e2e-erin@${kamailio.host}`;
+    const push = papPush({
+      pushId: 'e2e-6',
+      address: userAddress(aor),
+      content: Buffer.from('late'),
+      deliverBefore: '2001-01-01T00:00:00Z',
+      notifyTo: sut.ppg.url('/notify'),
+    });
+    expect(papCode((await postPap(sut.papUrl, push)).text)).toBe(1001);
+    const note = await sut.ppg.waitFor((p) => p.path === '/notify' && p.body.includes('e2e-6'));
+    expect(messageState(note.body.toString())).toBe('expired');
+    expect(messageState((await postPap(sut.papUrl, papControl('statusquery-message', 'e2e-6'))).text)).toBe('expired');
+  });
+
+  it('hands back at once when the PI requires a bearer other than SIP', async () => {
+    const aor = `sip:e2e-frank@${kamailio.host}`;
+    const response = await postPap(
+      sut.papUrl,
+      papPush({ pushId: 'e2e-7', address: userAddress(aor), content: Buffer.from('x'), bearer: 'SMS', bearerRequired: true }),
+    );
+    expect(papCode(response.text)).toBe(3010);
+    expect(response.headers.get('x-push-bearer-hint')).toBe('SMS');
+  });
+});

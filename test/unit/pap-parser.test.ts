@@ -153,6 +153,11 @@ describe('parsePapRequest: refusals', () => {
     expect(errorOf(() => parsePapRequest(MP, multipart(ok), { maxControlBytes: 50 })).field).toBe('control-entity');
   });
 
+  it('deeply nested elements are PAP_INVALID, not a parser crash', () => {
+    const body = Buffer.from(`<pap>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</pap>`);
+    expect(errorOf(() => parsePapRequest(XML, body)).code).toBe('PAP_INVALID');
+  });
+
   it('invalid UTF-8 and a second root element', () => {
     expect(errorOf(() => parsePapRequest(XML, Buffer.from([0x3c, 0x70, 0x61, 0x70, 0xc3, 0x28, 0x2f, 0x3e]))).field).toBe('charset');
     expect(errorOf(() => parsePapRequest(XML, Buffer.from('<pap/><pap/>'))).field).toBe('pap');

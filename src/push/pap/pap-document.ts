@@ -100,7 +100,14 @@ export function readPapDocument(body: Buffer, charset?: string, maxBytes = DEFAU
   if (/<!(DOCTYPE|ENTITY)/i.test(rest)) throw invalid('DOCTYPE or ENTITY after the prolog is refused', 'DOCTYPE');
   const valid = XMLValidator.validate(rest, { allowBooleanAttributes: false });
   if (valid !== true) throw invalid(`malformed XML: ${valid.err.msg} (line ${valid.err.line})`, 'xml');
-  const roots = toElements(parser.parse(rest));
+  let parsed: unknown;
+  try {
+    parsed = parser.parse(rest);
+  } catch (err) {
+    // fast-xml-parser's own limits (e.g. "Maximum nested tags exceeded") surface as plain Errors.
+    throw new AgentError(ErrorCodes.PAP_INVALID, `malformed XML: ${(err as Error).message}`, 'xml', { cause: err });
+  }
+  const roots = toElements(parsed);
   if (roots.length !== 1) throw invalid('a control entity has exactly one root element', 'pap');
   const root = roots[0];
   if (root.name !== 'pap') throw invalid(`root element is <${root.name}>, not <pap>`, 'pap');

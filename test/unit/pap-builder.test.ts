@@ -144,6 +144,16 @@ describe('buildHandBackPush', () => {
     expect(back.content.headers['content-location']).toBe('http://x/1');
   });
 
+  it('writes one Content-Type even when the headers spell it differently', () => {
+    const push = submission();
+    push.content.headers = { 'Content-Type': 'application/vnd.wap.sic', 'X-Wap-Application-Id': '2' };
+    const handBack = buildHandBackPush(push, 'SMS');
+    const request = parsePapRequest(handBack.contentType, handBack.body);
+    if (request.kind !== 'push') throw new Error('not a push');
+    expect(request.push.content.contentType).toBe('application/vnd.wap.sic');
+    expect(request.push.content.headers['x-wap-application-id']).toBe('2');
+  });
+
   it('keeps bearer-required only when the hint is the bearer the PI asked for; options override id and notify URL', () => {
     const handBack = buildHandBackPush(submission(), 'gprs', { pushId: 'new-id', notifyTo: 'http://agent/notify' });
     const request = parsePapRequest(handBack.contentType, handBack.body);

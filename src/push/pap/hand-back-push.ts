@@ -21,6 +21,10 @@ export interface HandBackOptions {
   boundary?: string;
 }
 
+function withoutContentType(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'content-type'));
+}
+
 /** Builds the hand-back body; `contentType` is `multipart/related; boundary=…; type="application/xml"`. */
 export function buildHandBackPush(push: PushSubmission, bearerHint: string, options: HandBackOptions = {}): { contentType: string; body: Buffer } {
   const sameBearer = push.qos.bearer !== undefined && push.qos.bearer.toLowerCase() === bearerHint.toLowerCase();
@@ -40,7 +44,7 @@ export function buildHandBackPush(push: PushSubmission, bearerHint: string, opti
   const control = papDocument(xmlElement('push-message', attributes, children), options.version ?? push.papVersion);
   const parts: MimePart[] = [
     { headers: { 'content-type': 'application/xml; charset=UTF-8' }, body: Buffer.from(control, 'utf8') },
-    { headers: { ...push.content.headers, 'content-type': push.content.contentType }, body: push.content.body },
+    { headers: { ...withoutContentType(push.content.headers), 'content-type': push.content.contentType }, body: push.content.body },
   ];
   if (push.capabilities) parts.push({ headers: { 'content-type': 'application/rdf+xml' }, body: push.capabilities });
   const built = buildMultipartRelated(parts, options.boundary, { type: 'application/xml' });

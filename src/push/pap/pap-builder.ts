@@ -56,7 +56,7 @@ export interface BadMessageInput extends Versioned {
 /** `<badmessage-response>` (PAP 2.0 §9.10) for a request that could not be parsed at all. */
 export function buildBadMessageResponse(input: BadMessageInput): string {
   const max = input.maxFragmentChars ?? 256;
-  const raw = typeof input.badMessageFragment === 'string' ? input.badMessageFragment : input.badMessageFragment.subarray(0, max * 4).toString('latin1');
+  const raw = typeof input.badMessageFragment === 'string' ? input.badMessageFragment : input.badMessageFragment.subarray(0, max * 4).toString('utf8');
   const fragment = Array.from(raw).slice(0, max).join('');
   const attributes = { code: input.code, desc: input.desc ?? describePapCode(input.code), 'bad-message-fragment': fragment };
   return papDocument(xmlElement('badmessage-response', attributes), input.version);

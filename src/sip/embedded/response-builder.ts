@@ -66,10 +66,20 @@ export function buildResponse(request: DecodedMessage, source: BoundAddress, rep
   const response = sip.makeResponse(rq, reply.status, reply.reason ?? defaultReason(reply.status), { headers: extra });
   response.headers.via = vias;
   const to = rq.headers.to;
-  if (to && reply.status >= 200 && !to.params?.tag) {
-    response.headers.to = { ...to, params: { ...to.params, tag: toTag } };
-  }
+  const toParams = to && reply.status >= 200 && !to.params?.tag ? { ...to.params, tag: toTag } : to?.params;
+  // sip.stringify writes string-valued headers verbatim
+  const written = response.headers as Record<string, unknown>;
+  if (to) written.to = formatParsedNameAddr({ ...to, params: toParams ?? {} });
+  if (rq.headers.from) written.from = formatParsedNameAddr(rq.headers.from);
   return encodeMessage(response, reply.body);
+}
+
+/** name-addr text from the parser's form, without the stray space `sip.stringify` puts before `<`. */
+function formatParsedNameAddr(value: sip.NameAddr): string {
+  const params = Object.entries(value.params ?? {})
+    .map(([k, v]) => (v === null ? `;${k}` : `;${k}=${v}`))
+    .join('');
+  return `${value.name ? `${value.name} ` : ''}<${value.uri}>${params}`;
 }
 
 /**

@@ -61,11 +61,13 @@ export class CapabilityTable {
   private readonly cache: LRUCache<string, CapabilityEntry>;
   private readonly now: () => number;
   private readonly ttlMs: number;
+  private readonly evictionListeners = new Set<(aor: string, reason: EvictionReason) => void>();
   private readonly counters = { hits: 0, misses: 0, evictions: 0, expirations: 0, deletions: 0, presenceUpdates: 0, emptyNotifies: 0, parseErrors: 0, deliveriesRecorded: 0 };
 
   constructor(private readonly options: CapabilityTableOptions) {
     this.now = options.now ?? Date.now;
     this.ttlMs = options.profile.capabilities.ttlSeconds * 1000;
+    if (options.onEvict) this.evictionListeners.add(options.onEvict);
     this.cache = new LRUCache<string, CapabilityEntry>({
       max: options.maxUsers,
       ttl: this.ttlMs,
@@ -74,6 +76,12 @@ export class CapabilityTable {
       perf: { now: () => this.now() },
       dispose: (_entry, aor, reason) => this.onDispose(aor, reason),
     });
+  }
+
+  /** Adds a listener for entries leaving the table (the presence watcher unsubscribes); returns a remover. */
+  addEvictionListener(listener: (aor: string, reason: EvictionReason) => void): () => void {
+    this.evictionListeners.add(listener);
+    return () => this.evictionListeners.delete(listener);
   }
 
   /** The decision for a user (O(1) lookup; counts a hit when fresh evidence exists). */
@@ -186,6 +194,6 @@ export class CapabilityTable {
     if (mapped === 'capacity') this.counters.evictions++;
     else if (mapped === 'expired') this.counters.expirations++;
     else this.counters.deletions++;
-    this.options.onEvict?.(aor, mapped);
+    for (const listener of this.evictionListeners) listener(aor, mapped);
   }
 }

@@ -1,0 +1,286 @@
+/**
+ * The presence watcher: keeps `Event: presence` subscriptions (RFC 6665, RFC 3856) for the users the
+ * agent pushes to, and feeds their NOTIFYs into the capability table. It knows SIP only through the
+ * `SipEngine` port.
+ *
+ * - `decide(aor)` is the push path's question. Known and fresh → answered at once. Otherwise ONE SUBSCRIBE
+ *   is started (concurrent callers share it; an existing subscription is refreshed instead, which makes the
+ *   notifier send a NOTIFY, RFC 6665 §4.2.1.2), the caller waits at most `presence.firstNotifyWaitMs` for
+ *   a NOTIFY, then the table decides. A user in resubscribe backoff, or stopped after a refusal, is not
+ *   subscribed again on demand (no SUBSCRIBE storms against a failing server): the table answers.
+ * - Subscriptions that end are resumed or stopped per `resubscribe-policy.ts`, with jittered exponential
+ *   backoff honouring `retry-after`.
+ * - An entry leaving the table (LRU capacity, expiry, delete) → the user is forgotten and unsubscribed
+ *   (`Expires: 0`), so subscriptions are bounded by the table's `maxUsers`.
+ * - SUBSCRIBE transactions are bounded by `maxConcurrentSubscribes`; on-demand ones go first.
+ */
+import type { CapabilityTable, EvictionReason } from '../capabilities/capability-table.js';
+import type { ReachabilityDecision } from '../capabilities/reachability-policy.js';
+import { AgentError } from '../errors.js';
+import type { Logger } from '../ops/logger.js';
+import type { SipProfile } from '../profiles/schema.js';
+import type { NotifyEvent, SipEngine, SubscriptionDelegate, SubscriptionEnded } from '../sip/port.js';
+import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
+import { ConcurrencyLimiter, type TaskPriority } from './concurrency-limiter.js';
+import { parsePresence } from './pidf-parser.js';
+import { stepAfterEnd, stepAfterSubscribeError, type NextStep } from './resubscribe-policy.js';
+import { readWatchList } from './watch-list.js';
+import { WATCH_PHASES, WatchedUser, type WatchPhase } from './watched-user.js';
+
+export interface PresenceWatcherOptions {
+  engine: SipEngine;
+  table: CapabilityTable;
+  profile: SipProfile;
+  logger: Logger;
+  /** SUBSCRIBE transactions in flight at once (default 50). */
+  maxConcurrentSubscribes?: number;
+  backoff?: BackoffSettings;
+  /** [0, 1) source for backoff jitter (tests pin it). */
+  random?: () => number;
+}
+
+export interface PresenceWatcherStats {
+  subscriptions: Record<WatchPhase, number>;
+  notifiesReceived: number;
+  parseErrors: number;
+  subscribeAttempts: number;
+  subscribeFailures: number;
+  resubscribesScheduled: number;
+  unsubscribes: number;
+  queuedSubscribes: number;
+  inFlightSubscribes: number;
+}
+
+/** A subscription that lived this long resets the backoff (a flapping one does not). */
+const STABLE_SUBSCRIPTION_MS = 60_000;
+
+export class PresenceWatcher {
+  private readonly users = new Map<string, WatchedUser>();
+  private readonly limiter: ConcurrencyLimiter;
+  private readonly backoff: BackoffSettings;
+  private readonly random: () => number;
+  private readonly log: Logger;
+  private readonly detach: () => void;
+  private stopping = false;
+  private readonly counters = { notifiesReceived: 0, parseErrors: 0, subscribeAttempts: 0, subscribeFailures: 0, resubscribesScheduled: 0, unsubscribes: 0 };
+
+  constructor(private readonly options: PresenceWatcherOptions) {
+    this.limiter = new ConcurrencyLimiter(options.maxConcurrentSubscribes ?? 50);
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.random = options.random ?? Math.random;
+    this.log = options.logger.child({ component: 'presence-watcher' });
+    this.detach = options.table.addEvictionListener((aor, reason) => this.forget(aor, reason));
+  }
+
+  /** The reachability decision for a push to `aor` (see the module comment). */
+  async decide(aor: string): Promise<ReachabilityDecision> {
+    const { table, profile } = this.options;
+    if (!profile.presence.enabled || this.stopping || table.isFresh(aor)) return table.decide(aor);
+    let user = this.users.get(aor);
+    if (user?.phase === 'backoff' || (user?.phase === 'stopped' && (user.stoppedUntil ?? Infinity) > Date.now())) {
+      return table.decide(aor);
+    }
+    const wait = (user ??= this.track(aor)).waitForNotify(profile.presence.firstNotifyWaitMs);
+    if (user.phase === 'active' && user.subscription) {
+      this.refreshForDecision(user, profile.presence.firstNotifyWaitMs);
+    } else if (user.phase === 'stopped') {
+      void this.start(user, 'high');
+    } else if (user.generation === 0) {
+      void this.start(user, 'high');
+    } // queued / subscribing: share the attempt in flight
+    const notified = await wait;
+    return table.decide(aor, notified ? {} : { firstNotifyTimedOut: true });
+  }
+
+  /** Forwards a MESSAGE outcome to the table (2xx → reachable; 404/408/480/timeout → hold-down). */
+  recordDelivery(aor: string, result: { status?: number; timeout?: boolean }): ReachabilityDecision {
+    return this.options.table.recordDelivery(aor, result);
+  }
+
+  /** Subscribes to every AOR not yet watched (bounded concurrency); resolves when each SUBSCRIBE settled. */
+  async watch(aors: string[]): Promise<void> {
+    const started = aors.filter((aor) => !this.users.has(aor)).map((aor) => this.start(this.track(aor), 'low'));
+    await Promise.allSettled(started);
+  }
+
+  /** Reads a watch-list file (one AOR per line, `#` comments) and watches it; returns how many AORs. */
+  async loadWatchList(path: string): Promise<number> {
+    const aors = await readWatchList(path);
+    await this.watch(aors);
+    return aors.length;
+  }
+
+  /** Forces a presence refresh (admin API): refreshes a live subscription, else subscribes now. */
+  async refresh(aor: string): Promise<void> {
+    if (this.stopping) return;
+    const user = this.users.get(aor) ?? this.track(aor);
+    if (user.phase === 'active' && user.subscription) {
+      await user.subscription.refresh();
+      return;
+    }
+    if (user.phase === 'queued' || user.phase === 'subscribing') return;
+    await this.start(user, 'high');
+  }
+
+  /** Unsubscribes everyone (Expires: 0), waiting at most `timeoutMs`; returns how many did not finish. */
+  async stop(timeoutMs: number): Promise<{ unsubscribed: number; abandoned: number }> {
+    this.stopping = true;
+    this.detach();
+    this.limiter.clear();
+    const subscriptions = [];
+    for (const user of this.users.values()) {
+      user.clearRetry();
+      user.wake(false);
+      user.phase = 'stopped';
+      if (user.subscription) subscriptions.push(user.subscription);
+      user.subscription = undefined;
+    }
+    const pool = new ConcurrencyLimiter(this.options.maxConcurrentSubscribes ?? 50);
+    let unsubscribed = 0;
+    const all = Promise.allSettled(subscriptions.map((s) => pool.run(() => s.unsubscribe()).then(() => unsubscribed++)));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    pool.clear();
+    this.counters.unsubscribes += unsubscribed;
+    return { unsubscribed, abandoned: subscriptions.length - unsubscribed };
+  }
+
+  stats(): PresenceWatcherStats {
+    const subscriptions = Object.fromEntries(WATCH_PHASES.map((p) => [p, 0])) as Record<WatchPhase, number>;
+    for (const user of this.users.values()) subscriptions[user.phase]++;
+    return { subscriptions, ...this.counters, queuedSubscribes: this.limiter.queued, inFlightSubscribes: this.limiter.active };
+  }
+
+  private track(aor: string): WatchedUser {
+    const user = new WatchedUser(aor);
+    this.users.set(aor, user);
+    return user;
+  }
+
+  /**
+   * The entry went stale under a live subscription: re-SUBSCRIBE so the notifier sends the current state
+   * (RFC 6665 §4.2.1.2). Skipped while a refresh is in flight, or when the dialog is so new that its first
+   * NOTIFY may still be on the way.
+   */
+  private refreshForDecision(user: WatchedUser, waitMs: number): void {
+    const subscription = user.subscription;
+    if (!subscription || user.refreshing) return;
+    if (user.lastNotifyAt === undefined && Date.now() - (user.activeSince ?? 0) < waitMs) return;
+    user.refreshing = true;
+    subscription
+      .refresh()
+      .catch((err: unknown) => this.log.debug({ err, aor: user.aor }, 'presence refresh failed'))
+      .finally(() => (user.refreshing = false));
+  }
+
+  /** Queues one SUBSCRIBE attempt for `user`; resolves when it settled (or was dropped). */
+  private async start(user: WatchedUser, priority: TaskPriority): Promise<void> {
+    user.clearRetry();
+    user.phase = 'queued';
+    user.stoppedUntil = undefined;
+    const generation = ++user.generation;
+    this.options.table.touch(user.aor);
+    await this.limiter.run(() => this.subscribe(user, generation), priority);
+  }
+
+  private current(user: WatchedUser, generation: number): boolean {
+    return !this.stopping && !user.forgotten && user.generation === generation;
+  }
+
+  private async subscribe(user: WatchedUser, generation: number): Promise<void> {
+    if (!this.current(user, generation)) return;
+    const { engine, profile } = this.options;
+    user.phase = 'subscribing';
+    this.counters.subscribeAttempts++;
+    const delegate: SubscriptionDelegate = {
+      onNotify: (event) => this.onNotify(user, generation, event),
+      onEnded: (ended) => this.onEnded(user, generation, stepAfterEnd(ended), ended),
+      onRefreshed: () => {
+        if (this.current(user, generation)) user.attempts = 0;
+      },
+    };
+    try {
+      const subscription = await engine.subscribe(
+        { resource: user.aor, from: profile.identity.uri, event: profile.presence.event, accept: profile.presence.accept, expires: profile.presence.expiresSeconds },
+        delegate,
+      );
+      if (!this.current(user, generation) || user.endedGeneration === generation) {
+        if (user.endedGeneration !== generation) void this.unsubscribe(subscription.unsubscribe());
+        return;
+      }
+      user.subscription = subscription;
+      user.phase = 'active';
+      user.activeSince = Date.now();
+    } catch (err) {
+      this.counters.subscribeFailures++;
+      this.log.info({ err, aor: user.aor }, 'presence SUBSCRIBE failed');
+      this.onEnded(user, generation, stepAfterSubscribeError(err));
+    }
+  }
+
+  private onNotify(user: WatchedUser, generation: number, event: NotifyEvent): void {
+    this.counters.notifiesReceived++;
+    if (!this.current(user, generation)) return;
+    user.lastNotifyAt = Date.now();
+    try {
+      this.options.table.recordPresence(user.aor, parsePresence(event.body, event.contentType));
+    } catch (err) {
+      if (!(err instanceof AgentError)) throw err;
+      this.counters.parseErrors++;
+      this.log.warn({ aor: user.aor, code: err.code, msg: err.message }, 'unparseable presence NOTIFY');
+      this.options.table.recordParseError(user.aor, err);
+    }
+    user.wake(true);
+  }
+
+  private onEnded(user: WatchedUser, generation: number, step: NextStep, ended?: SubscriptionEnded): void {
+    if (!this.current(user, generation) || user.endedGeneration === generation) return;
+    user.endedGeneration = generation;
+    user.subscription = undefined;
+    const now = Date.now();
+    if (user.activeSince !== undefined && now - user.activeSince >= STABLE_SUBSCRIPTION_MS) user.attempts = 0;
+    user.activeSince = undefined;
+    user.lastNotifyAt = undefined;
+    user.wake(false);
+    this.log.debug({ aor: user.aor, ended, step }, 'presence subscription ended');
+    if (step.action === 'stop') {
+      user.phase = 'stopped';
+      if (step.refusal) {
+        this.options.table.recordPresenceRefusal(user.aor, step.refusal);
+        user.stoppedUntil = now + this.options.profile.capabilities.ttlSeconds * 1000;
+      }
+      return;
+    }
+    const attempt = user.attempts++;
+    const delay = step.immediateFirst && attempt === 0 ? 0 : backoffDelayMs(attempt, this.backoff, this.random, step.retryAfter);
+    user.phase = 'backoff';
+    this.counters.resubscribesScheduled++;
+    user.retryTimer = setTimeout(() => void this.start(user, 'low'), delay);
+    user.retryTimer.unref?.();
+  }
+
+  /** Table eviction (capacity/expired/deleted): stop watching and unsubscribe. */
+  private forget(aor: string, reason: EvictionReason): void {
+    const user = this.users.get(aor);
+    if (!user) return;
+    this.users.delete(aor);
+    user.forgotten = true;
+    user.clearRetry();
+    user.wake(false);
+    this.log.debug({ aor, reason }, 'presence watch dropped with the table entry');
+    const subscription = user.subscription;
+    user.subscription = undefined;
+    user.phase = 'stopped';
+    if (subscription) void this.limiter.run(() => this.unsubscribe(subscription.unsubscribe()), 'low');
+  }
+
+  private async unsubscribe(done: Promise<void>): Promise<void> {
+    try {
+      await done;
+      this.counters.unsubscribes++;
+    } catch (err) {
+      this.log.debug({ err }, 'unsubscribe failed');
+    }
+  }
+}

@@ -138,6 +138,20 @@ describe.skipIf(!!missing)('embedded engine ⇄ SIPp', () => {
     });
   }
 
+  it('MESSAGE through the outbound proxy carries Route: <sip:proxy;lr> and goes to the proxy', async () => {
+    const sipp = await uas('engine-uas-message.xml', 'udp');
+    engine = createEmbeddedEngine({
+      listen: [{ host: AGENT_HOST, port: 0, transport: 'udp' }],
+      outboundProxy: hopOf(sipp, 'udp'),
+    });
+    await engine.start();
+    const response = await engine.request({ method: 'MESSAGE', requestUri: 'sip:bob@example.invalid', from: `sip:push-agent@${AGENT_HOST}` });
+    expect(response.status).toBe(200);
+    const received = sipp.messages().find((m) => m.method === 'MESSAGE')!;
+    expect(received.startLine).toBe('MESSAGE sip:bob@example.invalid SIP/2.0');
+    expect(received.text).toMatch(new RegExp(`^Route: <sip:${sipp.host}:${sipp.port};lr>\\r?$`, 'm'));
+  });
+
   it('MESSAGE over UDP to a UAS that drops the first copy: 200 via retransmission, counted', async () => {
     const sip = await startEngine(100);
     const sipp = await uas('engine-uas-message-drop-first.xml', 'udp', ['-nr']);

@@ -67,7 +67,12 @@ export class TcpTransport implements SipTransportBinding {
   }
 
   async send(destination: Destination, data: Buffer): Promise<void> {
-    const socket = await this.connection(destination);
+    let socket = await this.connection(destination);
+    if (socket.destroyed || !socket.writable) {
+      // closed but not yet forgotten: reconnect once
+      this.connections.delete(keyOf(destination.host, destination.port));
+      socket = await this.connection(destination);
+    }
     await write(socket, data);
   }
 

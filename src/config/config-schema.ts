@@ -6,6 +6,12 @@ import { z } from 'zod';
 
 const transport = z.enum(['udp', 'tcp']);
 
+/** Modules whose log level can be set on its own (`log.modules`); each gets a child logger. */
+export const LOG_MODULES = ['sip', 'presence', 'push', 'outbox', 'http'] as const;
+export type LogModule = (typeof LOG_MODULES)[number];
+
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
 const listenSchema = z.object({
   host: z.string().min(1),
   port: z.number().int().min(0).max(65535),
@@ -107,9 +113,11 @@ export const configSchema = z
       .prefault({}),
     log: z
       .object({
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        level: logLevel.default('info'),
         /** `auto`: pretty when stdout is a terminal. */
         pretty: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+        /** Per-module levels overriding `level`, e.g. `{ sip: debug, presence: warn }`. */
+        modules: z.partialRecord(z.enum(LOG_MODULES), logLevel).default({}),
       })
       .prefault({}),
     admin: z

@@ -15,6 +15,15 @@ export const REDACT_PATHS = [
   '*.body',
   'content',
   '*.content',
+  // The admin bearer token, wherever a config or request object is logged.
+  'token',
+  '*.token',
+  'admin.token',
+  '*.admin.token',
+  'req.headers.authorization',
+  // Stored PAP request bytes (push records).
+  'requestBody',
+  '*.requestBody',
 ];
 
 export interface LoggerSettings {
@@ -38,4 +47,13 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
 /** A silent logger for unit tests. */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
+}
+
+/**
+ * The logger one module gets: a child with its own level when `levels` names the module (config
+ * `log.modules`), else the root itself. The module's own `child({ module })` calls inherit that level.
+ */
+export function loggerForModule(root: Logger, module: string, levels: Partial<Record<string, string>> = {}): Logger {
+  const level = levels[module];
+  return level === undefined ? root : root.child({}, { level });
 }

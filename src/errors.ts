@@ -31,6 +31,14 @@ export const ErrorCodes = {
   STORE_SCHEMA_UNSUPPORTED: 'STORE_SCHEMA_UNSUPPORTED',
   /** Intake refused because the agent is overloaded or shutting down (PAP 4001). */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  /** A JSON push API request (`POST /v1/pushes`) failed validation; `field` names the member. */
+  JSON_PUSH_INVALID: 'JSON_PUSH_INVALID',
+  /** The admin API is off because `admin.token` is not configured (HTTP 404). */
+  ADMIN_DISABLED: 'ADMIN_DISABLED',
+  /** Missing or wrong `Authorization: Bearer` token on an admin route (HTTP 401). */
+  ADMIN_UNAUTHORIZED: 'ADMIN_UNAUTHORIZED',
+  /** An admin or JSON API lookup found nothing (unknown user in the table, unknown push-id). */
+  NOT_FOUND: 'NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

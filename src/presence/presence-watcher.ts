@@ -103,11 +103,20 @@ export class PresenceWatcher {
     await Promise.allSettled(started);
   }
 
-  /** Reads a watch-list file (one AOR per line, `#` comments) and watches it; returns how many AORs. */
-  async loadWatchList(path: string): Promise<number> {
-    const aors = await readWatchList(path);
-    await this.watch(aors);
-    return aors.length;
+  /**
+   * Reads a watch-list file (one AOR per line, `#` comments), for `watch(loadWatchList(path))`.
+   * @throws AgentError `CONFIG_INVALID` naming the file or the bad line
+   */
+  loadWatchList(path: string): string[] {
+    return readWatchList(path);
+  }
+
+  /**
+   * A table entry left (the watcher also listens to the table itself; calling this again is harmless):
+   * stop watching the user and unsubscribe.
+   */
+  onEvicted(aor: string, reason: EvictionReason = 'capacity'): void {
+    this.forget(aor, reason);
   }
 
   /** Forces a presence refresh (admin API): refreshes a live subscription, else subscribes now. */

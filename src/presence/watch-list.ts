@@ -2,7 +2,7 @@
  * The optional watch list: users to subscribe to at start-up, one AOR per line, `#` starts a comment.
  * Lines must be `sip:`, `sips:` or `tel:` URIs; a bad line stops start-up naming the line (CONFIG_INVALID).
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { AgentError, ErrorCodes } from '../errors.js';
 
 /** Parses watch-list text (pure). Duplicates are dropped, order is kept. */
@@ -20,11 +20,11 @@ export function parseWatchList(text: string, source = 'watch list'): string[] {
   return [...new Set(aors)];
 }
 
-/** Reads and parses a watch-list file. */
-export async function readWatchList(path: string): Promise<string[]> {
+/** Reads and parses a watch-list file (once, at start-up: synchronous on purpose). */
+export function readWatchList(path: string): string[] {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new AgentError(ErrorCodes.CONFIG_INVALID, `cannot read watch list ${path}: ${(err as Error).message}`, 'watchList', { cause: err });
   }

@@ -2,12 +2,9 @@
  * The embedded engine against real SIPp processes on loopback (no Kamailio). SIPp listens on 127.0.0.1,
  * the engine on 127.0.0.2 (lab-facts: keep the agent's address distinct from the peer's).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { terminateGroup, trackProcess, untrackProcess, useProcessCleanup, waitUntil } from '../support/cleanup.js';
-import { makeTempDir } from '../support/repo-paths.js';
+import { useProcessCleanup, waitUntil } from '../support/cleanup.js';
+import { captureLoopback } from '../support/loopback-capture.js';
 import { runSipp, sippMissingReason, type SippHandle } from '../support/sipp.js';
 import { createEmbeddedEngine } from '../../src/sip/embedded/embedded-engine.js';
 import type { BoundAddress, NotifyEvent, SipEngine, SipTransport, SubscriptionEnded } from '../../src/sip/port.js';
@@ -16,45 +13,6 @@ const missing = sippMissingReason();
 if (missing) console.warn(`embedded-engine-sipp: skipped, ${missing}`);
 
 const AGENT_HOST = '127.0.0.2';
-const hasTcpdump = !spawnSync('tcpdump', ['--version']).error;
-if (!hasTcpdump) console.warn('embedded-engine-sipp: tcpdump absent, binary bodies checked by SIPp byte counts only');
-
-/**
- * SIPp's -trace_msg writes messages as C strings (cut at the first NUL), so a byte-exact check of a
- * binary body needs the wire: tcpdump on `lo` for the SIPp port, then a search of the capture.
- */
-async function captureLoopback(port: number): Promise<{ stop(): Promise<Buffer> } | undefined> {
-  if (!hasTcpdump) return undefined;
-  const file = join(makeTempDir('pcap'), 'lo.pcap');
-  const proc = spawn('tcpdump', ['-i', 'lo', '-U', '--immediate-mode', '-n', '-w', file, 'port', String(port)], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const pid = proc.pid;
-  if (pid === undefined) return undefined;
-  trackProcess({ name: 'tcpdump', pid, stop: () => terminateGroup(pid, 2_000) });
-  let stderr = '';
-  let exited = false;
-  proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  proc.once('close', () => {
-    exited = true;
-    untrackProcess(pid);
-  });
-  if (!(await waitUntil(() => stderr.includes('listening on') || exited, 5_000)) || exited) {
-    console.warn(`embedded-engine-sipp: tcpdump did not start (${stderr.trim()}); byte counts only`);
-    await terminateGroup(pid, 1_000);
-    return undefined;
-  }
-  await new Promise((r) => setTimeout(r, 300)); // "listening on" can precede the filter taking effect
-  return {
-    async stop() {
-      await new Promise((r) => setTimeout(r, 100));
-      await terminateGroup(pid, 2_000);
-      await waitUntil(() => exited, 2_000);
-      return existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
-    },
-  };
-}
 const BINARY_BODY = Buffer.from([0x57, 0x42, 0x00, 0x0d, 0x0a, 0xff, 0xfe, 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x80, 0x45]);
 
 describe.skipIf(!!missing)('embedded engine ⇄ SIPp', () => {

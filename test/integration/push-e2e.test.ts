@@ -11,6 +11,7 @@ import { sippMissingReason } from '../support/sipp.js';
 import { headerValue } from '../support/sipp-trace.js';
 import { publishPresence, registerUser, startMessageUas } from '../support/sip-users.js';
 import { requestCounts } from '../support/wire.js';
+import { captureLoopback } from '../support/loopback-capture.js';
 import { papControl, papPush, postPap, startAgentUnderTest, userAddress, type AgentUnderTest } from '../support/agent-under-test.js';
 
 const missing = kamailioMissingReason() ?? sippMissingReason();
@@ -58,6 +59,7 @@ describe.skipIf(missing !== undefined)('push path end to end with real Kamailio 
     await registerUser(kamailio, { user: 'e2e-alice', contactPort: uas.port });
     await publishPresence(kamailio, { user: 'e2e-alice', basic: 'open' });
     const aor = `sip:e2e-alice@${kamailio.host}`;
+    const capture = await captureLoopback(uas.port);
     const response = await postPap(
       sut.papUrl,
       papPush({ pushId: 'e2e-1', address: userAddress(aor), content: BINARY, notifyTo: sut.ppg.url('/notify') }),
@@ -70,7 +72,9 @@ describe.skipIf(missing !== undefined)('push path end to end with real Kamailio 
     expect((await uas.done).code).toBe(0);
     const [message] = uas.messages().filter((m) => m.method === 'MESSAGE');
     expect(message).toBeDefined();
-    expect(message.bodyBytes.equals(BINARY)).toBe(true);
+    // SIPp's trace stops at the first NUL: the byte-exact check reads the wire (Kamailio → UAS leg).
+    if (capture) expect((await capture.stop()).includes(BINARY)).toBe(true);
+    else console.warn('push-e2e: no tcpdump, body checked by Content-Length only');
     expect(headerValue(message.text, 'Content-Length')).toBe(String(BINARY.length));
     expect(headerValue(message.text, 'Content-Type')).toBe('application/vnd.wap.sic');
     expect(headerValue(message.text, 'Accept-Contact')).toBe('*;+g.oma.pusheventapp="wml.ua"');

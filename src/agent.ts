@@ -11,6 +11,9 @@ import type { Logger } from 'pino';
 import { CapabilityTable } from './capabilities/capability-table.js';
 import type { AgentConfig } from './config/config-schema.js';
 import { createHttpServer, type HttpServer } from './ops/http-server.js';
+import { loggerForModule } from './ops/logger.js';
+import { createMetrics } from './ops/metrics.js';
+import { readinessChecks } from './ops/readiness.js';
 import { PresenceWatcher } from './presence/presence-watcher.js';
 import { loadProfile } from './profiles/load-profile.js';
 import type { SipProfile } from './profiles/schema.js';
@@ -54,7 +57,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
   const profile = overrides.profile ?? loadProfile(config.profile);
   if (config.store.path !== ':memory:') mkdirSync(dirname(config.store.path), { recursive: true });
   const store = PushStore.open(config.store.path);
-  const engine = overrides.engine ?? buildEngine(config, profile, logger);
+  const moduleLog = (module: string) => loggerForModule(logger, module, config.log.modules);
+  const engine = overrides.engine ?? buildEngine(config, profile, moduleLog('sip'));
   let http: HttpServer | undefined;
   let dispatcher: OutboxDispatcher | undefined;
   let watcher: PresenceWatcher | undefined;
@@ -70,7 +74,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       engine,
       table,
       profile,
-      logger,
+      logger: moduleLog('presence'),
       maxConcurrentSubscribes: config.presence.maxConcurrentSubscribes,
     });
     watcher = presenceWatcher;
@@ -79,7 +83,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       engine,
       oracle: presenceWatcher,
       profile,
-      logger,
+      logger: moduleLog('push'),
       handBackUrl: config.ppg.handBackUrl,
       policy: config.policy,
       maxInFlight: config.limits.maxInFlight,
@@ -88,7 +92,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
     });
     dispatcher = new OutboxDispatcher({
       store,
-      logger,
+      logger: moduleLog('outbox'),
       backoff: { baseMs: config.ppg.backoff.baseMs, maxMs: config.ppg.backoff.maxMs, jitter: 0.2 },
       concurrency: 8,
       requestTimeoutMs: config.ppg.requestTimeoutMs,
@@ -108,9 +112,12 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       papPath: config.http.papPath,
       bodyLimitBytes: config.http.bodyLimitBytes,
       requestTimeoutMs: config.http.requestTimeoutMs,
-      logger,
+      logger: moduleLog('http'),
       handlePap: (contentType, body) => pushes.handlePap(contentType, body),
-      readiness: () => ({ sipEngine: engine.connected, store: true, intake: pushes.isAccepting }),
+      readiness: readinessChecks({ engine, store, pushes }),
+      metrics: createMetrics({ pushes, store, engine, table, presence: presenceWatcher }),
+      admin: { token: config.admin.token, table, presence: presenceWatcher, pushes: store },
+      jsonPushes: { submit: (push, type, body, source) => pushes.submit(push, type, body, source), get: (id) => store.get(id) },
     });
     const address = await http.listen();
     const httpServer = http;

@@ -1,11 +1,23 @@
 /**
- * The agent's one HTTP listener (fastify): PAP intake, health and readiness. Bodies reach the push
- * path as raw Buffers (binary-safe multipart/related, PAP §8); size limits answer HTTP 413 and slow
- * clients are cut by the request timeout.
+ * The agent's one HTTP listener (fastify): PAP intake, health and readiness, `/metrics`, the admin API
+ * (admin-routes.ts), the JSON push API (json-push-routes.ts) and its OpenAPI description. Bodies reach
+ * the push path as raw Buffers (binary-safe multipart/related, PAP §8); size limits answer HTTP 413 and
+ * slow clients are cut by the request timeout.
  */
+import { readFile } from 'node:fs/promises';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ErrorCodes } from '../errors.js';
 import type { IntakeReply } from '../push/push-service.js';
+import { BEARER_HINT_HEADER } from '../push/push-service.js';
+import { registerAdminRoutes, type AdminDependencies } from './admin-routes.js';
+import { sendError } from './http-errors.js';
+import { intakeOutcome } from './intake-outcome.js';
+import { registerJsonPushRoutes, type JsonPushDependencies } from './json-push-routes.js';
+import type { AgentMetrics } from './metrics.js';
+
+/** docs/openapi.yaml, served at `GET /openapi.yaml`. */
+export const OPENAPI_FILE = new URL('../../docs/openapi.yaml', import.meta.url);
 
 export interface HttpServerOptions {
   host: string;
@@ -17,6 +29,12 @@ export interface HttpServerOptions {
   handlePap(contentType: string, body: Buffer): Promise<IntakeReply>;
   /** Readiness checks: name → ok. */
   readiness(): Record<string, boolean>;
+  /** Served at `/metrics`; the PAP and JSON routes record intake latency into it. */
+  metrics?: AgentMetrics;
+  /** The admin API; absent → no `/admin` routes at all. */
+  admin?: AdminDependencies;
+  /** The JSON push API (`/v1/pushes`); absent → not served. */
+  jsonPushes?: JsonPushDependencies;
 }
 
 export interface HttpServer {
@@ -41,8 +59,37 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   app.post(options.papPath, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const result = await options.handlePap(request.headers['content-type'] ?? '', body);
+    if (options.metrics) {
+      options.metrics.observeIntake('pap', intakeOutcome(result), reply.elapsedTime / 1000);
+      const hint = result.headers[BEARER_HINT_HEADER];
+      if (hint !== undefined) options.metrics.countHandBack(hint);
+    }
     reply.code(result.httpStatus).headers(result.headers).type(result.contentType);
     return result.body;
+  });
+
+  const metrics = options.metrics;
+  if (metrics) {
+    app.get('/metrics', async (_request, reply) => {
+      const { contentType, body } = await metrics.scrape();
+      reply.type(contentType);
+      return body;
+    });
+  }
+  if (options.admin) registerAdminRoutes(app, options.admin, log);
+  if (options.jsonPushes) registerJsonPushRoutes(app, options.jsonPushes, options.metrics);
+
+  let openapi: Promise<string> | undefined;
+  app.get('/openapi.yaml', async (_request, reply) => {
+    openapi ??= readFile(OPENAPI_FILE, 'utf8');
+    try {
+      const text = await openapi;
+      reply.type('application/yaml; charset=utf-8');
+      return text;
+    } catch {
+      openapi = undefined;
+      return sendError(reply, 404, ErrorCodes.NOT_FOUND, 'docs/openapi.yaml is not installed');
+    }
   });
 
   app.get('/healthz', async () => ({ status: 'up' }));

@@ -1,0 +1,56 @@
+/**
+ * What the metrics read on each scrape. Structural interfaces over the agent's parts (push service,
+ * store, engine, capability table, presence watcher), so `/metrics` depends on no concrete class and
+ * tests can hand in the real parts or small stand-ins.
+ */
+import type { SipEngineStats } from '../sip/port.js';
+
+export interface PushCountersSource {
+  readonly counters: Readonly<{
+    accepted: number;
+    handedBackSync: number;
+    handedBackAsync: number;
+    delivered: number;
+    expired: number;
+    cancelled: number;
+    rejected: number;
+    messagesSent: number;
+    overloaded: number;
+  }>;
+  readonly queueDepth: { inFlight: number; queued: number };
+}
+
+export interface StoreStatsSource {
+  countsByState(): Readonly<Record<string, number>>;
+  backlog(): number;
+  readonly outbox: { stats(): { pending: number; parked: number; done: number } };
+}
+
+export interface TableStatsSource {
+  stats(): {
+    size: number;
+    maxUsers: number;
+    hits: number;
+    misses: number;
+    evictions: number;
+    expirations: number;
+    deletions: number;
+  };
+}
+
+export interface PresenceStatsSource {
+  stats(): { subscriptions: Readonly<Record<string, number>>; notifiesReceived: number; subscribeFailures: number };
+}
+
+export interface EngineStatsSource {
+  stats(): SipEngineStats;
+}
+
+export interface MetricsSources {
+  pushes: PushCountersSource;
+  store: StoreStatsSource;
+  engine: EngineStatsSource;
+  table: TableStatsSource;
+  /** Absent when presence is off (e.g. `policy: always-sip` tests). */
+  presence?: PresenceStatsSource;
+}

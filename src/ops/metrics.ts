@@ -1,0 +1,149 @@
+/**
+ * Prometheus metrics on the agent's own `Registry` (never the prom-client global one, so two agents in
+ * one process — tests — do not collide). Counters that already live in a source object (push counters,
+ * `engine.stats()`, table and watcher stats, store counts) are read on scrape: the hot path pays
+ * nothing. Only the intake latency histogram and the hand-back-by-hint counter are updated per request.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MetricsSources } from './metrics-sources.js';
+
+type Labels = Record<string, string>;
+type Sample = readonly [Labels, number];
+
+/** Which API a push came in on. */
+export type IntakeApi = 'pap' | 'json';
+
+export interface AgentMetrics {
+  readonly registry: Registry;
+  /** Records one intake (request received → reply ready). */
+  observeIntake(api: IntakeApi, outcome: string, seconds: number): void;
+  /** Counts a synchronous hand-back with the bearer hint it carried. */
+  countHandBack(hint: string): void;
+  /** The exposition text and its content type. */
+  scrape(): Promise<{ contentType: string; body: string }>;
+}
+
+export interface MetricsOptions {
+  /** Node process metrics (CPU, memory, event-loop lag); default true. */
+  processMetrics?: boolean;
+}
+
+/** Reads a source, treating a failing one (closed store, stopped watcher) as "no samples". */
+function safely(read: () => Iterable<Sample>): Sample[] {
+  try {
+    return [...read()];
+  } catch {
+    return [];
+  }
+}
+
+function entries(record: Readonly<Record<string, number>>, label: string): Sample[] {
+  return Object.entries(record).map(([key, value]) => [{ [label]: key }, value] as const);
+}
+
+export function createMetrics(sources: MetricsSources, options: MetricsOptions = {}): AgentMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+
+  /** A counter whose value is copied from a source on each scrape. */
+  const sourcedCounter = (name: string, help: string, labelNames: string[], read: () => Iterable<Sample>) => {
+    const counter: Counter<string> = new Counter({
+      name, help, labelNames, registers,
+      collect() {
+        counter.reset();
+        for (const [labels, value] of safely(read)) counter.inc(labels, value);
+      },
+    });
+  };
+  const sourcedGauge = (name: string, help: string, labelNames: string[], read: () => Iterable<Sample>) => {
+    const gauge: Gauge<string> = new Gauge({
+      name, help, labelNames, registers,
+      collect() {
+        gauge.reset();
+        for (const [labels, value] of safely(read)) gauge.set(labels, value);
+      },
+    });
+  };
+
+  const { pushes, store, engine, table, presence } = sources;
+  sourcedCounter('spa_pushes_total', 'Pushes by outcome and reason (product.md §2)', ['outcome', 'reason'], () => {
+    const c = pushes.counters;
+    return [
+      [{ outcome: 'accepted', reason: 'sip-reachable' }, c.accepted],
+      [{ outcome: 'handed-back', reason: 'not-sip-reachable' }, c.handedBackSync],
+      [{ outcome: 'handed-back', reason: 'sip-failure' }, c.handedBackAsync],
+      [{ outcome: 'delivered', reason: 'sip-2xx' }, c.delivered],
+      [{ outcome: 'expired', reason: 'deliver-before-passed' }, c.expired],
+      [{ outcome: 'cancelled', reason: 'pi-cancel' }, c.cancelled],
+      [{ outcome: 'rejected', reason: 'invalid-request' }, c.rejected],
+      [{ outcome: 'rejected', reason: 'overloaded' }, c.overloaded],
+    ];
+  });
+  sourcedCounter('spa_sip_messages_sent_total', 'SIP MESSAGE requests sent for pushes', [], () => [[{}, pushes.counters.messagesSent]]);
+  sourcedGauge('spa_push_queue', 'Deliveries in flight and queued for a transaction slot', ['kind'], () => [
+    [{ kind: 'in-flight' }, pushes.queueDepth.inFlight],
+    [{ kind: 'queued' }, pushes.queueDepth.queued],
+  ]);
+  sourcedGauge('spa_store_pushes', 'Stored pushes by state', ['state'], () => entries(store.countsByState(), 'state'));
+  sourcedGauge('spa_store_backlog', 'Non-terminal pushes in the store', [], () => [[{}, store.backlog()]]);
+  sourcedGauge('spa_outbox_items', 'PPG outbox POSTs not done, by state', ['state'], () => {
+    const s = store.outbox.stats();
+    return [[{ state: 'pending' }, s.pending], [{ state: 'parked' }, s.parked]];
+  });
+
+  sourcedCounter('spa_sip_requests_sent_total', 'SIP requests sent, by method', ['method'], () => entries(engine.stats().requestsSent, 'method'));
+  sourcedCounter('spa_sip_responses_received_total', 'SIP final responses received, by status', ['status'], () =>
+    entries(engine.stats().responsesReceived, 'status'));
+  sourcedCounter('spa_sip_requests_received_total', 'SIP requests received, by method', ['method'], () =>
+    entries(engine.stats().requestsReceived, 'method'));
+  sourcedCounter('spa_sip_transaction_timeouts_total', 'Client transactions that timed out (RFC 3261 Timer F)', [], () => [
+    [{}, engine.stats().transactionTimeouts],
+  ]);
+  sourcedCounter('spa_sip_retransmissions_total', 'UDP retransmissions (RFC 3261 §17.1.2.2 Timer E)', [], () => [
+    [{}, engine.stats().retransmissions],
+  ]);
+
+  sourcedGauge('spa_capability_table_size', 'Users in the capability table', [], () => [[{}, table.stats().size]]);
+  sourcedGauge('spa_capability_table_max_users', 'Capability table capacity', [], () => [[{}, table.stats().maxUsers]]);
+  sourcedCounter('spa_capability_table_lookups_total', 'Capability table lookups by result', ['result'], () => {
+    const s = table.stats();
+    return [[{ result: 'hit' }, s.hits], [{ result: 'miss' }, s.misses]];
+  });
+  sourcedCounter('spa_capability_table_evictions_total', 'Entries that left the table, by reason', ['reason'], () => {
+    const s = table.stats();
+    return [[{ reason: 'capacity' }, s.evictions], [{ reason: 'expired' }, s.expirations], [{ reason: 'deleted' }, s.deletions]];
+  });
+
+  if (presence) {
+    sourcedGauge('spa_presence_subscriptions', 'Watched users by subscription state', ['state'], () =>
+      entries(presence.stats().subscriptions, 'state'));
+    sourcedCounter('spa_presence_notifies_total', 'NOTIFYs received (RFC 6665 §4.1.3)', [], () => [[{}, presence.stats().notifiesReceived]]);
+    sourcedCounter('spa_presence_subscribe_failures_total', 'SUBSCRIBE attempts that failed', [], () => [
+      [{}, presence.stats().subscribeFailures],
+    ]);
+  }
+
+  const handBacks = new Counter({
+    name: 'spa_handbacks_total',
+    help: 'Synchronous hand-backs (PAP 3010) by bearer hint',
+    labelNames: ['hint'],
+    registers,
+  });
+  const intake = new Histogram({
+    name: 'spa_intake_duration_seconds',
+    help: 'Push intake latency: request received → reply ready (PAP and JSON API)',
+    labelNames: ['api', 'outcome'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'spa_' });
+
+  return {
+    registry,
+    observeIntake: (api, outcome, seconds) => intake.observe({ api, outcome }, seconds),
+    countHandBack: (hint) => handBacks.inc({ hint }),
+    async scrape() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * `/readyz` checks (issue #8 §4): SIP engine connected, store open, intake accepting. Each check asks
+ * the part itself, so a closed database or a stopped engine turns readiness off at once.
+ */
+export interface ReadinessSources {
+  engine: { readonly connected: boolean };
+  /** Any cheap call that throws once the database is closed (better-sqlite3 refuses closed handles). */
+  store: { sqliteSettings(): unknown };
+  pushes: { readonly isAccepting: boolean };
+}
+
+/** True when the store answers a query (a PRAGMA read, no table scan). */
+export function storeIsOpen(store: ReadinessSources['store']): boolean {
+  try {
+    store.sqliteSettings();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function readinessChecks(sources: ReadinessSources): () => Record<string, boolean> {
+  return () => ({
+    sipEngine: sources.engine.connected,
+    store: storeIsOpen(sources.store),
+    intake: sources.pushes.isAccepting,
+  });
+}

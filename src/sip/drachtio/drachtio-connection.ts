@@ -15,7 +15,7 @@ export interface DrachtioConnectionOptions {
   pingIntervalMs: number;
   logger: Logger;
   /** A fresh, authenticated Srf is ready (first connect and every reconnect). */
-  onUp(srf: Srf): void;
+  onUp(srf: Srf, hostport: string | undefined): void;
   /** The Srf given to `onUp` is gone; everything bound to it (dialogs, pending requests) is lost. */
   onDown(reason: string): void;
 }
@@ -107,7 +107,7 @@ export class DrachtioConnection {
     this.up = true;
     this.options.logger.info({ hostport, serverVersion, mode: this.options.mode }, 'connected to drachtio-server');
     this.startWatchdog(srf);
-    this.options.onUp(srf);
+    this.options.onUp(srf, hostport);
     this.firstUp?.();
     this.firstUp = undefined;
   }

@@ -20,6 +20,7 @@ import type { SipProfile } from './profiles/schema.js';
 import { OutboxDispatcher } from './push/outbox/outbox-dispatcher.js';
 import { PushService } from './push/push-service.js';
 import { PushStore } from './push/store/push-store.js';
+import { createDrachtioEngine } from './sip/drachtio/drachtio-engine.js';
 import { createEmbeddedEngine } from './sip/embedded/embedded-engine.js';
 import type { SipEngine } from './sip/port.js';
 
@@ -43,7 +44,18 @@ export interface RunningAgent {
 
 function buildEngine(config: AgentConfig, profile: SipProfile, logger: Logger): SipEngine {
   if (config.sip.engine === 'drachtio') {
-    throw new Error('sip.engine=drachtio is not available in this build yet; use sip.engine=embedded');
+    const d = config.sip.drachtio;
+    return createDrachtioEngine({
+      host: d.host,
+      port: d.port,
+      secret: d.secret,
+      mode: d.mode,
+      reconnect: d.reconnect,
+      pingIntervalMs: d.pingIntervalMs,
+      outboundProxy: profile.outboundProxy,
+      t1Ms: config.sip.timers.t1Ms,
+      logger,
+    });
   }
   return createEmbeddedEngine({
     listen: config.sip.listen,

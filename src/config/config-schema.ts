@@ -49,6 +49,17 @@ export const configSchema = z
             host: z.string().default('127.0.0.1'),
             port: z.number().int().min(1).max(65535).default(9022),
             secret: z.string().default('cymru'),
+            /** `inbound`: the agent dials the server's control port; `outbound`: the server dials the agent. */
+            mode: z.enum(['inbound', 'outbound']).default('inbound'),
+            /** Reconnect backoff after the control connection drops. */
+            reconnect: z
+              .object({
+                baseMs: z.number().int().min(50).default(500),
+                maxMs: z.number().int().min(100).default(30000),
+              })
+              .prefault({}),
+            /** App-level ping period; two unanswered pings count as a dead connection. */
+            pingIntervalMs: z.number().int().min(5000).max(300000).default(15000),
           })
           .prefault({}),
       })

@@ -1,0 +1,122 @@
+/**
+ * The agent as a separate OS process (`node --import tsx src/cli.ts start -c <file>`), for the fault
+ * tests that kill, signal and restart it. Config and profile are written to a private temp dir; the
+ * process runs in its own process group and is tracked by the harness cleanup (SIGKILLed on exit).
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentConfigInput } from '../../src/config/config-schema.js';
+import type { SipProfile } from '../../src/profiles/schema.js';
+import { groupAlive, signalGroup, terminateGroup, trackProcess, untrackProcess } from './cleanup.js';
+import { freePort } from './ports.js';
+import { makeTempDir, repoRoot } from './repo-paths.js';
+
+export interface AgentProcess {
+  readonly pid: number;
+  readonly baseUrl: string;
+  readonly papUrl: string;
+  readonly configPath: string;
+  /** Resolves when the process exits. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
+  output(): string;
+  signal(signal: NodeJS.Signals): void;
+  /** Resolves once `GET /healthz` answers, or rejects after `timeoutMs`. */
+  ready(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Settings a restart must keep (same store, same ports). */
+export interface AgentProcessPlan {
+  dir: string;
+  httpPort: number;
+  sipPort: number;
+  storePath: string;
+  config: AgentConfigInput;
+  profile: SipProfile;
+}
+
+/** Picks ports and a store path for an agent process; spawn it (again) with {@link spawnAgent}. */
+export async function planAgent(profile: SipProfile, config: AgentConfigInput = {}): Promise<AgentProcessPlan> {
+  const dir = makeTempDir('agent-proc');
+  return {
+    dir,
+    httpPort: await freePort('127.0.0.1'),
+    sipPort: await freePort('127.0.0.2'),
+    storePath: join(dir, 'pushes.sqlite'),
+    config,
+    profile,
+  };
+}
+
+export function spawnAgent(plan: AgentProcessPlan): AgentProcess {
+  const profilePath = join(plan.dir, 'profile.json');
+  const configPath = join(plan.dir, 'config.json');
+  writeFileSync(profilePath, JSON.stringify(plan.profile));
+  const config: AgentConfigInput = {
+    profile: profilePath,
+    sip: {
+      listen: [
+        { host: '127.0.0.2', port: plan.sipPort, transport: 'udp' },
+        { host: '127.0.0.2', port: plan.sipPort, transport: 'tcp' },
+      ],
+      timers: { t1Ms: 100, t2Ms: 400, t4Ms: 500 },
+    },
+    store: { path: plan.storePath },
+    log: { level: 'info', pretty: false },
+    ...plan.config,
+    http: { host: '127.0.0.1', port: plan.httpPort, ...plan.config.http },
+  };
+  writeFileSync(configPath, JSON.stringify(config));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '-c', configPath], {
+    cwd: repoRoot,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SPA_CONFIG: '' },
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('agent process did not start');
+  let out = '';
+  const keep = (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+    if (out.length > 2_000_000) out = out.slice(-1_000_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      untrackProcess(pid);
+      resolve({ code, signal, atMs: Date.now() });
+    }),
+  );
+  const baseUrl = `http://127.0.0.1:${plan.httpPort}`;
+  const handle: AgentProcess = {
+    pid,
+    baseUrl,
+    papUrl: `${baseUrl}${plan.config.http?.papPath ?? '/pap'}`,
+    configPath,
+    exited,
+    output: () => out,
+    signal: (signal) => void signalGroup(pid, signal),
+    async ready(timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      let gone = false;
+      void exited.then(() => (gone = true));
+      while (Date.now() < deadline && !gone) {
+        try {
+          const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
+          if (res.ok) return;
+        } catch {
+          // not listening yet
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`agent process ${pid} not ready (exited: ${gone})\n${out.slice(-4000)}`);
+    },
+    async stop() {
+      if (groupAlive(pid)) await terminateGroup(pid, 5000);
+    },
+  };
+  trackProcess({ name: 'sip-push-agent', pid, stop: () => handle.stop() });
+  return handle;
+}

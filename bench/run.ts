@@ -1,0 +1,126 @@
+/**
+ * `npm run bench -- --quick | --full [--only throughput,relay,signalling,scale] [--cpu-prof] [--out file.md]`
+ *
+ * Brings up a load-tuned Kamailio (tlsf, 2 GB shm, 4 MB socket buffer), one SIPp MESSAGE UAS, a PPG sink,
+ * and for each experiment the agent in its own process; prints markdown tables (and writes them with
+ * --out). Every process started here is stopped by pid on exit, error or SIGINT/SIGTERM.
+ */
+import { cpus, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { stopAllProcesses } from '../test/support/cleanup.js';
+import { kamailioMissingReason, startKamailio } from '../test/support/kamailio.js';
+import { freePort } from '../test/support/ports.js';
+import { repoPath } from '../test/support/repo-paths.js';
+import { sippMissingReason, sippVersion } from '../test/support/sipp.js';
+import { PLANS, benchProfile, type BenchEnv } from './lib/bench-env.js';
+import { fmt } from './lib/percentiles.js';
+import { PpgSink } from './lib/ppg-sink.js';
+import { Report, table } from './lib/report.js';
+import { spawnLoadSipp } from './lib/sipp-load.js';
+import { relayTable, runRelay } from './relay.js';
+import { runScale, scaleChart, scaleTable } from './scale.js';
+import { runSignalling, signallingTable } from './signalling.js';
+import { drachtioFromEnv, runThroughput, throughputTable, type StepResult } from './throughput.js';
+
+const argv = process.argv.slice(2);
+const arg = (name: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const plan = { ...PLANS[argv.includes('--full') ? 'full' : 'quick'], cpuProfile: argv.includes('--cpu-prof') };
+const only = new Set((arg('--only') ?? 'throughput,relay,signalling,scale').split(','));
+const outFile = arg('--out');
+
+let cleaning = false;
+async function cleanupAndExit(code: number): Promise<never> {
+  if (!cleaning) {
+    cleaning = true;
+    await stopAllProcesses();
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void cleanupAndExit(130));
+process.on('SIGTERM', () => void cleanupAndExit(143));
+
+async function main(): Promise<void> {
+  const missing = kamailioMissingReason() ?? sippMissingReason();
+  const report = new Report();
+  report.note(
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}, ${sippVersion() ?? 'no sipp'}; plan ${plan.name}` +
+      ` (T1 ${plan.t1Ms} ms${plan.name === 'quick' ? ', shortened for --quick' : ''}).`,
+  );
+  if (only.has('scale')) {
+    const rows = await runScale(plan.tableSizes);
+    report.section('Scale: capability table (in-process, real PIDF parser)', scaleTable(rows));
+    mkdirSync(repoPath('docs/benchmarks'), { recursive: true });
+    const chart = repoPath(`docs/benchmarks/capability-table-memory${plan.name === 'quick' ? '-quick' : ''}.svg`);
+    writeFileSync(chart, scaleChart(rows));
+    report.note(`Chart written: ${chart}`);
+  }
+  if (missing) {
+    report.note(`SIP experiments skipped: ${missing}`);
+    return;
+  }
+  const kamailio = await startKamailio({ shmMb: 2048, children: 4, startTimeoutMs: 20_000 });
+  report.note(`Kamailio ${kamailio.version} pid ${kamailio.pid} on ${kamailio.host}:${kamailio.port} (-x tlsf -m 2048, maxbuffer 4 MB, 4 children)`);
+  const uasPort = await freePort();
+  const uas = spawnLoadSipp({ scenario: 'test/sipp/uas-message.xml', localPort: uasPort, timeoutS: 3600 });
+  await uas.ready();
+  const sink = new PpgSink();
+  await sink.start();
+  const env: BenchEnv = { plan, kamailio, uas: { host: '127.0.0.1', port: uasPort }, sink, report, profile: () => benchProfile(kamailio) };
+  try {
+    let agentRate = 0;
+    if (only.has('throughput')) {
+      const profDir = plan.cpuProfile ? repoPath('bench/.cpu-prof') : undefined;
+      const embedded = await runThroughput(env, 'embedded', profDir);
+      const steps: StepResult[] = [...embedded.steps];
+      agentRate = embedded.sustained;
+      const s = embedded.subscriptions;
+      report.section(
+        'Subscriptions held (embedded engine against Kamailio, throughput warm-up)',
+        table(
+          ['users', 'active', 'time to all active s', 'NOTIFYs/s during warm-up', 'agent RSS before → after MB'],
+          [[s.users, s.active, fmt(s.seconds, 1), fmt(s.notifiesPerS), `${fmt(s.rssBeforeMb)} → ${fmt(s.rssAfterMb)}`]],
+        ),
+      );
+      if (drachtioFromEnv()) {
+        try {
+          steps.push(...(await runThroughput(env, 'drachtio')).steps);
+        } catch (err) {
+          report.note(`drachtio engine: not measured: ${(err as Error).message.split('\n')[0]}`);
+        }
+      } else report.note('drachtio engine: skipped (DRACHTIO_HOST not set).');
+      report.section('End-to-end pushes (PAP → SIP MESSAGE → 200 → PAP result notification at the PPG sink)', throughputTable(steps));
+      report.note(`Sustained (< 1 % failures, ≥ 90 % of offered): ${fmt(agentRate)} pushes/s.`);
+      if (profDir) report.note(`CPU profile of the agent: ${profDir}`);
+    }
+    if (only.has('relay')) {
+      const users = Array.from({ length: plan.throughputUsers }, (_, i) => `t${String(i + 1).padStart(6, '0')}`);
+      if (!only.has('throughput')) {
+        const { makePopulation, provision } = await import('./lib/population.js');
+        await provision(kamailio, makePopulation('t', plan.throughputUsers, 0, kamailio.host), env.uas);
+      }
+      const relay = await runRelay(env, users);
+      report.section('Kamailio relay, SIPp UAC → Kamailio → SIPp UAS MESSAGE (same run, same core, same UAS)', relayTable(relay.steps));
+      report.note(`Relay sustained: ${fmt(relay.sustained)} MESSAGE/s. Agent ÷ relay = ${agentRate > 0 ? fmt(agentRate / relay.sustained, 3) : '–'}.`);
+    }
+    if (only.has('signalling')) {
+      const rows = await runSignalling(env);
+      report.section('Signalling per push: presence-aware vs always-sip', signallingTable(rows));
+    }
+  } finally {
+    await sink.stop();
+    await uas.stop();
+    await kamailio.stop();
+    if (outFile) writeFileSync(outFile, report.text());
+  }
+}
+
+main().then(
+  () => cleanupAndExit(0),
+  (err: unknown) => {
+    console.error(err);
+    return cleanupAndExit(1);
+  },
+);

@@ -3,7 +3,7 @@
  * 200 for users, pushes, table counters and a forced presence refresh (issue #8 §5).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startOpsServer, type OpsServer } from './ops-server.js';
+import { startOpsServer, type OpsServer, readJson } from './ops-server.js';
 
 const TOKEN = 'admin-token-for-tests';
 const servers: OpsServer[] = [];
@@ -25,7 +25,7 @@ describe('admin API authentication', () => {
     for (const path of ['/admin/table', '/admin/users/sip%3Aa%40127.0.0.1', '/admin/pushes/x']) {
       const response = await fetch(`${server.url}${path}`, { headers: auth });
       expect(response.status).toBe(404);
-      expect((await response.json()).error).toBe('ADMIN_DISABLED');
+      expect((await readJson(response)).error).toBe('ADMIN_DISABLED');
     }
     const refresh = await fetch(`${server.url}/admin/users/sip%3Aa%40127.0.0.1/refresh`, { method: 'POST', headers: auth });
     expect(refresh.status).toBe(404);
@@ -43,7 +43,7 @@ describe('admin API authentication', () => {
       const response = await fetch(`${server.url}/admin/table`, { headers });
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toMatch(/^Bearer /);
-      expect((await response.json()).error).toBe('ADMIN_UNAUTHORIZED');
+      expect((await readJson(response)).error).toBe('ADMIN_UNAUTHORIZED');
     }
   });
 });
@@ -54,7 +54,7 @@ describe('admin API with the right token', () => {
     server.table.recordDelivery('sip:erin@127.0.0.1', { status: 480 });
     const response = await fetch(`${server.url}/admin/table`, { headers: { authorization: `bearer ${TOKEN}` } });
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = await readJson(response);
     expect(body.table).toMatchObject({ size: 1, maxUsers: 100 });
     expect(body.presence).toHaveProperty('notifiesReceived', 0);
   });
@@ -65,7 +65,7 @@ describe('admin API with the right token', () => {
     server.table.recordDelivery(aor, { status: 480 });
     const response = await fetch(`${server.url}/admin/users/${encodeURIComponent(aor)}`, { headers: auth });
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = await readJson(response);
     expect(body.aor).toBe(aor);
     expect(body.state).toBe('unreachable');
     expect(typeof body.reason).toBe('string');
@@ -74,7 +74,7 @@ describe('admin API with the right token', () => {
 
     const unknown = await fetch(`${server.url}/admin/users/${encodeURIComponent('sip:nobody@127.0.0.1')}`, { headers: auth });
     expect(unknown.status).toBe(404);
-    expect((await unknown.json()).error).toBe('NOT_FOUND');
+    expect((await readJson(unknown)).error).toBe('NOT_FOUND');
   });
 
   it('GET /admin/pushes/:pushId shows state and history; 404 PUSH_NOT_FOUND for an unknown push', async () => {
@@ -88,14 +88,14 @@ describe('admin API with the right token', () => {
     expect(submitted.status).toBe(202);
     const response = await fetch(`${server.url}/admin/pushes/admin-1`, { headers: auth });
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = await readJson(response);
     expect(body).toMatchObject({ pushId: 'admin-1', state: 'accepted', messageState: 'pending', source: 'json', aor: 'sip:frank@127.0.0.1' });
     expect(body.history).toEqual([expect.objectContaining({ to: 'accepted' })]);
     expect(body).not.toHaveProperty('requestBody');
 
     const missing = await fetch(`${server.url}/admin/pushes/nope`, { headers: auth });
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error).toBe('PUSH_NOT_FOUND');
+    expect((await readJson(missing)).error).toBe('PUSH_NOT_FOUND');
   });
 
   it('POST /admin/users/:aor/refresh starts a refresh (202) and the watcher tracks the user; 400 for a non-URI', async () => {
@@ -103,12 +103,12 @@ describe('admin API with the right token', () => {
     const aor = 'sip:gina@127.0.0.1';
     const response = await fetch(`${server.url}/admin/users/${encodeURIComponent(aor)}/refresh`, { method: 'POST', headers: auth });
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ aor, status: 'refresh-requested' });
+    expect(await readJson(response)).toEqual({ aor, status: 'refresh-requested' });
     const tracked = Object.values(server.watcher.stats().subscriptions).reduce((sum, n) => sum + n, 0);
     expect(tracked).toBe(1);
 
     const bad = await fetch(`${server.url}/admin/users/gina/refresh`, { method: 'POST', headers: auth });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ error: 'ADDRESS_INVALID', field: 'aor' });
+    expect(await readJson(bad)).toMatchObject({ error: 'ADDRESS_INVALID', field: 'aor' });
   });
 });

@@ -3,7 +3,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { papPush, startOpsServer, type OpsServer } from './ops-server.js';
+import { papPush, startOpsServer, type OpsServer, readJson } from './ops-server.js';
 
 let server: OpsServer;
 beforeEach(async () => {
@@ -17,21 +17,21 @@ describe('health and readiness', () => {
   it('answers /healthz up and /readyz ready with every check true', async () => {
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'up' });
+    expect(await readJson(health)).toEqual({ status: 'up' });
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { sipEngine: true, store: true, intake: true } });
+    expect(await readJson(ready)).toEqual({ status: 'ready', checks: { sipEngine: true, store: true, intake: true } });
   });
 
   it('turns /readyz 503 when intake stops, and its store check false once the store is closed', async () => {
     server.pushes.stopAccepting();
     const stopping = await fetch(`${server.url}/readyz`);
     expect(stopping.status).toBe(503);
-    expect((await stopping.json()).checks).toEqual({ sipEngine: true, store: true, intake: false });
+    expect((await readJson(stopping)).checks).toEqual({ sipEngine: true, store: true, intake: false });
     server.store.close();
     const closed = await fetch(`${server.url}/readyz`);
     expect(closed.status).toBe(503);
-    expect((await closed.json()).checks.store).toBe(false);
+    expect((await readJson(closed)).checks.store).toBe(false);
   });
 });
 

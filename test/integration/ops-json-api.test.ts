@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePapRequest } from '../../src/push/pap/pap-parser.js';
-import { startOpsServer, type OpsServer } from './ops-server.js';
+import { startOpsServer, type OpsServer, readJson } from './ops-server.js';
 
 let server: OpsServer;
 beforeAll(async () => {
@@ -22,7 +22,7 @@ async function post(body: unknown, contentType = 'application/json'): Promise<{ 
     headers: { 'content-type': contentType },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  return { status: response.status, json: await readJson(response) };
 }
 
 describe('POST /v1/pushes outcomes', () => {
@@ -63,7 +63,7 @@ describe('POST /v1/pushes outcomes', () => {
 
     const state = await fetch(`${server.url}/v1/pushes/${encodeURIComponent(pushId)}`);
     expect(state.status).toBe(200);
-    expect(await state.json()).toMatchObject({ pushId, state: 'accepted', messageState: 'pending', papCode: 1001, source: 'json' });
+    expect(await readJson(state)).toMatchObject({ pushId, state: 'accepted', messageState: 'pending', papCode: 1001, source: 'json' });
   });
 
   it('rejects a reused push-id with 409 and PAP 2007', async () => {
@@ -82,7 +82,7 @@ describe('POST /v1/pushes outcomes', () => {
   it('GET /v1/pushes/:pushId answers 404 PUSH_NOT_FOUND for an unknown push', async () => {
     const response = await fetch(`${server.url}/v1/pushes/unknown-id`);
     expect(response.status).toBe(404);
-    expect((await response.json()).error).toBe('PUSH_NOT_FOUND');
+    expect((await readJson(response)).error).toBe('PUSH_NOT_FOUND');
   });
 });
 

@@ -112,3 +112,11 @@ export function papPush(pushId: string, address: string): { contentType: string;
     `--${boundary}\r\nContent-Type: text/plain\r\nX-Wap-Application-Id: x-wap-application:wml.ua\r\n\r\nhello\r\n--${boundary}--\r\n`;
   return { contentType: `multipart/related; boundary=${boundary}; type="application/xml"`, body: Buffer.from(body) };
 }
+
+/** A JSON answer of the ops routes, loosely typed for assertions (vitest checks the shape). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test-only reader; assertions do the typing
+export type JsonAnswer = Record<string, any>;
+
+export async function readJson(response: Response): Promise<JsonAnswer> {
+  return (await response.json()) as JsonAnswer;
+}

@@ -1,0 +1,93 @@
+/**
+ * Fault: the SIP core is unreachable (the profile's outbound proxy points at a closed port). Accepted
+ * pushes must come back to the PPG within a bounded time — Timer F, 64·T1 (RFC 3261 §17.1.2.2), with
+ * T1 = 50 ms here — instead of piling up; and once the table has learnt the failure, new pushes to that
+ * user are handed back at intake (3010) without touching SIP at all.
+ */
+import { describe, expect, it } from 'vitest';
+import { useProcessCleanup } from '../support/cleanup.js';
+import { freePort } from '../support/ports.js';
+import { papPush, postPap, startAgentUnderTest, userAddress, type AgentUnderTest } from '../support/agent-under-test.js';
+
+const T1 = 50;
+const TIMER_F = 64 * T1;
+
+async function agentWithDeadCore(policy: 'always-sip' | 'presence-aware'): Promise<{ sut: AgentUnderTest; core: { host: string; port: number } }> {
+  const core = { host: '127.0.0.1', port: await freePort('127.0.0.1') }; // nothing listens there
+  const sipPort = await freePort('127.0.0.2');
+  const sut = await startAgentUnderTest(core, {
+    config: {
+      policy,
+      sip: {
+        listen: [
+          { host: '127.0.0.2', port: sipPort, transport: 'udp' },
+          { host: '127.0.0.2', port: sipPort, transport: 'tcp' },
+        ],
+        timers: { t1Ms: T1, t2Ms: 400, t4Ms: 500 },
+      },
+    },
+  });
+  return { sut, core };
+}
+
+async function until(probe: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return probe();
+}
+
+describe('fault: SIP core unreachable', () => {
+  useProcessCleanup('each');
+
+  it('hands every accepted push back within Timer F (+ slack) instead of piling up', async () => {
+    const { sut, core } = await agentWithDeadCore('always-sip');
+    try {
+      const N = 30;
+      const acceptedAt = new Map<string, number>();
+      await Promise.all(
+        Array.from({ length: N }, async (_, i) => {
+          const res = await postPap(sut.papUrl, papPush({ pushId: `dead-${i}`, address: userAddress(`sip:dead${i}@${core.host}`), content: Buffer.from('x') }));
+          expect(res.status).toBe(202);
+          acceptedAt.set(`dead-${i}`, Date.now());
+        }),
+      );
+      const allBack = await until(() => [...acceptedAt.keys()].every((id) => sut.agent.store.get(id)?.state === 'handed-back'), TIMER_F + 4000);
+      expect(allBack).toBe(true);
+      const latencies = [...acceptedAt].map(([id, at]) => (sut.agent.store.get(id)?.updatedAt ?? Infinity) - at);
+      const worst = Math.max(...latencies);
+      console.log(`faults-sip-core-down: ${N} pushes handed back, worst ${worst} ms after 1001 (Timer F ${TIMER_F} ms); in flight now ${sut.agent.pushes.queueDepth.inFlight}`);
+      // Timer F, then the hand-back POST (the outbox looks at its table at least once a second).
+      expect(worst).toBeLessThan(TIMER_F + 2500);
+      expect(sut.agent.pushes.queueDepth).toEqual({ inFlight: 0, queued: 0 });
+      expect(sut.agent.engine.stats().transactionTimeouts).toBeGreaterThanOrEqual(N);
+      expect(sut.agent.store.get('dead-0')?.reason).toBe('SIP transaction timeout');
+      expect(sut.ppg.posts.filter((p) => p.path === '/handback')).toHaveLength(N);
+    } finally {
+      await sut.stop();
+    }
+  }, 30_000);
+
+  it('presence-aware: the first push is answered within the first-NOTIFY wait, later ones are handed back at intake', async () => {
+    const { sut, core } = await agentWithDeadCore('presence-aware');
+    try {
+      const aor = `sip:lonely@${core.host}`;
+      const t0 = Date.now();
+      const first = await postPap(sut.papUrl, papPush({ pushId: 'lonely-1', address: userAddress(aor), content: Buffer.from('x') }));
+      const firstMs = Date.now() - t0;
+      expect([200, 202]).toContain(first.status);
+      expect(firstMs).toBeLessThan(sut.profile.presence.firstNotifyWaitMs + 1000);
+      if (first.status === 202) expect(await until(() => sut.agent.store.get('lonely-1')?.state === 'handed-back', TIMER_F + 3000)).toBe(true);
+      const sentBefore = sut.agent.engine.stats();
+      const t1 = Date.now();
+      const second = await postPap(sut.papUrl, papPush({ pushId: 'lonely-2', address: userAddress(aor), content: Buffer.from('x') }));
+      const secondMs = Date.now() - t1;
+      console.log(`faults-sip-core-down: first push HTTP ${first.status} in ${firstMs} ms; second HTTP ${second.status} in ${secondMs} ms`);
+      expect(second.status).toBe(200);
+      expect(second.text).toContain('code="3010"');
+      expect(secondMs).toBeLessThan(500);
+      expect(JSON.stringify(sut.agent.engine.stats())).toBe(JSON.stringify(sentBefore)); // no SIP for it
+    } finally {
+      await sut.stop();
+    }
+  }, 30_000);
+});

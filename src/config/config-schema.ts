@@ -12,18 +12,18 @@ export type LogModule = (typeof LOG_MODULES)[number];
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
-const listenSchema = z.object({
+const listenSchema = z.strictObject({
   host: z.string().min(1),
   port: z.number().int().min(0).max(65535),
   transport,
 });
 
 export const configSchema = z
-  .object({
+  .strictObject({
     /** A profile name from sip-profiles/ or a path to a profile file. */
     profile: z.string().min(1).default('kamailio-lab'),
     sip: z
-      .object({
+      .strictObject({
         engine: z.enum(['embedded', 'drachtio']).default('embedded'),
         /**
          * Where the embedded engine listens. Default 127.0.0.2:5070: an address of its own on loopback, so
@@ -38,14 +38,14 @@ export const configSchema = z
           ]),
         /** RFC 3261 §17.1.1.1 timer values; T1 smaller only in tests. */
         timers: z
-          .object({
+          .strictObject({
             t1Ms: z.number().int().min(10).max(10000).default(500),
             t2Ms: z.number().int().min(100).max(60000).default(4000),
             t4Ms: z.number().int().min(100).max(60000).default(5000),
           })
           .prefault({}),
         drachtio: z
-          .object({
+          .strictObject({
             host: z.string().default('127.0.0.1'),
             port: z.number().int().min(1).max(65535).default(9022),
             secret: z.string().default('cymru'),
@@ -53,7 +53,7 @@ export const configSchema = z
             mode: z.enum(['inbound', 'outbound']).default('inbound'),
             /** Reconnect backoff after the control connection drops. */
             reconnect: z
-              .object({
+              .strictObject({
                 baseMs: z.number().int().min(50).default(500),
                 maxMs: z.number().int().min(100).default(30000),
               })
@@ -65,7 +65,7 @@ export const configSchema = z
       })
       .prefault({}),
     http: z
-      .object({
+      .strictObject({
         host: z.string().default('127.0.0.1'),
         /** The PAP intake port (also /healthz, /readyz, /metrics, admin and the JSON API). */
         port: z.number().int().min(0).max(65535).default(8180),
@@ -75,7 +75,7 @@ export const configSchema = z
       })
       .prefault({}),
     ppg: z
-      .object({
+      .strictObject({
         /**
          * The PPG endpoint that takes asynchronous hand-backs (a PAP push-message with the bearer hint).
          * Hand-backs are retried until this endpoint acknowledges them with a 2xx.
@@ -83,7 +83,7 @@ export const configSchema = z
         handBackUrl: z.url().default('http://127.0.0.1:8181/pap'),
         requestTimeoutMs: z.number().int().min(100).max(120000).default(10000),
         backoff: z
-          .object({
+          .strictObject({
             baseMs: z.number().int().min(10).default(1000),
             maxMs: z.number().int().min(100).default(300000),
           })
@@ -91,12 +91,12 @@ export const configSchema = z
       })
       .prefault({}),
     capabilityTable: z
-      .object({
+      .strictObject({
         maxUsers: z.number().int().min(1).max(50_000_000).default(100_000),
       })
       .prefault({}),
     presence: z
-      .object({
+      .strictObject({
         /** A file of AORs (one per line, # comments) subscribed to at start. */
         watchList: z.string().optional(),
         maxConcurrentSubscribes: z.number().int().min(1).max(10000).default(50),
@@ -108,14 +108,14 @@ export const configSchema = z
      */
     policy: z.enum(['presence-aware', 'always-sip']).default('presence-aware'),
     store: z
-      .object({
+      .strictObject({
         /** SQLite file; `:memory:` keeps nothing across restarts (tests only). */
         path: z.string().default('./data/pushes.sqlite'),
         retentionHours: z.number().min(0).default(168),
       })
       .prefault({}),
     limits: z
-      .object({
+      .strictObject({
         /** SIP MESSAGE transactions in flight at once. */
         maxInFlight: z.number().int().min(1).max(100000).default(2000),
         /** Accepted pushes waiting for a transaction slot; past it intake answers PAP 4001. */
@@ -123,7 +123,7 @@ export const configSchema = z
       })
       .prefault({}),
     log: z
-      .object({
+      .strictObject({
         level: logLevel.default('info'),
         /** `auto`: pretty when stdout is a terminal. */
         pretty: z.union([z.boolean(), z.literal('auto')]).default('auto'),
@@ -132,7 +132,7 @@ export const configSchema = z
       })
       .prefault({}),
     admin: z
-      .object({
+      .strictObject({
         /** Bearer token for /admin; unset disables the admin API. */
         token: z.string().min(8).optional(),
       })

@@ -1,0 +1,102 @@
+/**
+ * Config validation (issue #8 §1, §7): defaults that run on one machine, `SPA__a__b` overrides, one
+ * error naming the field and its allowed values, per-module log levels.
+ */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { applyEnvOverrides, loadConfig, validateConfig } from '../../src/config/load-config.js';
+import { AgentError } from '../../src/errors.js';
+import { REDACT_PATHS, loggerForModule } from '../../src/ops/logger.js';
+
+function configError(run: () => unknown): AgentError {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof AgentError) return err;
+    throw err;
+  }
+  throw new Error('expected an AgentError');
+}
+
+describe('validateConfig', () => {
+  it('fills documented defaults for an empty config', () => {
+    const config = validateConfig({});
+    expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8180, papPath: '/pap' });
+    expect(config.sip.listen[0]).toEqual({ host: '127.0.0.2', port: 5070, transport: 'udp' });
+    expect(config.log).toEqual({ level: 'info', pretty: 'auto', modules: {} });
+    expect(config.admin.token).toBeUndefined();
+  });
+
+  it('names the field and the allowed values for a bad enum', () => {
+    const err = configError(() => validateConfig({ log: { level: 'loud' } }));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.field).toBe('log.level');
+    expect(err.message).toContain('"debug"');
+    expect(err.message.split('\n')).toHaveLength(1);
+  });
+
+  it('names an unknown field', () => {
+    const err = configError(() => validateConfig({ http: { prot: 1 } }));
+    expect(err.field).toBe('http.prot');
+  });
+
+  it('accepts per-module log levels and refuses an unknown module or level', () => {
+    expect(validateConfig({ log: { modules: { sip: 'debug', presence: 'warn' } } }).log.modules).toEqual({ sip: 'debug', presence: 'warn' });
+    expect(configError(() => validateConfig({ log: { modules: { sipp: 'debug' } } })).field).toMatch(/^log\.modules/);
+    expect(configError(() => validateConfig({ log: { modules: { sip: 'chatty' } } })).field).toBe('log.modules.sip');
+  });
+
+  it('refuses a short admin token', () => {
+    expect(configError(() => validateConfig({ admin: { token: 'short' } })).field).toBe('admin.token');
+  });
+});
+
+describe('environment overrides', () => {
+  it('SPA__a__b=v sets nested fields with numbers and booleans coerced', () => {
+    const raw = applyEnvOverrides({ http: { host: '127.0.0.1' } }, { SPA__http__port: '8181', SPA__log__pretty: 'false', OTHER: 'x' });
+    expect(raw).toEqual({ http: { host: '127.0.0.1', port: 8181 }, log: { pretty: false } });
+  });
+
+  it('loadConfig applies overrides after the file and validates the result', () => {
+    expect(loadConfig(undefined, { SPA__http__port: '9000' }).http.port).toBe(9000);
+    expect(configError(() => loadConfig(undefined, { SPA__http__port: '99999' })).field).toBe('http.port');
+  });
+
+  it('a missing file is CONFIG_INVALID naming the config', () => {
+    expect(configError(() => loadConfig('/nonexistent/spa.yaml', {})).code).toBe('CONFIG_INVALID');
+  });
+});
+
+describe('logging', () => {
+  function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
+    const chunks: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        chunks.push(chunk.toString());
+        done();
+      },
+    });
+    return { stream, lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  }
+
+  it('a module level below the root level lets that module (and its children) log at it', () => {
+    const out = capture();
+    const root = pino({ level: 'info' }, out.stream);
+    const sip = loggerForModule(root, 'sip', { sip: 'debug' }).child({ module: 'sip' });
+    const push = loggerForModule(root, 'push', { sip: 'debug' }).child({ module: 'push' });
+    sip.debug('sip detail');
+    push.debug('push detail');
+    expect(out.lines().map((l) => l.msg)).toEqual(['sip detail']);
+  });
+
+  it('redacts the admin token, authorization headers and bodies', () => {
+    const out = capture();
+    const log = pino({ redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, out.stream);
+    log.info({ config: { admin: { token: 'secret-token-123' } }, req: { headers: { authorization: 'Bearer abc' } }, body: 'payload' }, 'x');
+    const text = JSON.stringify(out.lines());
+    expect(text).not.toContain('secret-token-123');
+    expect(text).not.toContain('Bearer abc');
+    expect(text).not.toContain('payload');
+  });
+});

@@ -1,5 +1,6 @@
 /**
- * The command line: `start`, `check-config`, `push`.
+ * The command line: `start`, `check-config`, `push`. Expected failures (bad config, bad profile, an
+ * unreachable agent) print ONE line naming the field or the cause and exit 1.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
@@ -80,15 +81,14 @@ program
   .command('push')
   .description('send a PAP push-message to a running agent')
   .option('--url <url>', 'the agent PAP URL', 'http://127.0.0.1:8180/pap')
-  .option('--to <address>', 'PAP address-value, or a SIP URI / number (wrapped as WAPPUSH=…/TYPE=USER|PLMN)')
+  .requiredOption('--to <address>', 'PAP address-value, or a SIP URI / number (wrapped as WAPPUSH=…/TYPE=USER|PLMN)')
   .option('--push-id <id>', 'push-id (default: generated)')
   .option('--content-type <type>', 'content type of the push content', 'text/plain')
   .option('--app-id <id>', 'X-Wap-Application-Id', 'x-wap-application:wml.ua')
   .option('--text <text>', 'content as text')
   .option('--file <file>', 'content from a file (bytes as they are)')
   .option('--notify-to <url>', 'ppg-notify-requested-to')
-  .action(async (opts: { url: string; to?: string; pushId?: string; contentType: string; appId: string; text?: string; file?: string; notifyTo?: string }) => {
-    if (!opts.to) fail(new Error('--to is required'));
+  .action(async (opts: { url: string; to: string; pushId?: string; contentType: string; appId: string; text?: string; file?: string; notifyTo?: string }) => {
     const address = opts.to.startsWith('WAPPUSH=')
       ? opts.to
       : /^\+?\d+$/.test(opts.to)
@@ -112,7 +112,9 @@ program
       console.log(await response.text());
       process.exitCode = response.ok ? 0 : 1;
     } catch (err) {
-      fail(err);
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      console.error(`error: cannot reach the agent at ${opts.url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      process.exit(1);
     }
   });
 

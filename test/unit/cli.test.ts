@@ -1,0 +1,116 @@
+/**
+ * The CLI as an operator runs it (issue #8 §2): `check-config` exit codes and its ONE error line naming
+ * the field (config and profile), and `push` against a real agent started with `start` on free ports.
+ * Real processes: each is spawned in its own process group and stopped by pid in afterAll.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { PROFILES_DIR } from '../../src/profiles/load-profile.js';
+import { terminateGroup } from '../support/cleanup.js';
+import { freePort } from '../support/ports.js';
+import { makeTempDir, repoRoot } from '../support/repo-paths.js';
+
+const dir = makeTempDir('cli');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(args: string[], timeout = 60_000): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync('npx', ['tsx', 'src/cli.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout, env: { ...process.env, NO_COLOR: '1' } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function writeYaml(name: string, value: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, toYaml(value));
+  return path;
+}
+
+/** kamailio-lab with the proxy moved to a closed loopback port, no presence, unknown users handed back. */
+async function quietProfile(changes: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const lab = parseYaml(readFileSync(join(PROFILES_DIR, 'kamailio-lab.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+  return {
+    ...lab,
+    outboundProxy: { host: '127.0.0.1', port: await freePort(), transport: 'udp' },
+    presence: { ...lab.presence, enabled: false, whenUnknown: 'hand-back' },
+    ...changes,
+  };
+}
+
+describe('check-config', () => {
+  it('exits 0 on a valid config and its profile', async () => {
+    const profile = writeYaml('valid-profile.yaml', await quietProfile());
+    const config = writeYaml('valid.yaml', { profile, http: { port: 18180 }, log: { modules: { sip: 'debug' } } });
+    const run = cli(['check-config', config]);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^ok: config .* with profile kamailio-lab\n$/);
+  });
+
+  it('exits 1 with ONE line naming the field on an invalid config', () => {
+    const config = writeYaml('bad-config.yaml', { http: { port: 'eighty' } });
+    const run = cli(['check-config', config]);
+    expect(run.status).toBe(1);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error \[CONFIG_INVALID\]: .*http\.port/);
+  });
+
+  it('exits 1 with ONE line naming the profile field when the config points to an invalid profile', async () => {
+    const profile = writeYaml('bad-profile.yaml', await quietProfile({ message: { sizeThreshold: 1300, largeMessage: 'carrier-pigeon' } }));
+    const config = writeYaml('points-to-bad-profile.yaml', { profile });
+    const run = cli(['check-config', config]);
+    expect(run.status).toBe(1);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error \[PROFILE_INVALID\]: .*message\.largeMessage/);
+  });
+});
+
+describe('push against a running agent', () => {
+  let agent: ChildProcess | undefined;
+  let httpPort = 0;
+  let stderr = '';
+
+  beforeAll(async () => {
+    httpPort = await freePort();
+    const profile = writeYaml('agent-profile.yaml', await quietProfile());
+    const config = writeYaml('agent.yaml', {
+      profile,
+      sip: { listen: [{ host: '127.0.0.2', port: await freePort('127.0.0.2'), transport: 'udp' }] },
+      http: { host: '127.0.0.1', port: httpPort },
+      store: { path: join(dir, 'pushes.sqlite') },
+      ppg: { handBackUrl: 'http://127.0.0.1:1/pap' },
+      log: { level: 'warn', pretty: false },
+    });
+    agent = spawn('npx', ['tsx', 'src/cli.ts', 'start', '--config', config], { cwd: repoRoot, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    agent.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const up = await fetch(`http://127.0.0.1:${httpPort}/healthz`).then((r) => r.ok, () => false);
+      if (up) break;
+      if (Date.now() > deadline || agent.exitCode !== null) throw new Error(`agent did not come up within 30 s: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }, 40_000);
+
+  afterAll(async () => {
+    if (agent?.pid !== undefined) await terminateGroup(agent.pid);
+  });
+
+  it('sends a PAP push and prints the HTTP status, the bearer hint and the PAP answer', () => {
+    const run = cli(['push', '--url', `http://127.0.0.1:${httpPort}/pap`, '--to', 'sip:zoe@127.0.0.1', '--push-id', 'cli-1', '--text', 'hi']);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('HTTP 200 (bearer hint: SMS)');
+    expect(run.stdout).toMatch(/push-id="cli-1"/);
+    expect(run.stdout).toMatch(/code="3010"/);
+  });
+
+  it('exits 1 with one line when no agent listens at --url', async () => {
+    const run = cli(['push', '--url', `http://127.0.0.1:${await freePort()}/pap`, '--to', '+15550100']);
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: cannot reach the agent at .*ECONNREFUSED/)]);
+  });
+});

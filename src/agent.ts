@@ -68,7 +68,7 @@ function buildEngine(config: AgentConfig, profile: SipProfile, logger: Logger): 
 export async function startAgent(config: AgentConfig, logger: Logger, overrides: AgentOverrides = {}): Promise<RunningAgent> {
   const profile = overrides.profile ?? loadProfile(config.profile);
   if (config.store.path !== ':memory:') mkdirSync(dirname(config.store.path), { recursive: true });
-  const store = PushStore.open(config.store.path);
+  const store = PushStore.open(config.store.path, { synchronous: config.store.synchronous });
   const moduleLog = (module: string) => loggerForModule(logger, module, config.log.modules);
   const engine = overrides.engine ?? buildEngine(config, profile, moduleLog('sip'));
   let http: HttpServer | undefined;
@@ -101,6 +101,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       maxInFlight: config.limits.maxInFlight,
       maxQueued: config.limits.maxQueued,
       senderName: 'sip-push-agent',
+      // Send a queued hand-back / result notification now, not at the dispatcher's next poll (≤ 1 s).
+      onOutboxQueued: () => dispatcher?.kick(),
     });
     dispatcher = new OutboxDispatcher({
       store,

@@ -112,6 +112,12 @@ export const configSchema = z
         /** SQLite file; `:memory:` keeps nothing across restarts (tests only). */
         path: z.string().default('./data/pushes.sqlite'),
         retentionHours: z.number().min(0).default(168),
+        /**
+         * SQLite WAL sync mode. FULL (default): an accepted push survives a power cut (one fsync per
+         * commit, a few ms each, which bounds pushes/s: docs/benchmarks.md). NORMAL: survives a process
+         * crash only.
+         */
+        synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
       })
       .prefault({}),
     limits: z

@@ -61,6 +61,8 @@ export interface PushServiceOptions {
   maxQueued: number;
   senderName?: string;
   now?: () => number;
+  /** Called after a hand-back or result notification was queued in the outbox (the composition root kicks the dispatcher). */
+  onOutboxQueued?: () => void;
 }
 
 /** Counters for metrics and the benchmarks' signalling table. */
@@ -434,6 +436,7 @@ export class PushService {
       },
     );
     this.counters.handedBackAsync += 1;
+    this.options.onOutboxQueued?.();
   }
 
   /** Moves to a terminal state; queues the PAP result notification in the same transaction. */
@@ -461,5 +464,6 @@ export class PushService {
         }
       : undefined;
     this.options.store.transition(record.pushId, to, detail, { expectedFrom: record.state, outbox });
+    if (outbox) this.options.onOutboxQueued?.();
   }
 }

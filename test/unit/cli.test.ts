@@ -108,6 +108,24 @@ describe('push against a running agent', () => {
     expect(run.stdout).toMatch(/code="3010"/);
   });
 
+  it('the started agent serves readiness, metrics, the JSON API and the OpenAPI file (wired in agent.ts)', async () => {
+    const base = `http://127.0.0.1:${httpPort}`;
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    const json = await fetch(`${base}/v1/pushes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ target: 'sip:yves@127.0.0.1', content: { text: 'hi' }, contentType: 'text/plain', pushId: 'cli-json-1' }),
+    });
+    expect(json.status).toBe(200);
+    expect(await json.json()).toMatchObject({ outcome: 'handed-back', papCode: 3010, bearerHint: 'SMS' });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/spa_handbacks_total\{hint="SMS"\} [1-9]/);
+    expect(metrics).toContain('spa_process_cpu_seconds_total');
+    expect((await fetch(`${base}/admin/table`)).status).toBe(404);
+    expect((await fetch(`${base}/openapi.yaml`)).status).toBe(200);
+  });
+
   it('exits 1 with one line when no agent listens at --url', async () => {
     const run = cli(['push', '--url', `http://127.0.0.1:${await freePort()}/pap`, '--to', '+15550100']);
     expect(run.status).toBe(1);

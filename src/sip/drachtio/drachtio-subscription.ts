@@ -51,6 +51,10 @@ export class DrachtioSubscription implements SipSubscription {
   private requestedExpires: number;
   private ended = false;
   private unsubscribing = false;
+  /** A createUAC is in flight (one at a time: no duplicate dialogs). */
+  private establishing = false;
+  /** Bumped on every connection loss; a createUAC answer from an older connection is discarded. */
+  private generation = 0;
   private refreshTimer?: NodeJS.Timeout;
   private timerN?: NodeJS.Timeout;
   private settleStart?: { resolve: (s: SipSubscription) => void; reject: (e: Error) => void };
@@ -104,12 +108,14 @@ export class DrachtioSubscription implements SipSubscription {
     if (this.ended) return;
     this.clearTimers();
     this.dialog = undefined;
+    this.establishing = false;
+    this.generation += 1;
     if (this.unsubscribing) this.end({ cause: 'unsubscribed' });
   }
 
   /** A new connection is up: subscribe again with a new dialog; the delegate sees a fresh NOTIFY. */
   connectionRestored(): void {
-    if (this.ended || this.unsubscribing || this.dialog || this.settleStart) return;
+    if (this.ended || this.unsubscribing || this.dialog || this.establishing || this.settleStart) return;
     this.log.info('re-subscribing after drachtio reconnect');
     this.phaseValue = 'notify-wait';
     this.establish(this.requestedExpires, true);
@@ -162,12 +168,20 @@ export class DrachtioSubscription implements SipSubscription {
       Accept: this.options.accept.join(', '),
     });
     this.host.countRequest('SUBSCRIBE');
+    const generation = this.generation;
+    this.establishing = true;
     srf.createUAC(
       this.options.resource,
       { method: 'SUBSCRIBE', headers, proxy: this.host.proxyFor(this.options) },
       { cbRequest: (err, req) => !err && req && this.host.bindCallId(req.get('call-id') ?? '', this) },
       (err, dialog) => {
-        if (this.ended) return;
+        if (generation !== this.generation) return; // that connection is gone, and its dialogs with it
+        this.establishing = false;
+        if (this.ended) {
+          // Ended (stopped/unsubscribed) while the SUBSCRIBE was in flight: end the new dialog too.
+          if (dialog) dialog.request({ method: 'SUBSCRIBE', headers: { Event: this.options.event, Expires: '0' } }, () => srf.removeDialog(dialog));
+          return;
+        }
         if (err || !dialog) return this.onEstablishFailed(err, expires, mayRetry423);
         this.onEstablished(dialog, expires);
       },

@@ -2,6 +2,7 @@ import dns from 'node:dns/promises';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { silentLogger } from '../../ops/logger.js';
+import { TrustedPeers } from '../../ops/trusted-peers.js';
 import {
   SipRequestError,
   type BoundAddress,
@@ -38,6 +39,11 @@ export interface EmbeddedEngineOptions {
   logger?: Logger;
   /** Largest message body accepted on a stream (bytes); default 256 KiB. */
   maxMessageBytes?: number;
+  /**
+   * Source addresses/CIDRs allowed to send SIP (config `sip.trustedPeers`); others get 403 for requests
+   * and their responses are dropped and counted. Absent: anyone (the engine's own tests).
+   */
+  trustedPeers?: readonly string[];
 }
 
 /** A response handed to a client transaction. */
@@ -65,9 +71,11 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
   private readonly dialogs = new Map<string, SubscriptionDialog>();
   private readonly counters = new EngineCounters();
   private handler?: IncomingRequestHandler;
+  private readonly trusted?: TrustedPeers;
 
   constructor(private readonly options: EmbeddedEngineOptions) {
     this.timers = resolveTimerValues(options.timers);
+    this.trusted = options.trustedPeers ? new TrustedPeers(options.trustedPeers) : undefined;
     this.logger = (options.logger ?? silentLogger()).child({ module: 'sip' });
     this.outboundProxy = options.outboundProxy;
   }
@@ -124,7 +132,8 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     this.handler = handler;
   }
 
-  stats(): SipEngineStats {
+  /** The port's stats plus junk, stray-response and untrusted-peer counters. */
+  stats(): ReturnType<EngineCounters['snapshot']> {
     return this.counters.snapshot();
   }
 
@@ -222,8 +231,18 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
       if (frame.data.toString('latin1').trim() !== '') this.onJunk('unparsable message');
       return;
     }
-    if (decoded.message.status !== undefined) this.onResponse(decoded);
+    if (this.trusted && !this.trusted.allows(frame.source.host)) this.onUntrusted(decoded, frame);
+    else if (decoded.message.status !== undefined) this.onResponse(decoded);
     else void this.onRequest(decoded, frame);
+  }
+
+  /** Not from a trusted peer: a response is dropped, a request answered 403 statelessly (never ACK). */
+  private onUntrusted(decoded: DecodedMessage, frame: InboundFrame): void {
+    this.counters.untrusted += 1;
+    this.logger.debug({ source: frame.source.host, method: decoded.message.method, status: decoded.message.status }, 'untrusted peer');
+    if (decoded.message.status !== undefined || decoded.message.method === 'ACK' || missingMandatoryHeader(decoded)) return;
+    const binding = this.bindings.find((b) => b.bound === frame.local);
+    this.sendResponse(decoded, frame, binding, buildResponse(decoded, frame.source, { status: 403, reason: 'Forbidden' }, newTag()));
   }
 
   /** RFC 3261 §17.1.3: match by top Via branch and CSeq method. */
@@ -234,6 +253,7 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     this.counters.responseReceived(status);
     const tx = branch && method ? this.clientTransactions.get(`${branch}|${method}`) : undefined;
     if (!tx) {
+      this.counters.strayResponses += 1;
       this.logger.debug({ status, branch }, 'stray response dropped');
       return;
     }

@@ -8,6 +8,10 @@ export class EngineCounters {
   retransmissions = 0;
   transactionTimeouts = 0;
   junkMessages = 0;
+  /** Responses matching no client transaction (RFC 3261 §17.1.3), dropped. */
+  strayResponses = 0;
+  /** Messages from outside `trustedPeers` (requests answered 403, responses dropped). */
+  untrusted = 0;
 
   requestSent(method: string): void {
     this.requestsSent[method] = (this.requestsSent[method] ?? 0) + 1;
@@ -22,7 +26,7 @@ export class EngineCounters {
     this.requestsReceived[method] = (this.requestsReceived[method] ?? 0) + 1;
   }
 
-  snapshot(): SipEngineStats & { junkMessages: number } {
+  snapshot(): SipEngineStats & { junkMessages: number; strayResponses: number; untrusted: number } {
     return {
       requestsSent: { ...this.requestsSent },
       responsesReceived: { ...this.responsesReceived },
@@ -30,6 +34,8 @@ export class EngineCounters {
       retransmissions: this.retransmissions,
       transactionTimeouts: this.transactionTimeouts,
       junkMessages: this.junkMessages,
+      strayResponses: this.strayResponses,
+      untrusted: this.untrusted,
     };
   }
 }

@@ -39,6 +39,10 @@ export const ErrorCodes = {
   ADMIN_UNAUTHORIZED: 'ADMIN_UNAUTHORIZED',
   /** An admin or JSON API lookup found nothing (unknown user in the table, unknown push-id). */
   NOT_FOUND: 'NOT_FOUND',
+  /** Intake (PAP or JSON push API) without valid per-PI credentials when `intake.auth` is set (HTTP 401). */
+  INTAKE_UNAUTHORIZED: 'INTAKE_UNAUTHORIZED',
+  /** A PI went over its `intake.rateLimit` (HTTP 429; on the PAP route a PAP 4001 push-response). */
+  INTAKE_RATE_LIMITED: 'INTAKE_RATE_LIMITED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

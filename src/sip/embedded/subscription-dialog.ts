@@ -289,7 +289,10 @@ export class SubscriptionDialog implements SipSubscription {
     const headers: Array<[string, string]> = [];
     if (this.routeSet.length) {
       for (const route of this.routeSet) headers.push(['route', route]);
-    } else if (this.viaProxy && this.host.outboundProxy) {
+    } else if (this.viaProxy && this.host.outboundProxy && !this.established) {
+      // Only the initial SUBSCRIBE is pre-routed through the outbound proxy (RFC 3261 §8.1.2). Inside the
+      // dialog an empty route set means no Route header at all (§12.2.1.1): the request still goes to the
+      // proxy's address, with the remote target as Request-URI, so the notifier handles it once.
       headers.push(['route', proxyRoute(this.host.outboundProxy)]);
     }
     headers.push(['contact', `<${this.host.contactUri(transport)}>`]);

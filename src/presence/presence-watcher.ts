@@ -127,7 +127,8 @@ export class PresenceWatcher {
       await user.subscription.refresh();
       return;
     }
-    if (user.phase === 'queued' || user.phase === 'subscribing') return;
+    // A user never subscribed (generation 0) starts now; one with an attempt queued or in flight shares it.
+    if ((user.phase === 'queued' && user.generation > 0) || user.phase === 'subscribing') return;
     await this.start(user, 'high');
   }
 

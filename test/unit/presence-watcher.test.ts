@@ -274,6 +274,17 @@ describe('PresenceWatcher: subscription lifecycle', () => {
     expect(watcher.stats().subscriptions.active).toBe(1);
   });
 
+  it('refresh(aor) for a user never seen starts one SUBSCRIBE', async () => {
+    const { engine, watcher } = setup({});
+    engine.autoAccept = true;
+    await watcher.refresh('sip:new@x');
+    await flush();
+    expect(engine.for('sip:new@x')).toHaveLength(1);
+    await watcher.refresh('sip:new@x');
+    await flush();
+    expect(engine.for('sip:new@x')).toHaveLength(1);
+  });
+
   it('a table eviction unsubscribes the evicted user', async () => {
     const { engine, watcher } = setup({ maxUsers: 2 });
     engine.autoAccept = true;

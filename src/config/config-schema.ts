@@ -36,6 +36,11 @@ export const configSchema = z
             { host: '127.0.0.2', port: 5070, transport: 'udp' },
             { host: '127.0.0.2', port: 5070, transport: 'tcp' },
           ]),
+        /**
+         * Source IPs/CIDRs the embedded engine takes SIP from (the SIP core's proxies); requests from others
+         * get 403, their responses are dropped. Default: the profile's outbound proxy host.
+         */
+        trustedPeers: z.array(z.string().min(1)).optional(),
         /** RFC 3261 §17.1.1.1 timer values; T1 smaller only in tests. */
         timers: z
           .strictObject({
@@ -72,6 +77,8 @@ export const configSchema = z
         papPath: z.string().startsWith('/').default('/pap'),
         bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
         requestTimeoutMs: z.number().int().min(100).max(600000).default(30000),
+        /** Serve HTTPS instead of HTTP with this PEM certificate chain and key (files read at start). */
+        tls: z.strictObject({ certPath: z.string().min(1), keyPath: z.string().min(1) }).optional(),
       })
       .prefault({}),
     ppg: z
@@ -135,6 +142,29 @@ export const configSchema = z
         pretty: z.union([z.boolean(), z.literal('auto')]).default('auto'),
         /** Per-module levels overriding `level`, e.g. `{ sip: debug, presence: warn }`. */
         modules: z.partialRecord(z.enum(LOG_MODULES), logLevel).default({}),
+      })
+      .prefault({}),
+    /** Who may push (PAP and the JSON API) and how fast. Both absent: open intake, no limit (README). */
+    intake: z
+      .strictObject({
+        /** Per-PI credentials: HTTP Basic (`name` + `password`) and/or a bearer `token`. */
+        auth: z
+          .strictObject({
+            users: z
+              .array(
+                z
+                  .strictObject({
+                    name: z.string().min(1).regex(/^[^:]+$/, 'must not contain ":" (RFC 7617 user-id)'),
+                    password: z.string().min(8).optional(),
+                    token: z.string().min(16).optional(),
+                  })
+                  .refine((u) => u.password !== undefined || u.token !== undefined, 'needs a password or a token'),
+              )
+              .min(1),
+          })
+          .optional(),
+        /** Token bucket per PI (per source address when the intake is open); over it → PAP 4001, HTTP 429. */
+        rateLimit: z.strictObject({ perSecond: z.number().positive(), burst: z.number().int().min(1) }).optional(),
       })
       .prefault({}),
     admin: z

@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { stopAllProcesses } from '../test/support/cleanup.js';
 import { kamailioMissingReason, startKamailio } from '../test/support/kamailio.js';
 import { freePort } from '../test/support/ports.js';
-import { repoPath } from '../test/support/repo-paths.js';
+import { makeTempDir, repoPath } from '../test/support/repo-paths.js';
 import { sippMissingReason, sippVersion } from '../test/support/sipp.js';
 import { PLANS, benchProfile, type BenchEnv } from './lib/bench-env.js';
 import { fmt } from './lib/percentiles.js';
@@ -68,14 +68,17 @@ async function main(): Promise<void> {
   await uas.ready();
   const sink = new PpgSink();
   await sink.start();
-  const env: BenchEnv = { plan, kamailio, uas: { host: '127.0.0.1', port: uasPort }, sink, report, profile: () => benchProfile(kamailio) };
+  const env: BenchEnv = { plan, provisioned: new Set(), kamailio, uas: { host: '127.0.0.1', port: uasPort }, sink, report, profile: () => benchProfile(kamailio) };
   try {
     let agentRate = 0;
+    let agentRateNormal = 0;
     if (only.has('throughput')) {
-      const profDir = plan.cpuProfile ? repoPath('bench/.cpu-prof') : undefined;
-      const embedded = await runThroughput(env, 'embedded', profDir);
-      const steps: StepResult[] = [...embedded.steps];
+      const profDir = plan.cpuProfile ? makeTempDir('bench-cpu-prof') : undefined;
+      const embedded = await runThroughput(env, 'embedded', 'FULL');
+      const normal = await runThroughput(env, 'embedded', 'NORMAL', profDir);
+      const steps: StepResult[] = [...embedded.steps, ...normal.steps];
       agentRate = embedded.sustained;
+      agentRateNormal = normal.sustained;
       const s = embedded.subscriptions;
       report.section(
         'Subscriptions held (embedded engine against Kamailio, throughput warm-up)',
@@ -86,24 +89,25 @@ async function main(): Promise<void> {
       );
       if (drachtioFromEnv()) {
         try {
-          steps.push(...(await runThroughput(env, 'drachtio')).steps);
+          steps.push(...(await runThroughput(env, 'drachtio', 'FULL')).steps);
         } catch (err) {
           report.note(`drachtio engine: not measured: ${(err as Error).message.split('\n')[0]}`);
         }
       } else report.note('drachtio engine: skipped (DRACHTIO_HOST not set).');
       report.section('End-to-end pushes (PAP → SIP MESSAGE → 200 → PAP result notification at the PPG sink)', throughputTable(steps));
-      report.note(`Sustained (< 1 % failures, ≥ 90 % of offered): ${fmt(agentRate)} pushes/s.`);
-      if (profDir) report.note(`CPU profile of the agent: ${profDir}`);
+      report.note(`Sustained (< 1 % failures, ≥ 90 % of offered): ${fmt(agentRate)} pushes/s with store FULL (the default), ${fmt(agentRateNormal)} pushes/s with store NORMAL.`);
+      if (profDir) report.note(`CPU profile of the agent (store NORMAL run): ${profDir} — summarise with \`npx tsx bench/top-frames.ts <file>\``);
     }
     if (only.has('relay')) {
       const users = Array.from({ length: plan.throughputUsers }, (_, i) => `t${String(i + 1).padStart(6, '0')}`);
-      if (!only.has('throughput')) {
+      if (!env.provisioned.has('t')) {
         const { makePopulation, provision } = await import('./lib/population.js');
         await provision(kamailio, makePopulation('t', plan.throughputUsers, 0, kamailio.host), env.uas);
       }
       const relay = await runRelay(env, users);
       report.section('Kamailio relay, SIPp UAC → Kamailio → SIPp UAS MESSAGE (same run, same core, same UAS)', relayTable(relay.steps));
-      report.note(`Relay sustained: ${fmt(relay.sustained)} MESSAGE/s. Agent ÷ relay = ${agentRate > 0 ? fmt(agentRate / relay.sustained, 3) : '–'}.`);
+      const ratio = (r: number) => (r > 0 && relay.sustained > 0 ? fmt(r / relay.sustained, 3) : '–');
+      report.note(`Relay sustained: ${fmt(relay.sustained)} MESSAGE/s. Agent ÷ relay = ${ratio(agentRate)} (store FULL), ${ratio(agentRateNormal)} (store NORMAL).`);
     }
     if (only.has('signalling')) {
       const rows = await runSignalling(env);

@@ -24,6 +24,8 @@ export interface StepResult {
   p95: number;
   p99: number;
   cpu: number;
+  /** The bench process itself (PAP generator + PPG sink), same 2 cores. */
+  generatorCpu: number;
   rssMb: number;
   peakRssMb: number;
   overloaded: number;
@@ -57,14 +59,21 @@ export async function awaitSubscriptions(agent: AgentProcess, count: number, tim
   return { active, notifies };
 }
 
-export async function runThroughput(env: BenchEnv, engine: 'embedded' | 'drachtio', cpuProfileDir?: string): Promise<ThroughputResult> {
+export async function runThroughput(
+  env: BenchEnv,
+  engine: 'embedded' | 'drachtio',
+  sync: 'FULL' | 'NORMAL',
+  cpuProfileDir?: string,
+): Promise<ThroughputResult> {
+  const label = `${engine}, store ${sync}`;
   const { plan, kamailio, sink } = env;
   const population = makePopulation('t', plan.throughputUsers, 0, kamailio.host);
-  await provision(kamailio, population, env.uas);
+  if (!env.provisioned.has('t')) await provision(kamailio, population, env.uas);
+  env.provisioned.add('t');
   const aors = population.users.map((u) => u.aor);
   const agent = await startAgentProcess({
     profile: env.profile(),
-    config: { sip: { engine, timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 }, ...(engine === 'drachtio' ? { drachtio: drachtioFromEnv() } : {}) }, ppg: { handBackUrl: sink.url('/handback') }, capabilityTable: { maxUsers: 1_000_000 } },
+    config: { sip: { engine, timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 }, ...(engine === 'drachtio' ? { drachtio: drachtioFromEnv() } : {}) }, ppg: { handBackUrl: sink.url('/handback') }, capabilityTable: { maxUsers: 1_000_000 }, store: { synchronous: sync } },
     watch: aors,
     cpuProfileDir,
   });
@@ -85,9 +94,11 @@ export async function runThroughput(env: BenchEnv, engine: 'embedded' | 'drachti
     for (const rate of plan.rates) {
       const before = await agent.metrics();
       const cpu = cpuMeter(agent.pid);
-      const samples = await runPapStep({ url: agent.papUrl, rate, durationS: plan.stepS, aors, idPrefix: `${engine}-r${rate}`, notifyTo: sink.url('/notify') });
+      const benchCpu = cpuMeter(process.pid);
+      const samples = await runPapStep({ url: agent.papUrl, rate, durationS: plan.stepS, aors, idPrefix: `${engine}-${sync}-r${rate}`, notifyTo: sink.url('/notify') });
       await awaitTerminal(samples, sink, 15_000);
       const cpuPercent = cpu.percent();
+      const generatorCpu = benchCpu.percent();
       const after = await agent.metrics();
       const ok = samples.filter((s) => succeeded(s, sink));
       const times = ok.map((s) => terminalMs(s, sink) as number);
@@ -95,7 +106,7 @@ export async function runThroughput(env: BenchEnv, engine: 'embedded' | 'drachti
       const last = Math.max(...ok.map((s) => s.sentMs + (terminalMs(s, sink) ?? 0)));
       const mem = memoryMb(agent.pid);
       const result: StepResult = {
-        engine,
+        engine: label,
         offered: rate,
         sent: samples.length,
         ok: ok.length,
@@ -106,12 +117,13 @@ export async function runThroughput(env: BenchEnv, engine: 'embedded' | 'drachti
         p95: quantile(times, 0.95),
         p99: quantile(times, 0.99),
         cpu: cpuPercent,
+        generatorCpu,
         rssMb: mem.rssMb,
         peakRssMb: mem.peakRssMb,
         overloaded: metricValue(after, 'spa_pushes_total', 'outcome="rejected",reason="overloaded"') - metricValue(before, 'spa_pushes_total', 'outcome="rejected",reason="overloaded"'),
       };
       steps.push(result);
-      console.log(`  ${engine} ${rate}/s: ok ${result.ok}/${result.sent}, achieved ${fmt(result.achieved)}/s, p50 ${fmt(result.p50, 1)} ms, p99 ${fmt(result.p99, 1)} ms, cpu ${fmt(result.cpu)} %`);
+      console.log(`  ${label} ${rate}/s: ok ${result.ok}/${result.sent}, achieved ${fmt(result.achieved)}/s, p50 ${fmt(result.p50, 1)} ms, p99 ${fmt(result.p99, 1)} ms, cpu ${fmt(result.cpu)} %, generator ${fmt(generatorCpu)} %`);
       if (result.failures / result.sent >= 0.01 || result.achieved < rate * 0.9) break;
     }
     const good = steps.filter((s) => s.failures / s.sent < 0.01 && s.achieved >= s.offered * 0.9);
@@ -123,7 +135,7 @@ export async function runThroughput(env: BenchEnv, engine: 'embedded' | 'drachti
 
 export function throughputTable(steps: StepResult[]): string {
   return table(
-    ['engine', 'offered/s', 'pushes', 'failures', 'achieved/s', 'PAP answer p50 ms', 'e2e p50 ms', 'e2e p95 ms', 'e2e p99 ms', 'agent CPU % (1 core = 100)', 'agent RSS MB (peak)', 'PAP 4001'],
+    ['engine', 'offered/s', 'pushes', 'failures', 'achieved/s', 'PAP answer p50 ms', 'e2e p50 ms', 'e2e p95 ms', 'e2e p99 ms', 'agent CPU % (1 core = 100)', 'generator+sink CPU %', 'agent RSS MB (peak)', 'PAP 4001'],
     steps.map((s) => [
       s.engine,
       s.offered,
@@ -135,6 +147,7 @@ export function throughputTable(steps: StepResult[]): string {
       fmt(s.p95, 1),
       fmt(s.p99, 1),
       fmt(s.cpu),
+      fmt(s.generatorCpu),
       `${fmt(s.rssMb)} (${fmt(s.peakRssMb)})`,
       s.overloaded,
     ]),

@@ -53,7 +53,7 @@ export async function startAgentProcess(o: AgentProcessOptions): Promise<AgentPr
     profile: profilePath,
     sip: { listen: [{ host: '127.0.0.2', port: sipPort, transport: 'udp' }, { host: '127.0.0.2', port: sipPort, transport: 'tcp' }], ...o.config.sip },
     http: { host: '127.0.0.1', port: httpPort },
-    store: { path: join(dir, 'pushes.sqlite') },
+    store: { ...o.config.store, path: join(dir, 'pushes.sqlite') },
     presence: { ...o.config.presence, ...(watchList ? { watchList } : {}) },
     log: { level: 'warn', pretty: false },
   };

@@ -29,12 +29,12 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
   quick: {
     name: 'quick',
     throughputUsers: 1000,
-    rates: [100, 200, 400, 800],
+    rates: [50, 100, 200, 400, 800],
     stepS: 5,
     relayRates: [1000, 2000, 4000],
     relayStepS: 5,
     signallingUsers: 400,
-    signallingRate: 100,
+    signallingRate: 40,
     unreachableShares: [0, 0.25, 0.5, 0.75],
     t1Ms: 100,
     tableSizes: [10_000, 100_000],
@@ -43,12 +43,12 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
   full: {
     name: 'full',
     throughputUsers: 5000,
-    rates: [100, 200, 400, 600, 800, 1000, 1200, 1600],
+    rates: [50, 100, 200, 400, 600, 800, 1000, 1200, 1600],
     stepS: 10,
     relayRates: [2000, 4000, 8000, 12000],
     relayStepS: 10,
-    signallingUsers: 2000,
-    signallingRate: 200,
+    signallingUsers: 1000,
+    signallingRate: 40,
     unreachableShares: [0, 0.25, 0.5, 0.75],
     t1Ms: 500,
     tableSizes: [10_000, 100_000, 1_000_000],
@@ -62,6 +62,8 @@ export interface BenchEnv {
   uas: { host: string; port: number };
   sink: PpgSink;
   report: Report;
+  /** Population prefixes already registered/published on this core. */
+  provisioned: Set<string>;
   profile(): SipProfile;
 }
 

@@ -11,7 +11,9 @@ import type { Logger } from 'pino';
 import { CapabilityTable } from './capabilities/capability-table.js';
 import type { AgentConfig } from './config/config-schema.js';
 import { createHttpServer, type HttpServer } from './ops/http-server.js';
+import { intakeGuardFromConfig, tlsFromConfig } from './ops/intake-security.js';
 import { loggerForModule } from './ops/logger.js';
+import { effectiveTrustedPeers } from './ops/trusted-peers.js';
 import { createMetrics } from './ops/metrics.js';
 import { readinessChecks } from './ops/readiness.js';
 import { PresenceWatcher } from './presence/presence-watcher.js';
@@ -57,11 +59,14 @@ function buildEngine(config: AgentConfig, profile: SipProfile, logger: Logger): 
       logger,
     });
   }
+  const trustedPeers = effectiveTrustedPeers(config.sip.trustedPeers, profile.outboundProxy?.host);
+  if (!trustedPeers) logger.warn('sip.trustedPeers unset and no outbound proxy IP: SIP accepted from any address');
   return createEmbeddedEngine({
     listen: config.sip.listen,
     outboundProxy: profile.outboundProxy,
     timers: config.sip.timers,
     logger,
+    trustedPeers,
   });
 }
 
@@ -132,6 +137,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       metrics: createMetrics({ pushes, store, engine, table, presence: presenceWatcher }),
       admin: { token: config.admin.token, table, presence: presenceWatcher, pushes: store },
       jsonPushes: { submit: (push, type, body, source) => pushes.submit(push, type, body, source), get: (id) => store.get(id) },
+      intakeGuard: intakeGuardFromConfig(config, moduleLog('http')),
+      tls: tlsFromConfig(config),
     });
     const address = await http.listen();
     const httpServer = http;

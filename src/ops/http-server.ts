@@ -12,6 +12,7 @@ import type { IntakeReply } from '../push/push-service.js';
 import { BEARER_HINT_HEADER } from '../push/push-service.js';
 import { registerAdminRoutes, type AdminDependencies } from './admin-routes.js';
 import { sendError } from './http-errors.js';
+import { registerIntakeGuard, type IntakeGuardOptions } from './intake-guard.js';
 import { intakeOutcome } from './intake-outcome.js';
 import { registerJsonPushRoutes, type JsonPushDependencies } from './json-push-routes.js';
 import type { AgentMetrics } from './metrics.js';
@@ -35,6 +36,10 @@ export interface HttpServerOptions {
   admin?: AdminDependencies;
   /** The JSON push API (`/v1/pushes`); absent → not served. */
   jsonPushes?: JsonPushDependencies;
+  /** Per-PI authentication and rate limit on the PAP route and `/v1/pushes` (intake-guard.ts). */
+  intakeGuard?: IntakeGuardOptions;
+  /** PEM certificate chain and key: serve HTTPS (config `http.tls`). */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export interface HttpServer {
@@ -44,13 +49,18 @@ export interface HttpServer {
 }
 
 export function createHttpServer(options: HttpServerOptions): HttpServer {
+  // Node checks requestTimeout only every connectionsCheckingInterval (30 s by default): check often
+  // enough that a client trickling its request is cut close to the configured bound.
+  const server = { connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(options.requestTimeoutMs / 4))) };
   const app = Fastify({
     bodyLimit: options.bodyLimitBytes,
     requestTimeout: options.requestTimeoutMs,
     connectionTimeout: options.requestTimeoutMs,
     logger: false,
-  });
+    ...(options.tls ? { https: { ...server, ...options.tls } } : { http: server }),
+  }) as unknown as FastifyInstance;
   const log = options.logger.child({ module: 'http' });
+  if (options.intakeGuard) registerIntakeGuard(app, options.papPath, options.intakeGuard);
 
   // Every body stays bytes; the PAP codec decides what it is.
   app.removeAllContentTypeParsers();

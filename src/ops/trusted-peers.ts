@@ -37,3 +37,13 @@ export class TrustedPeers {
     return this.list.check(bare, family === 6 ? 'ipv6' : 'ipv4');
   }
 }
+
+/**
+ * `sip.trustedPeers` as configured, else the outbound proxy's address when it is an IP literal. A proxy
+ * given by name (or none) leaves the check off: the agent logs that at start (see agent.ts).
+ */
+export function effectiveTrustedPeers(configured: readonly string[] | undefined, outboundProxyHost: string | undefined): string[] | undefined {
+  if (configured) return [...configured];
+  const bare = outboundProxyHost?.replace(/^\[|\]$/g, '');
+  return bare && net.isIP(bare) ? [bare] : undefined;
+}

@@ -9,7 +9,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ErrorCodes } from '../errors.js';
 import type { IntakeReply } from '../push/push-service.js';
-import { BEARER_HINT_HEADER } from '../push/push-service.js';
 import { registerAdminRoutes, type AdminDependencies } from './admin-routes.js';
 import { sendError } from './http-errors.js';
 import { registerIntakeGuard, type IntakeGuardOptions } from './intake-guard.js';
@@ -69,11 +68,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   app.post(options.papPath, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const result = await options.handlePap(request.headers['content-type'] ?? '', body);
-    if (options.metrics) {
-      options.metrics.observeIntake('pap', intakeOutcome(result), reply.elapsedTime / 1000);
-      const hint = result.headers[BEARER_HINT_HEADER];
-      if (hint !== undefined) options.metrics.countHandBack(hint);
-    }
+    options.metrics?.observeIntake('pap', intakeOutcome(result), reply.elapsedTime / 1000);
     reply.code(result.httpStatus).headers(result.headers).type(result.contentType);
     return result.body;
   });

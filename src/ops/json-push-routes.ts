@@ -48,7 +48,6 @@ export function registerJsonPushRoutes(app: FastifyInstance, deps: JsonPushDepen
     const intake = await deps.submit(mapped.submission, mapped.contentType, mapped.body, 'json');
     const result = describeIntakeReply(intake);
     metrics?.observeIntake('json', result.outcome, reply.elapsedTime / 1000);
-    if (result.bearerHint !== undefined) metrics?.countHandBack(result.bearerHint);
     if (intake.headers['Retry-After'] !== undefined) reply.header('Retry-After', intake.headers['Retry-After']);
     return reply.code(result.httpStatus).send({
       pushId: mapped.submission.pushId,

@@ -3,21 +3,13 @@
  * store, engine, capability table, presence watcher), so `/metrics` depends on no concrete class and
  * tests can hand in the real parts or small stand-ins.
  */
+import type { HandBackCount, PushServiceCounters } from '../push/push-service.js';
 import type { SipEngineStats } from '../sip/port.js';
 
 export interface PushCountersSource {
-  readonly counters: Readonly<{
-    accepted: number;
-    handedBackSync: number;
-    handedBackAsync: number;
-    delivered: number;
-    expired: number;
-    cancelled: number;
-    rejected: number;
-    messagesSent: number;
-    overloaded: number;
-  }>;
+  readonly counters: Readonly<PushServiceCounters>;
   readonly queueDepth: { inFlight: number; queued: number };
+  handBackCounts(): readonly HandBackCount[];
 }
 
 export interface StoreStatsSource {

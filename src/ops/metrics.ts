@@ -18,7 +18,6 @@ export interface AgentMetrics {
   /** Records one intake (request received → reply ready). */
   observeIntake(api: IntakeApi, outcome: string, seconds: number): void;
   /** Counts a synchronous hand-back with the bearer hint it carried. */
-  countHandBack(hint: string): void;
   /** The exposition text and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
 }
@@ -123,12 +122,9 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     ]);
   }
 
-  const handBacks = new Counter({
-    name: 'spa_handbacks_total',
-    help: 'Synchronous hand-backs (PAP 3010) by bearer hint',
-    labelNames: ['hint'],
-    registers,
-  });
+  sourcedCounter('spa_handbacks_total', 'Pushes handed back to the PPG by bearer hint; mode sync = PAP 3010 at intake, async = after a SIP failure', ['hint', 'mode'], () =>
+    sources.pushes.handBackCounts().map(({ hint, mode, count }): Sample => [{ hint, mode }, count]),
+  );
   const intake = new Histogram({
     name: 'spa_intake_duration_seconds',
     help: 'Push intake latency: request received → reply ready (PAP and JSON API)',
@@ -141,7 +137,6 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
   return {
     registry,
     observeIntake: (api, outcome, seconds) => intake.observe({ api, outcome }, seconds),
-    countHandBack: (hint) => handBacks.inc({ hint }),
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

@@ -78,8 +78,16 @@ export interface PushServiceCounters {
   overloaded: number;
 }
 
+/** Hand-backs by bearer hint and mode (synchronous 3010 at intake, asynchronous after a SIP failure). */
+export interface HandBackCount {
+  hint: string;
+  mode: 'sync' | 'async';
+  count: number;
+}
+
 export class PushService {
   private readonly queue: DeliveryQueue;
+  private readonly handBacks = new Map<string, HandBackCount>();
   private readonly submissions = new Map<string, PushSubmission>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly log: Logger;
@@ -109,6 +117,20 @@ export class PushService {
 
   get queueDepth(): { inFlight: number; queued: number } {
     return this.queue.depth;
+  }
+
+  /** Hand-backs so far by hint and mode (read by /metrics on scrape). */
+  handBackCounts(): HandBackCount[] {
+    return [...this.handBacks.values()];
+  }
+
+  private countHandBack(hint: string, mode: 'sync' | 'async'): void {
+    const key = `${mode}|${hint}`;
+    const entry = this.handBacks.get(key);
+    if (entry) entry.count += 1;
+    else this.handBacks.set(key, { hint, mode, count: 1 });
+    if (mode === 'sync') this.counters.handedBackSync += 1;
+    else this.counters.handedBackAsync += 1;
   }
 
   /** Stops intake: every new push gets PAP 4001 from now on. */
@@ -209,7 +231,6 @@ export class PushService {
     // A PI that insists on another bearer (PAP 2.0 quality-of-service bearer-required) goes back at once.
     const requested = push.qos.bearer;
     if (push.qos.bearerRequired && requested && !SIP_BEARERS.has(requested.toLowerCase())) {
-      this.counters.handedBackSync += 1;
       log.info({ aor, bearer: requested }, 'required bearer is not SIP: handed back');
       return this.syncHandBack(reply, requested, `bearer ${requested} required by the PI`);
     }
@@ -218,8 +239,7 @@ export class PushService {
       const verdict = await this.options.oracle.decide(aor);
       const tryUnknown = this.options.profile.presence.whenUnknown === 'try-sip';
       if (verdict.reachability === 'unreachable' || (verdict.reachability === 'unknown' && !tryUnknown)) {
-        this.counters.handedBackSync += 1;
-        log.info({ aor, reachability: verdict.reachability, reason: verdict.reason, hint: verdict.bearerHint }, 'not SIP-reachable: handed back');
+          log.info({ aor, reachability: verdict.reachability, reason: verdict.reason, hint: verdict.bearerHint }, 'not SIP-reachable: handed back');
         return this.syncHandBack(reply, verdict.bearerHint, verdict.reason);
       }
     }
@@ -227,7 +247,6 @@ export class PushService {
     // RFC 3428 §9: a MESSAGE over 1300 bytes needs a congestion-controlled transport.
     const probe = buildPushMessageRequest(push, aor, this.options.profile);
     if (messageTransportFor(estimateRequestBytes(probe), this.options.profile) === 'hand-back') {
-      this.counters.handedBackSync += 1;
       return this.syncHandBack(reply, this.options.profile.handBack.defaultBearer, 'content too large for UDP and the profile forbids TCP');
     }
 
@@ -310,6 +329,7 @@ export class PushService {
     hint: string,
     reason: string,
   ): IntakeReply {
+    this.countHandBack(hint, 'sync');
     return reply(
       PapCode.REQUIRED_BEARER_NOT_AVAILABLE,
       `SIP bearer not available (${reason}); bearer hint: ${hint}`,
@@ -435,7 +455,7 @@ export class PushService {
         },
       },
     );
-    this.counters.handedBackAsync += 1;
+    this.countHandBack(hint, 'async');
     this.options.onOutboxQueued?.();
   }
 

@@ -48,7 +48,7 @@ describe('/metrics', () => {
     const text = await response.text();
     expect(text).toContain('spa_pushes_total{outcome="handed-back",reason="not-sip-reachable"} 1');
     expect(text).toContain('spa_pushes_total{outcome="accepted",reason="sip-reachable"} 0');
-    expect(text).toContain('spa_handbacks_total{hint="SMS"} 1');
+    expect(text).toContain('spa_handbacks_total{hint="SMS",mode="sync"} 1');
     expect(text).toContain('spa_intake_duration_seconds_count{api="pap",outcome="handed-back"} 1');
     expect(text).toContain('spa_store_backlog 0');
     expect(text).toContain('spa_outbox_items{state="pending"} 0');

@@ -125,6 +125,7 @@ describe.skipIf(missing !== undefined)('push path end to end with real Kamailio 
     expect(control).toContain('bearer="SMS"');
     expect(parts.parts[1]?.body.equals(BINARY)).toBe(true);
     expect(handBack.headers['x-push-bearer-hint']).toBe('SMS');
+    expect(sut.agent.pushes.handBackCounts()).toContainEqual({ hint: 'SMS', mode: 'async', count: 1 });
 
     expect((await sut.agent.watcher.decide(aor)).reachability).toBe('unreachable');
     await waitUntil(() => sut.agent.store.get('e2e-3')?.state === 'handed-back', 5000, 'handed-back');

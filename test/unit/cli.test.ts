@@ -120,7 +120,7 @@ describe('push against a running agent', () => {
     expect(json.status).toBe(200);
     expect(await json.json()).toMatchObject({ outcome: 'handed-back', papCode: 3010, bearerHint: 'SMS' });
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/spa_handbacks_total\{hint="SMS"\} [1-9]/);
+    expect(metrics).toMatch(/spa_handbacks_total\{hint="SMS",mode="sync"\} [1-9]/);
     expect(metrics).toContain('spa_process_cpu_seconds_total');
     expect((await fetch(`${base}/admin/table`)).status).toBe(404);
     expect((await fetch(`${base}/openapi.yaml`)).status).toBe(200);

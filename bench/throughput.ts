@@ -9,7 +9,7 @@ import type { BenchEnv } from './lib/bench-env.js';
 import { fmt, quantile } from './lib/percentiles.js';
 import { makePopulation, provision } from './lib/population.js';
 import { awaitTerminal, runPapStep, succeeded, terminalMs } from './lib/pap-load.js';
-import { cpuMeter, memoryMb } from './lib/proc-stats.js';
+import { cpuMeter, memoryMb, selfCpuMeter } from './lib/proc-stats.js';
 import { table } from './lib/report.js';
 
 export interface StepResult {
@@ -94,7 +94,7 @@ export async function runThroughput(
     for (const rate of plan.rates) {
       const before = await agent.metrics();
       const cpu = cpuMeter(agent.pid);
-      const benchCpu = cpuMeter(process.pid);
+      const benchCpu = selfCpuMeter();
       const samples = await runPapStep({ url: agent.papUrl, rate, durationS: plan.stepS, aors, idPrefix: `${engine}-${sync}-r${rate}`, notifyTo: sink.url('/notify') });
       await awaitTerminal(samples, sink, 15_000);
       const cpuPercent = cpu.percent();

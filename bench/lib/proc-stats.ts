@@ -65,3 +65,16 @@ export function cpuMeter(pid: number): { percent(): number } {
     },
   };
 }
+
+/** Like {@link cpuMeter} for this process alone (its children — Kamailio, SIPp, the agent — excluded). */
+export function selfCpuMeter(): { percent(): number } {
+  const start = process.cpuUsage();
+  const startWall = performance.now();
+  return {
+    percent() {
+      const used = process.cpuUsage(start);
+      const wall = (performance.now() - startWall) / 1000;
+      return wall > 0 ? ((used.user + used.system) / 1e6 / wall) * 100 : 0;
+    },
+  };
+}

@@ -245,7 +245,15 @@ export class PushService {
     }
 
     // RFC 3428 §9: a MESSAGE over 1300 bytes needs a congestion-controlled transport.
-    const probe = buildPushMessageRequest(push, aor, this.options.profile);
+    let probe;
+    try {
+      probe = buildPushMessageRequest(push, aor, this.options.profile);
+    } catch (err) {
+      // e.g. an X-Wap-Application-Id that cannot become a feature-tag value (found by the intake fuzz test).
+      if (!(err instanceof AgentError)) throw err;
+      this.counters.rejected += 1;
+      return reply(papCodeForError(err.code), err.message);
+    }
     if (messageTransportFor(estimateRequestBytes(probe), this.options.profile) === 'hand-back') {
       return this.syncHandBack(reply, this.options.profile.handBack.defaultBearer, 'content too large for UDP and the profile forbids TCP');
     }

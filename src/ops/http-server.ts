@@ -11,6 +11,7 @@ import { ErrorCodes } from '../errors.js';
 import type { IntakeReply } from '../push/push-service.js';
 import { registerAdminRoutes, type AdminDependencies } from './admin-routes.js';
 import { sendError } from './http-errors.js';
+import { registerBodyDeadline } from './body-deadline.js';
 import { registerIntakeGuard, type IntakeGuardOptions } from './intake-guard.js';
 import { intakeOutcome } from './intake-outcome.js';
 import { registerJsonPushRoutes, type JsonPushDependencies } from './json-push-routes.js';
@@ -60,6 +61,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   }) as unknown as FastifyInstance;
   const log = options.logger.child({ module: 'http' });
   if (options.intakeGuard) registerIntakeGuard(app, options.papPath, options.intakeGuard);
+  registerBodyDeadline(app, options.requestTimeoutMs, log);
 
   // Every body stays bytes; the PAP codec decides what it is.
   app.removeAllContentTypeParsers();

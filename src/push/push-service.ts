@@ -421,6 +421,12 @@ export class PushService {
         status = response.status;
         failure = `SIP ${response.status} ${response.reason}`;
       } catch (err) {
+        if (err instanceof AgentError && err.code === ErrorCodes.BODY_NOT_CARRIED) {
+          // The engine cannot carry this content (drachtio: text only). Nothing reached the core and
+          // the user's reachability is unchanged: hand the push back for another bearer.
+          this.handBack(store.get(pushId) ?? record, push, this.hintFor(push, profile.handBack.defaultBearer), err.message);
+          return;
+        }
         if (!(err instanceof SipRequestError)) throw err;
         failure = err.kind === 'timeout' ? 'SIP transaction timeout' : `SIP transport error: ${err.message}`;
       }
@@ -434,7 +440,7 @@ export class PushService {
         return;
       }
       const verdict = await oracle.decide(aor);
-      const hint = push.qos.bearer && !SIP_BEARERS.has(push.qos.bearer.toLowerCase()) ? push.qos.bearer : verdict.bearerHint;
+      const hint = this.hintFor(push, verdict.bearerHint);
       this.handBack(current, push, hint, failure, status);
       log.info({ status, hint, failure }, 'SIP delivery failed: handing back');
     } catch (err) {
@@ -443,6 +449,12 @@ export class PushService {
     } finally {
       this.submissions.delete(pushId);
     }
+  }
+
+  /** The PI's own bearer when it named a non-SIP one, else the given hint (presence or profile default). */
+  private hintFor(push: PushSubmission, fallback: string): string {
+    const requested = push.qos.bearer;
+    return requested && !SIP_BEARERS.has(requested.toLowerCase()) ? requested : fallback;
   }
 
   /** accepted|delivering → handing-back, with the hand-back POST queued in the same transaction. */

@@ -1,0 +1,157 @@
+/**
+ * Push-path logic with a stand-in engine and oracle (no sockets) over a real SQLite store: outcomes,
+ * hand-back reasons, overload and resume. The wire behaviour is in test/integration/push-e2e.test.ts.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AgentError, ErrorCodes } from '../../src/errors.js';
+import { silentLogger } from '../../src/ops/logger.js';
+import { loadProfile } from '../../src/profiles/load-profile.js';
+import { PushService } from '../../src/push/push-service.js';
+import type { DeliveryReport, ReachabilityOracle, ReachabilityVerdict } from '../../src/push/reachability-oracle.js';
+import { PushStore } from '../../src/push/store/push-store.js';
+import { SipRequestError, type OutOfDialogRequest, type SipEngine, type SipFinalResponse } from '../../src/sip/port.js';
+import { papPush, userAddress } from '../support/agent-under-test.js';
+
+type Answer = (request: OutOfDialogRequest) => Promise<SipFinalResponse>;
+
+function engineAnswering(answer: Answer): SipEngine & { sent: OutOfDialogRequest[] } {
+  const sent: OutOfDialogRequest[] = [];
+  return {
+    name: 'embedded',
+    connected: true,
+    sent,
+    start: async () => undefined,
+    stop: async () => undefined,
+    localAddresses: () => [],
+    request: (request) => {
+      sent.push(request);
+      return answer(request);
+    },
+    subscribe: () => Promise.reject(new Error('not used')),
+    onIncomingRequest: () => undefined,
+    stats: () => ({ requestsSent: {}, responsesReceived: {}, retransmissions: 0, transactionTimeouts: 0, requestsReceived: {} }),
+  };
+}
+
+class OracleStub implements ReachabilityOracle {
+  reports: Array<{ aor: string; report: DeliveryReport }> = [];
+  constructor(public verdict: ReachabilityVerdict) {}
+  async decide(): Promise<ReachabilityVerdict> {
+    return this.verdict;
+  }
+  recordDelivery(aor: string, report: DeliveryReport): void {
+    this.reports.push({ aor, report });
+  }
+}
+
+const REACHABLE: ReachabilityVerdict = { reachability: 'reachable', acceptedApps: 'any', bearerHint: 'SMS', reason: 'open' };
+const profile = loadProfile('kamailio-lab');
+const stores: PushStore[] = [];
+
+function setup(answer: Answer, options: { maxInFlight?: number; maxQueued?: number; store?: PushStore } = {}) {
+  const store = options.store ?? PushStore.open(join(mkdtempSync(join(tmpdir(), 'spa-ps-')), 'p.sqlite'));
+  stores.push(store);
+  const engine = engineAnswering(answer);
+  const oracle = new OracleStub(REACHABLE);
+  const service = new PushService({
+    store,
+    engine,
+    oracle,
+    profile,
+    logger: silentLogger(),
+    handBackUrl: 'http://127.0.0.1:9/handback',
+    policy: 'presence-aware',
+    maxInFlight: options.maxInFlight ?? 10,
+    maxQueued: options.maxQueued ?? 10,
+  });
+  return { store, engine, oracle, service };
+}
+
+function push(id: string, content = Buffer.from('hello')) {
+  return papPush({ pushId: id, address: userAddress('sip:alice@127.0.0.1'), content, contentType: 'text/plain' });
+}
+
+async function settle(service: PushService): Promise<void> {
+  await service.drain(2000);
+}
+
+afterEach(() => {
+  for (const store of stores.splice(0)) store.close();
+});
+
+describe('PushService outcomes', () => {
+  it('2xx → delivered, and the table hears the 200', async () => {
+    const { service, store, oracle } = setup(async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }));
+    const { contentType, body } = push('p1');
+    expect((await service.handlePap(contentType, body)).httpStatus).toBe(202);
+    await settle(service);
+    expect(store.get('p1')?.state).toBe('delivered');
+    expect(oracle.reports).toEqual([{ aor: 'sip:alice@127.0.0.1', report: { status: 200 } }]);
+  });
+
+  it('a transaction timeout → handing-back with the hand-back POST queued, and the table hears the timeout', async () => {
+    const { service, store, oracle } = setup(async () => {
+      throw new SipRequestError('timeout', 'Timer F');
+    });
+    const { contentType, body } = push('p2');
+    await service.handlePap(contentType, body);
+    await settle(service);
+    const record = store.get('p2');
+    expect(record?.state).toBe('handing-back');
+    expect(record?.reason).toBe('SIP transaction timeout');
+    expect(store.outbox.listForPush('p2').map((item) => item.kind)).toEqual(['hand-back']);
+    expect(oracle.reports[0]?.report).toEqual({ timeout: true });
+  });
+
+  it('a body the engine cannot carry (BODY_NOT_CARRIED) is handed back without blaming the user', async () => {
+    const { service, store, oracle } = setup(async () => {
+      throw new AgentError(ErrorCodes.BODY_NOT_CARRIED, 'drachtio engine carries UTF-8 text bodies only');
+    });
+    const { contentType, body } = push('p3', Buffer.from([0x00, 0xff]));
+    await service.handlePap(contentType, body);
+    await settle(service);
+    expect(store.get('p3')?.state).toBe('handing-back');
+    expect(store.get('p3')?.reason).toContain('UTF-8 text bodies only');
+    expect(oracle.reports).toEqual([]);
+  });
+
+  it('past maxInFlight + maxQueued, intake answers 4001 at once and recovers when the queue drains', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { service } = setup(
+      async () => {
+        await gate;
+        return { status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) };
+      },
+      { maxInFlight: 1, maxQueued: 1 },
+    );
+    const codes: number[] = [];
+    for (const id of ['q1', 'q2', 'q3']) {
+      const { contentType, body } = push(id);
+      codes.push((await service.handlePap(contentType, body)).httpStatus);
+    }
+    expect(codes).toEqual([202, 202, 503]);
+    release();
+    await settle(service);
+    const { contentType, body } = push('q4');
+    expect((await service.handlePap(contentType, body)).httpStatus).toBe(202);
+    await settle(service);
+  });
+
+  it('resume(): a push interrupted while delivering is sent again and delivered', async () => {
+    const first = setup(async () => new Promise<SipFinalResponse>(() => undefined));
+    const { contentType, body } = push('r1');
+    await first.service.handlePap(contentType, body);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(first.store.get('r1')?.state).toBe('delivering');
+    // The process "dies" here; a new service over the same store resumes.
+    const second = setup(async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }), { store: first.store });
+    expect(second.service.resume()).toBe(1);
+    await settle(second.service);
+    expect(first.store.get('r1')?.state).toBe('delivered');
+    expect(second.engine.sent).toHaveLength(1);
+  });
+});

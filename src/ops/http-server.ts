@@ -8,6 +8,8 @@ import { readFile } from 'node:fs/promises';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ErrorCodes } from '../errors.js';
+import { buildBadMessageResponse } from '../push/pap/pap-builder.js';
+import { PapCode } from '../push/pap/pap-codes.js';
 import type { IntakeReply } from '../push/push-service.js';
 import { registerAdminRoutes, type AdminDependencies } from './admin-routes.js';
 import { sendError } from './http-errors.js';
@@ -107,9 +109,15 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     return { status: ready ? 'ready' : 'not-ready', checks };
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) log.error({ err }, 'http handler failed');
+    if (status === 413 && request.routeOptions.url === options.papPath) {
+      // PAP clients read PAP: a body over the limit is a bad message (PAP 2000) as well as HTTP 413.
+      const body = buildBadMessageResponse({ code: PapCode.BAD_REQUEST, desc: `request body over ${options.bodyLimitBytes} bytes`, badMessageFragment: '' });
+      reply.code(413).type('application/xml').send(body);
+      return;
+    }
     reply.code(status).type('application/json').send({ error: err.code ?? 'HTTP_ERROR', message: err.message });
   });
 

@@ -101,6 +101,9 @@ describe('bad input on the HTTP intake', () => {
     const body = Buffer.concat([big.body, Buffer.alloc(BODY_LIMIT, 0x41)]);
     const declared = await fetch(sut.papUrl, { method: 'POST', headers: { 'content-type': big.contentType }, body });
     expect(declared.status).toBe(413);
+    const declaredText = await declared.text();
+    expect(declaredText).toContain('badmessage-response');
+    expect(declaredText).toContain('code="2000"');
     const chunked = await fetch(sut.papUrl, {
       method: 'POST',
       headers: { 'content-type': big.contentType },

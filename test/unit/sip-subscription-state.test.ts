@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDeltaSeconds, parseSubscriptionState } from '../../src/sip/embedded/subscription-state.js';
-import { refreshDelaySeconds } from '../../src/sip/embedded/subscription-dialog.js';
+import { refreshDelaySeconds } from '../../src/sip/subscriber-lifecycle.js';
 
 describe('parseSubscriptionState (RFC 6665 §8.2.3)', () => {
   it('parses active with expires', () => {

@@ -2,16 +2,13 @@ import type Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
 import {
   SipRequestError,
-  SipStatusError,
   type NotifyEvent,
   type SipSubscription,
   type SubscribeOptions,
   type SubscriptionDelegate,
-  type SubscriptionEnded,
-  type SubscriptionPhase,
 } from '../port.js';
 import { parseDeltaSeconds, parseSubscriptionState } from '../embedded/subscription-state.js';
-import { refreshDelaySeconds } from '../embedded/subscription-dialog.js';
+import { SubscriberLifecycle, type SubscribeAnswer } from '../subscriber-lifecycle.js';
 import { bodyBytes } from './text-body.js';
 import { fromSrfHeaders, toSrfHeaders } from './srf-headers.js';
 
@@ -36,71 +33,42 @@ type InDialogResult = { status: number; res?: Srf.SrfIncomingResponse };
 let nextId = 0;
 
 /**
- * The subscriber side of one RFC 6665 subscription over drachtio-srf.
+ * The subscriber side of one RFC 6665 subscription over drachtio-srf; the lifecycle (refresh before
+ * expiry with one 423 → Min-Expires retry, Timer N, ending once) is {@link SubscriberLifecycle}.
  *
- * srf gives only the dialog (peers-and-libraries.md §B.1), so this adds: refresh before expiry
- * (§4.1.2.2) with one 423 → Min-Expires retry, Timer N, unsubscribe as an in-dialog SUBSCRIBE with
- * `Expires: 0` (§4.1.2.3; `dialog.destroy()` would send a NOTIFY), its own check of
- * `Subscription-State: terminated` (srf misses it when From ≠ To, lab-facts.md defect B), and
+ * srf gives only the dialog (peers-and-libraries.md §B.1), so this adds: unsubscribe as an in-dialog
+ * SUBSCRIBE with `Expires: 0` (RFC 6665 §4.1.2.3; `dialog.destroy()` would send a NOTIFY), its own check
+ * of `Subscription-State: terminated` (srf misses it when From ≠ To, lab-facts.md defect B), and
  * re-establishment with a new dialog after a reconnect (dialogs die with the connection).
  */
-export class DrachtioSubscription implements SipSubscription {
-  readonly id = `drachtio-sub-${++nextId}`;
-  private phaseValue: SubscriptionPhase = 'notify-wait';
+export class DrachtioSubscription extends SubscriberLifecycle implements SipSubscription {
+  override readonly id: string;
   private dialog?: Srf.Dialog;
-  private requestedExpires: number;
-  private ended = false;
-  private unsubscribing = false;
   /** A createUAC is in flight (one at a time: no duplicate dialogs). */
   private establishing = false;
   /** Bumped on every connection loss; a createUAC answer from an older connection is discarded. */
   private generation = 0;
-  private refreshTimer?: NodeJS.Timeout;
-  private timerN?: NodeJS.Timeout;
-  private settleStart?: { resolve: (s: SipSubscription) => void; reject: (e: Error) => void };
-  private readonly log: Logger;
 
   constructor(
     private readonly options: SubscribeOptions,
-    private readonly delegate: SubscriptionDelegate,
+    delegate: SubscriptionDelegate,
     private readonly host: DrachtioSubscriptionHost,
   ) {
-    this.requestedExpires = options.expires;
-    this.log = host.logger.child({ subscription: this.id, resource: options.resource });
-  }
-
-  get phase(): SubscriptionPhase {
-    return this.phaseValue;
+    const id = `drachtio-sub-${++nextId}`;
+    super({
+      delegate,
+      log: host.logger.child({ subscription: id, resource: options.resource }),
+      expires: options.expires,
+      t1Ms: () => host.t1Ms,
+    });
+    this.id = id;
   }
 
   /** Sends the initial SUBSCRIBE; resolves on its 2xx or on a NOTIFY that came first. */
   start(): Promise<SipSubscription> {
-    const started = new Promise<SipSubscription>((resolve, reject) => {
-      this.settleStart = { resolve, reject };
-    });
+    const started = this.pendingStart();
     this.establish(this.requestedExpires, true);
     return started;
-  }
-
-  refresh(): Promise<void> {
-    return this.sendRefresh(this.requestedExpires, true);
-  }
-
-  async unsubscribe(): Promise<void> {
-    if (this.ended || this.unsubscribing) return;
-    this.unsubscribing = true;
-    this.clearTimers();
-    if (!this.dialog) {
-      this.end({ cause: 'unsubscribed' });
-      return;
-    }
-    const { status } = await this.inDialogSubscribe(0);
-    if (status >= 200 && status < 300) {
-      // §4.1.2.3: a final NOTIFY follows; wait for it at most Timer N.
-      this.timerN = setTimeout(() => this.end({ cause: 'unsubscribed' }), 64 * this.host.t1Ms);
-      return;
-    }
-    this.end({ cause: 'unsubscribed', status: status || undefined });
   }
 
   /** The connection to drachtio-server dropped: the dialog is gone; wait for {@link connectionRestored}. */
@@ -115,16 +83,10 @@ export class DrachtioSubscription implements SipSubscription {
 
   /** A new connection is up: subscribe again with a new dialog; the delegate sees a fresh NOTIFY. */
   connectionRestored(): void {
-    if (this.ended || this.unsubscribing || this.dialog || this.establishing || this.settleStart) return;
+    if (this.ended || this.unsubscribing || this.dialog || this.establishing || this.starting) return;
     this.log.info('re-subscribing after drachtio reconnect');
     this.phaseValue = 'notify-wait';
     this.establish(this.requestedExpires, true);
-  }
-
-  engineStopped(): void {
-    this.settleStart?.reject(new SipRequestError('transport', 'engine stopped'));
-    this.settleStart = undefined;
-    this.end({ cause: 'engine-stopped' });
   }
 
   /** A NOTIFY in this subscription's dialog (RFC 6665 §4.1.3); also early ones, before the 2xx. */
@@ -135,23 +97,14 @@ export class DrachtioSubscription implements SipSubscription {
     // For a terminating NOTIFY drachtio-server has already answered 500 by itself (defect A); this
     // answer is then dropped by the server, harmlessly.
     safeSend(res, 200);
-    clearTimeout(this.timerN);
-    if (state.state !== 'terminated') {
-      this.phaseValue = state.state === 'pending' ? 'pending' : 'active';
-      if (state.expires !== undefined && !this.unsubscribing) this.scheduleRefresh(state.expires);
-    }
-    this.settleStart?.resolve(this);
-    this.settleStart = undefined;
+    this.notifyAccepted(state);
     const event: NotifyEvent = {
       subscriptionState: state,
       contentType: req.get('content-type'),
       body: bodyBytes(req.body),
       headers: fromSrfHeaders(req.headers),
     };
-    this.delegate.onNotify(event);
-    if (state.state === 'terminated') {
-      this.end(this.unsubscribing ? { cause: 'unsubscribed' } : { cause: 'notify-terminated', reason: state.reason, retryAfter: state.retryAfter });
-    }
+    this.notifyDelivered(state, event);
   }
 
   private establish(expires: number, mayRetry423: boolean): void {
@@ -195,12 +148,7 @@ export class DrachtioSubscription implements SipSubscription {
       if (dialog === this.dialog) this.handleNotify(req, res);
       else safeSend(res, 481);
     });
-    if (this.phaseValue === 'notify-wait') {
-      this.timerN = setTimeout(() => this.end({ cause: 'timeout' }), 64 * this.host.t1Ms);
-    }
-    this.scheduleRefresh(parseDeltaSeconds(dialog.res.get('expires')) ?? expires);
-    this.settleStart?.resolve(this);
-    this.settleStart = undefined;
+    this.startAccepted(parseDeltaSeconds(dialog.res.get('expires')) ?? expires, this.phaseValue === 'notify-wait');
   }
 
   private onEstablishFailed(err: Error | Srf.SipError | null, expires: number, mayRetry423: boolean): void {
@@ -211,48 +159,40 @@ export class DrachtioSubscription implements SipSubscription {
     }
     this.host.countResponse(sipError.status);
     const minExpires = parseDeltaSeconds(sipError.res?.get('min-expires'));
-    if (sipError.status === 423 && mayRetry423 && minExpires !== undefined && minExpires > expires) {
-      this.requestedExpires = minExpires;
-      this.establish(minExpires, false);
+    // Only a Min-Expires above what was asked is worth the retry here (the refresh path does not check).
+    const retryExpires = this.retryExpiresAfter423(sipError.status, minExpires, mayRetry423 && (minExpires ?? 0) > expires);
+    if (retryExpires !== undefined) {
+      this.establish(retryExpires, false);
       return;
     }
     const retryAfter = parseDeltaSeconds(sipError.res?.get('retry-after'));
-    this.failStart(new SipStatusError(sipError.status, sipError.reason ?? '', retryAfter), sipError.status);
+    this.startRejected(sipError.status, sipError.reason ?? '', retryAfter);
   }
 
-  private failStart(error: SipRequestError | SipStatusError, status?: number): void {
-    if (this.settleStart) {
-      this.settleStart.reject(error);
-      this.settleStart = undefined;
-      this.ended = true;
-      this.phaseValue = 'terminated';
-      this.clearTimers();
-      this.host.detach(this);
-      return;
-    }
-    // A re-subscription after reconnect failed: the owner hears it through onEnded.
-    this.end(status ? { cause: 'rejected', status } : { cause: 'timeout' });
-  }
-
-  private async sendRefresh(expires: number, mayRetry423: boolean): Promise<void> {
-    if (this.ended || this.unsubscribing || !this.dialog) return;
-    clearTimeout(this.refreshTimer);
+  protected override async refreshSubscribe(expires: number): Promise<SubscribeAnswer> {
     const { status, res } = await this.inDialogSubscribe(expires);
-    if (this.ended || this.unsubscribing) return;
-    const minExpires = parseDeltaSeconds(res?.get('min-expires'));
-    if (status === 423 && mayRetry423 && minExpires !== undefined) {
-      this.requestedExpires = minExpires;
-      await this.sendRefresh(minExpires, false);
-      return;
+    return { status, expires: parseDeltaSeconds(res?.get('expires')), minExpires: parseDeltaSeconds(res?.get('min-expires')) };
+  }
+
+  protected override sendUnsubscribe(): Promise<number | undefined> | undefined {
+    if (!this.dialog) return undefined;
+    return this.inDialogSubscribe(0).then(({ status }) => status || undefined);
+  }
+
+  protected override hasDialog(): boolean {
+    return this.dialog !== undefined;
+  }
+
+  /** Drops the dialog: srf keeps it after a terminating NOTIFY when From ≠ To (defect B). */
+  protected override release(): void {
+    const dialog = this.dialog;
+    this.dialog = undefined;
+    if (dialog) {
+      dialog.connected = false;
+      this.host.currentSrf()?.removeDialog(dialog);
+      dialog.removeAllListeners();
     }
-    if (status < 200 || status >= 300) {
-      this.log.info({ status }, 'subscription refresh failed');
-      this.end({ cause: 'refresh-failed', status });
-      return;
-    }
-    const granted = parseDeltaSeconds(res?.get('expires')) ?? expires;
-    this.scheduleRefresh(granted);
-    this.delegate.onRefreshed?.(granted);
+    this.host.detach(this);
   }
 
   /** An in-dialog SUBSCRIBE; resolves with its final status (408 for no answer, 503 when it could not be sent). */
@@ -281,34 +221,6 @@ export class DrachtioSubscription implements SipSubscription {
     });
   }
 
-  private scheduleRefresh(grantedSeconds: number): void {
-    clearTimeout(this.refreshTimer);
-    if (grantedSeconds <= 0) return;
-    this.refreshTimer = setTimeout(() => void this.sendRefresh(this.requestedExpires, true), refreshDelaySeconds(grantedSeconds) * 1000);
-  }
-
-  private end(ended: SubscriptionEnded): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.phaseValue = 'terminated';
-    this.clearTimers();
-    const dialog = this.dialog;
-    this.dialog = undefined;
-    if (dialog) {
-      // srf keeps the dialog after a terminating NOTIFY when From ≠ To (defect B): drop it ourselves.
-      dialog.connected = false;
-      this.host.currentSrf()?.removeDialog(dialog);
-      dialog.removeAllListeners();
-    }
-    this.host.detach(this);
-    this.log.debug({ cause: ended.cause, status: ended.status }, 'subscription ended');
-    this.delegate.onEnded(ended);
-  }
-
-  private clearTimers(): void {
-    clearTimeout(this.timerN);
-    clearTimeout(this.refreshTimer);
-  }
 }
 
 function safeSend(res: Srf.SrfResponse, status: number, reason?: string): void {

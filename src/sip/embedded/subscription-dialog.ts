@@ -2,16 +2,14 @@ import type { Logger } from 'pino';
 import sip from 'sip';
 import {
   SipRequestError,
-  SipStatusError,
   type BoundAddress,
   type NotifyEvent,
   type SipSubscription,
   type SipTransport,
   type SubscribeOptions,
   type SubscriptionDelegate,
-  type SubscriptionEnded,
-  type SubscriptionPhase,
 } from '../port.js';
+import { SubscriberLifecycle, type SubscribeAnswer } from '../subscriber-lifecycle.js';
 import { newCallId, newTag } from './identifiers.js';
 import { firstHeader, type DecodedMessage } from './message-codec.js';
 import { formatNameAddr, headerPairs, proxyRoute, type OutgoingRequest } from './outgoing-request.js';
@@ -41,92 +39,53 @@ export interface NotifyOutcome {
   afterReply?: () => void;
 }
 
-/** Refresh point for a granted expiry: 90 %, or expires − 30 s for long ones (RFC 6665 §4.1.2.2). */
-export function refreshDelaySeconds(expires: number): number {
-  return expires > 300 ? expires - 30 : Math.max(1, Math.floor(expires * 0.9));
-}
+/** A refresh's answer, with the response (absent when none came) for the remote target. */
+type RefreshAnswer = SubscribeAnswer & { response?: DecodedMessage };
 
 /**
- * The subscriber side of one RFC 6665 subscription: the initial SUBSCRIBE, the dialog it creates
- * (RFC 3261 §12.1.2: route set from Record-Route reversed, remote target from Contact), NOTIFY handling
- * (including a NOTIFY that beats the 2xx, §4.1.2.4), Timer N, refreshes and unsubscribe.
- * Modelled on SIP.js core's SubscribeUserAgentClient + SubscriptionDialog.
+ * The subscriber side of one RFC 6665 subscription over the embedded stack: the initial SUBSCRIBE, the
+ * dialog it creates (RFC 3261 §12.1.2: route set from Record-Route reversed, remote target from
+ * Contact), the NOTIFYs the engine routes here (including one that beats the 2xx, RFC 6665 §4.1.2.4)
+ * and the in-dialog SUBSCRIBEs (refresh, unsubscribe). The lifecycle itself is
+ * {@link SubscriberLifecycle}. Modelled on SIP.js core's SubscribeUserAgentClient + SubscriptionDialog.
  */
-export class SubscriptionDialog implements SipSubscription {
-  readonly id: string;
+export class SubscriptionDialog extends SubscriberLifecycle<RefreshAnswer> implements SipSubscription {
+  override readonly id: string;
   readonly callId: string;
   readonly localTag = newTag();
   private remoteTag?: string;
   private remoteTarget: string;
   private routeSet: string[] = [];
   private localCseq = 0;
-  private phaseValue: SubscriptionPhase = 'notify-wait';
-  private requestedExpires: number;
-  private ended = false;
-  private unsubscribing = false;
   private established = false;
-  private timerN?: NodeJS.Timeout;
-  private refreshTimer?: NodeJS.Timeout;
-  private settleStart?: { resolve: (s: SipSubscription) => void; reject: (e: Error) => void };
-  private readonly log: Logger;
   private readonly hop: BoundAddress | undefined;
   private readonly viaProxy: boolean;
 
   constructor(
     private readonly options: SubscribeOptions,
-    private readonly delegate: SubscriptionDelegate,
+    delegate: SubscriptionDelegate,
     private readonly host: SubscriptionHost,
   ) {
-    this.callId = newCallId(host.localHost);
-    this.id = this.callId;
+    const callId = newCallId(host.localHost);
+    super({
+      delegate,
+      log: host.logger.child({ subscription: callId, resource: options.resource }),
+      expires: options.expires,
+      t1Ms: () => host.timers.t1Ms,
+    });
+    this.callId = callId;
+    this.id = callId;
     this.remoteTarget = options.resource;
-    this.requestedExpires = options.expires;
     this.hop = options.nextHop ?? host.outboundProxy;
     this.viaProxy = !options.nextHop && !!host.outboundProxy;
-    this.log = host.logger.child({ subscription: this.id, resource: options.resource });
-  }
-
-  get phase(): SubscriptionPhase {
-    return this.phaseValue;
   }
 
   /** Sends the initial SUBSCRIBE. Resolves on 2xx or on a NOTIFY that came first. */
   start(): Promise<SipSubscription> {
     this.host.attach(this);
-    const started = new Promise<SipSubscription>((resolve, reject) => {
-      this.settleStart = { resolve, reject };
-    });
+    const started = this.pendingStart();
     void this.sendInitial(this.requestedExpires, true);
     return started;
-  }
-
-  refresh(): Promise<void> {
-    return this.sendRefresh(this.requestedExpires, true);
-  }
-
-  async unsubscribe(): Promise<void> {
-    if (this.ended || this.unsubscribing) return;
-    this.unsubscribing = true;
-    clearTimeout(this.refreshTimer);
-    clearTimeout(this.timerN);
-    try {
-      const response = await this.host.sendRequest(this.buildSubscribe(0), this.nextHop());
-      const status = response.message.status ?? 0;
-      if (status >= 200 && status < 300) {
-        // RFC 6665 §4.1.2.3: a final NOTIFY follows; wait for it at most Timer N.
-        this.timerN = setTimeout(() => this.end({ cause: 'unsubscribed' }), 64 * this.host.timers.t1Ms);
-        return;
-      }
-      this.end({ cause: 'unsubscribed', status });
-    } catch {
-      this.end({ cause: 'unsubscribed' });
-    }
-  }
-
-  /** The engine stopped: end without signalling. */
-  engineStopped(): void {
-    this.settleStart?.reject(new SipRequestError('transport', 'engine stopped'));
-    this.end({ cause: 'engine-stopped' });
   }
 
   /** Whether a NOTIFY's From tag belongs to this dialog (before the dialog exists, any tag does). */
@@ -146,32 +105,14 @@ export class SubscriptionDialog implements SipSubscription {
       this.establish(fromTag, request, false);
     }
     this.updateRemoteTarget(request);
-    clearTimeout(this.timerN);
-    if (state.state !== 'terminated') {
-      this.phaseValue = state.state === 'pending' ? 'pending' : 'active';
-      if (state.expires !== undefined && !this.unsubscribing) this.scheduleRefresh(state.expires);
-    }
+    this.notifyAccepted(state);
     const event: NotifyEvent = {
       subscriptionState: state,
       contentType: firstHeader(request, 'content-type'),
       body: request.body,
       headers: request.headers,
     };
-    return {
-      status: 200,
-      afterReply: () => {
-        this.settleStart?.resolve(this);
-        this.settleStart = undefined;
-        this.delegate.onNotify(event);
-        if (state.state === 'terminated') {
-          this.end(
-            this.unsubscribing
-              ? { cause: 'unsubscribed' }
-              : { cause: 'notify-terminated', reason: state.reason, retryAfter: state.retryAfter },
-          );
-        }
-      },
-    };
+    return { status: 200, afterReply: () => this.notifyDelivered(state, event) };
   }
 
   private async sendInitial(expires: number, mayRetry423: boolean): Promise<void> {
@@ -184,80 +125,56 @@ export class SubscriptionDialog implements SipSubscription {
     }
     if (this.ended) return;
     const status = response.message.status ?? 0;
-    if (status === 423 && mayRetry423) {
-      const minExpires = parseDeltaSeconds(firstHeader(response, 'min-expires'));
-      if (minExpires !== undefined) {
-        this.requestedExpires = minExpires;
-        await this.sendInitial(minExpires, false);
-        return;
-      }
+    const minExpires = parseDeltaSeconds(firstHeader(response, 'min-expires'));
+    const retryExpires = this.retryExpiresAfter423(status, minExpires, mayRetry423);
+    if (retryExpires !== undefined) {
+      await this.sendInitial(retryExpires, false);
+      return;
     }
     if (status < 200 || status >= 300) {
       const retryAfter = parseDeltaSeconds(firstHeader(response, 'retry-after'));
-      this.failStart(new SipStatusError(status, response.message.reason ?? '', retryAfter), status);
+      this.startRejected(status, response.message.reason ?? '', retryAfter);
       return;
     }
-    if (!this.established) {
-      this.establish(response.message.headers.to?.params?.tag ?? undefined, response, true);
-      // §4.1.2.4 Timer N: the first NOTIFY must come within 64·T1 of the 2xx.
-      this.timerN = setTimeout(() => this.end({ cause: 'timeout' }), 64 * this.host.timers.t1Ms);
-    } else {
-      this.updateRemoteTarget(response);
-    }
-    this.scheduleRefresh(parseDeltaSeconds(firstHeader(response, 'expires')) ?? expires);
-    this.settleStart?.resolve(this);
-    this.settleStart = undefined;
+    const first = !this.established;
+    if (first) this.establish(response.message.headers.to?.params?.tag ?? undefined, response, true);
+    else this.updateRemoteTarget(response);
+    this.startAccepted(parseDeltaSeconds(firstHeader(response, 'expires')) ?? expires, first);
   }
 
-  private failStart(error: SipRequestError | SipStatusError, status: number | undefined): void {
-    if (this.settleStart) {
-      this.settleStart.reject(error);
-      this.settleStart = undefined;
-      this.ended = true;
-      this.phaseValue = 'terminated';
-      this.clearTimers();
-      this.host.detach(this);
-      return;
-    }
-    // Already resolved by an early NOTIFY: the owner hears about it through onEnded.
-    this.end(status ? { cause: 'rejected', status } : { cause: 'timeout' });
-  }
-
-  private async sendRefresh(expires: number, mayRetry423: boolean): Promise<void> {
-    if (this.ended || this.unsubscribing || !this.established) return;
-    clearTimeout(this.refreshTimer);
-    let status: number;
-    let response: DecodedMessage | undefined;
+  protected override async refreshSubscribe(expires: number): Promise<RefreshAnswer> {
     try {
-      response = await this.host.sendRequest(this.buildSubscribe(expires), this.nextHop());
-      status = response.message.status ?? 0;
+      const response = await this.host.sendRequest(this.buildSubscribe(expires), this.nextHop());
+      return {
+        status: response.message.status ?? 0,
+        expires: parseDeltaSeconds(firstHeader(response, 'expires')),
+        minExpires: parseDeltaSeconds(firstHeader(response, 'min-expires')),
+        response,
+      };
     } catch (error) {
-      status = error instanceof SipRequestError && error.kind === 'timeout' ? 408 : 503;
+      return { status: error instanceof SipRequestError && error.kind === 'timeout' ? 408 : 503 };
     }
-    if (this.ended || this.unsubscribing) return;
-    if (response && status === 423 && mayRetry423) {
-      const minExpires = parseDeltaSeconds(firstHeader(response, 'min-expires'));
-      if (minExpires !== undefined) {
-        this.requestedExpires = minExpires;
-        await this.sendRefresh(minExpires, false);
-        return;
-      }
-    }
-    if (!response || status < 200 || status >= 300) {
-      this.log.info({ status }, 'subscription refresh failed');
-      this.end({ cause: 'refresh-failed', status });
-      return;
-    }
-    this.updateRemoteTarget(response);
-    const granted = parseDeltaSeconds(firstHeader(response, 'expires')) ?? expires;
-    this.scheduleRefresh(granted);
-    this.delegate.onRefreshed?.(granted);
   }
 
-  private scheduleRefresh(grantedSeconds: number): void {
-    clearTimeout(this.refreshTimer);
-    if (grantedSeconds <= 0) return;
-    this.refreshTimer = setTimeout(() => void this.sendRefresh(this.requestedExpires, true), refreshDelaySeconds(grantedSeconds) * 1000);
+  protected override refreshAccepted(answer: RefreshAnswer): void {
+    if (answer.response) this.updateRemoteTarget(answer.response);
+  }
+
+  protected override async sendUnsubscribe(): Promise<number | undefined> {
+    try {
+      const response = await this.host.sendRequest(this.buildSubscribe(0), this.nextHop());
+      return response.message.status ?? 0;
+    } catch {
+      return undefined;
+    }
+  }
+
+  protected override hasDialog(): boolean {
+    return this.established;
+  }
+
+  protected override release(): void {
+    this.host.detach(this);
   }
 
   private establish(remoteTag: string | undefined, message: DecodedMessage, fromResponse: boolean): void {
@@ -309,21 +226,6 @@ export class SubscriptionDialog implements SipSubscription {
       cseq: this.localCseq,
       headers,
     };
-  }
-
-  private end(ended: SubscriptionEnded): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.phaseValue = 'terminated';
-    this.clearTimers();
-    this.host.detach(this);
-    this.log.debug({ cause: ended.cause, status: ended.status }, 'subscription ended');
-    this.delegate.onEnded(ended);
-  }
-
-  private clearTimers(): void {
-    clearTimeout(this.timerN);
-    clearTimeout(this.refreshTimer);
   }
 }
 

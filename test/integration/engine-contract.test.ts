@@ -143,6 +143,34 @@ for (const spec of engines) {
       });
     }
 
+    it('SUBSCRIBE to a user who published nothing: the initial NOTIFY is empty; refreshes before expiry on the wire', async () => {
+      // A Kamailio of its own that grants at most 15 s, so the engine's automatic refresh comes quickly.
+      const core = await startKamailio({ defines: { MAX_EXPIRES: '15' } });
+      try {
+        engine = spec.create({ host: core.host, port: core.port, transport: 'udp' });
+        await engine.start();
+        const notifies: NotifyEvent[] = [];
+        const refreshed: number[] = [];
+        const counter = await requestCounter(core);
+        const subscription = await engine.subscribe(
+          { resource: `sip:${user('silent')}@${core.host}`, from: aor('push-agent'), event: 'presence', accept: ['application/pidf+xml'], expires: 120 },
+          { onNotify: (n) => notifies.push(n), onEnded: () => undefined, onRefreshed: (s) => refreshed.push(s) },
+        );
+        expect(await waitUntil(() => notifies.length > 0, 10_000)).toBe(true);
+        expect(notifies[0].body.length).toBe(0); // RFC 6665: no state published now
+        expect(notifies[0].subscriptionState.state).toBe('active');
+        // Granted 15 s: the refresh goes out before expiry, by itself.
+        expect(await waitUntil(() => (engine.stats().requestsSent.SUBSCRIBE ?? 0) >= 2, 16_000)).toBe(true);
+        expect(await waitUntil(() => notifies.length >= 2, 5_000)).toBe(true);
+        expect((await counter.delta()).subscribe).toBeGreaterThanOrEqual(2);
+        expect(subscription.phase).toBe('active');
+        await subscription.unsubscribe();
+      } finally {
+        await engine.stop();
+        await core.stop();
+      }
+    }, 40_000);
+
     it('SUBSCRIBE to a published user: NOTIFY with the PIDF; unsubscribe (Expires: 0) on the wire', async () => {
       const sip = await startEngine();
       const name = user('pres');

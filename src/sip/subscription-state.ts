@@ -1,4 +1,4 @@
-import type { SubscriptionState } from '../port.js';
+import type { SubscriptionState } from './port.js';
 
 /**
  * Parses a `Subscription-State` header value (RFC 6665 §8.2.3, grammar in §8.4):

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDeltaSeconds, parseSubscriptionState } from '../../src/sip/embedded/subscription-state.js';
+import { parseDeltaSeconds, parseSubscriptionState } from '../../src/sip/subscription-state.js';
 import { refreshDelaySeconds } from '../../src/sip/subscriber-lifecycle.js';
 
 describe('parseSubscriptionState (RFC 6665 §8.2.3)', () => {

@@ -7,7 +7,7 @@ import {
   type SubscribeOptions,
   type SubscriptionDelegate,
 } from '../port.js';
-import { parseDeltaSeconds, parseSubscriptionState } from '../embedded/subscription-state.js';
+import { parseDeltaSeconds, parseSubscriptionState } from '../subscription-state.js';
 import { SubscriberLifecycle, type SubscribeAnswer } from '../subscriber-lifecycle.js';
 import { bodyBytes } from './text-body.js';
 import { fromSrfHeaders, toSrfHeaders } from './srf-headers.js';

@@ -13,7 +13,7 @@ import { SubscriberLifecycle, type SubscribeAnswer } from '../subscriber-lifecyc
 import { newCallId, newTag } from './identifiers.js';
 import { firstHeader, type DecodedMessage } from './message-codec.js';
 import { formatNameAddr, headerPairs, proxyRoute, type OutgoingRequest } from './outgoing-request.js';
-import { parseDeltaSeconds, parseSubscriptionState } from './subscription-state.js';
+import { parseDeltaSeconds, parseSubscriptionState } from '../subscription-state.js';
 import type { SipTimerValues } from './timer-values.js';
 
 /** What a subscription dialog needs from the engine (the layer below); nothing flows the other way. */

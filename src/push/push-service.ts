@@ -17,7 +17,7 @@ import type { SipProfile } from '../profiles/schema.js';
 import { SipRequestError, type SipEngine } from '../sip/port.js';
 import { mapAddressToAor } from './address.js';
 import { DeliveryQueue } from './delivery-queue.js';
-import type { OutboxItem } from './outbox/outbox-item.js';
+import type { NewOutboxItem, OutboxItem } from './outbox/outbox-item.js';
 import { PapCode, papCodeForError } from './pap/pap-codes.js';
 import {
   buildBadMessageResponse,
@@ -78,6 +78,8 @@ export interface PushServiceCounters {
   overloaded: number;
 }
 
+type TerminalDetail = { reason?: string; sipStatus?: number; bearerHint?: string };
+
 /** Hand-backs by bearer hint and mode (synchronous 3010 at intake, asynchronous after a SIP failure). */
 export interface HandBackCount {
   hint: string;
@@ -90,6 +92,8 @@ export class PushService {
   private readonly handBacks = new Map<string, HandBackCount>();
   private readonly submissions = new Map<string, PushSubmission>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Pushes whose MESSAGE is on the wire (their `delivering` row may still be in the group commit). */
+  private readonly onWire = new Set<string>();
   private readonly log: Logger;
   private readonly now: () => number;
   private accepting = true;
@@ -259,7 +263,8 @@ export class PushService {
     }
 
     try {
-      this.options.store.insert({
+      // Group commit: resolves once the row is on disk (FULL: fsynced), shared with concurrent intakes.
+      await this.options.store.insertDurable({
         pushId: push.pushId,
         address,
         aor,
@@ -289,13 +294,16 @@ export class PushService {
     const record = this.options.store.get(pushId);
     let code: number = PapCode.OK;
     let desc: string | undefined;
+    const state = record && this.visibleState(record);
     if (!record) code = PapCode.PUSH_ID_NOT_FOUND;
-    else if (record.state !== 'accepted') {
+    else if (state !== 'accepted') {
       code = PapCode.CANCELLATION_NOT_POSSIBLE;
-      desc = `Cancellation not possible: push is ${record.state}`;
+      desc = `Cancellation not possible: push is ${state}`;
     } else {
+      // The synchronous transition commits any queued group-commit work first, so a `delivering` or
+      // terminal change still in the batch wins and this compare-and-set fails (→ 2008).
       try {
-        this.finish(record, 'cancelled', { reason: 'cancelled by the PI' });
+        this.finishNow(record, 'cancelled', { reason: 'cancelled by the PI' });
         this.clearTimer(pushId);
         this.counters.cancelled += 1;
       } catch {
@@ -314,7 +322,7 @@ export class PushService {
   statusQuery(pushId: string, version: PapVersion = '2.0'): IntakeReply {
     const record = this.options.store.get(pushId);
     const results = record
-      ? [{ address: record.address, ...papStateView(record.state, record.reason), eventTime: new Date(record.updatedAt) }]
+      ? [{ address: record.address, ...papStateView(this.visibleState(record), record.reason), eventTime: new Date(record.updatedAt) }]
       : [{ messageState: 'unknown' as const, code: PapCode.PUSH_ID_NOT_FOUND }];
     return {
       httpStatus: 200,
@@ -329,7 +337,12 @@ export class PushService {
     if (item.kind !== 'hand-back') return;
     const record = this.options.store.get(item.pushId);
     if (!record || record.state !== 'handing-back') return;
-    this.finish(record, 'handed-back', { reason: record.reason, bearerHint: record.bearerHint });
+    this.finishNow(record, 'handed-back', { reason: record.reason, bearerHint: record.bearerHint });
+  }
+
+  /** The stored state, except that a push whose MESSAGE is on the wire reads `delivering` already. */
+  private visibleState(record: PushRecord): PushState {
+    return record.state === 'accepted' && this.onWire.has(record.pushId) ? 'delivering' : record.state;
   }
 
   private syncHandBack(
@@ -388,18 +401,26 @@ export class PushService {
     return request.push;
   }
 
-  /** One delivery attempt: MESSAGE → final response → terminal state or hand-back. */
+  /**
+   * One delivery attempt: MESSAGE → final response → terminal state or hand-back.
+   *
+   * `accepted → delivering` is queued in the group commit but not awaited: the MESSAGE leaves at once.
+   * A crash before that row commits leaves the push `accepted`, which a resume re-sends exactly as it
+   * would a `delivering` one; meanwhile {@link onWire} answers cancel (2008) and status query. The
+   * outcome's transition names `delivering` as its compare-and-set origin; the batch keeps call order,
+   * so it always commits after the `delivering` row.
+   */
   private async deliver(pushId: string): Promise<void> {
     const { store, engine, oracle, profile } = this.options;
     const record = store.get(pushId);
-    if (!record || record.state !== 'accepted') {
+    if (!record || record.state !== 'accepted' || this.onWire.has(pushId)) {
       this.submissions.delete(pushId);
       return;
     }
     const log = this.log.child({ pushId, aor: record.aor });
     try {
       if (record.deliverBefore !== undefined && record.deliverBefore <= this.now()) {
-        this.finish(record, 'expired', { reason: 'deliver-before-timestamp passed before delivery' });
+        await this.finish(record, 'accepted', 'expired', { reason: 'deliver-before-timestamp passed before delivery' });
         this.counters.expired += 1;
         return;
       }
@@ -408,11 +429,15 @@ export class PushService {
       const probe = buildPushMessageRequest(push, aor, profile);
       const transport = messageTransportFor(estimateRequestBytes(probe), profile);
       if (transport === 'hand-back') {
-        this.handBack(record, push, profile.handBack.defaultBearer, 'content too large for UDP');
+        await this.handBack(record, 'accepted', push, profile.handBack.defaultBearer, 'content too large for UDP');
         return;
       }
       const request = buildPushMessageRequest(push, aor, profile, { transport });
-      store.transition(pushId, 'delivering', {}, { expectedFrom: 'accepted' });
+      this.onWire.add(pushId);
+      store.transitionDurable(pushId, 'delivering', {}, { expectedFrom: 'accepted' }).catch((err: unknown) => {
+        // The outcome's compare-and-set (expectedFrom delivering) fails too and is logged there.
+        log.error({ err }, 'recording delivering failed');
+      });
       this.counters.messagesSent += 1;
       let status: number | undefined;
       let failure: string;
@@ -424,29 +449,33 @@ export class PushService {
         if (err instanceof AgentError && err.code === ErrorCodes.BODY_NOT_CARRIED) {
           // The engine cannot carry this content (drachtio: text only). Nothing reached the core and
           // the user's reachability is unchanged: hand the push back for another bearer.
-          this.handBack(store.get(pushId) ?? record, push, this.hintFor(push, profile.handBack.defaultBearer), err.message);
+          await this.handBack(record, 'delivering', push, this.hintFor(push, profile.handBack.defaultBearer), err.message);
           return;
         }
         if (!(err instanceof SipRequestError)) throw err;
         failure = err.kind === 'timeout' ? 'SIP transaction timeout' : `SIP transport error: ${err.message}`;
       }
       oracle.recordDelivery(aor, status === undefined ? { timeout: true } : { status });
-      const current = store.get(pushId);
-      if (!current || current.state !== 'delivering') return;
       if (status !== undefined && status >= 200 && status < 300) {
-        this.finish(current, 'delivered', { sipStatus: status, reason: `SIP ${status}` });
+        await this.finish(record, 'delivering', 'delivered', { sipStatus: status, reason: `SIP ${status}` });
         this.counters.delivered += 1;
         log.debug({ status }, 'delivered');
         return;
       }
       const verdict = await oracle.decide(aor);
       const hint = this.hintFor(push, verdict.bearerHint);
-      this.handBack(current, push, hint, failure, status);
+      await this.handBack(record, 'delivering', push, hint, failure, status);
       log.info({ status, hint, failure }, 'SIP delivery failed: handing back');
     } catch (err) {
-      // A programming or storage error: the push stays non-terminal and resumes after a restart.
-      log.error({ err }, 'delivery failed unexpectedly');
+      if (err instanceof AgentError && err.code === ErrorCodes.PUSH_STATE_CONFLICT) {
+        // Someone else (an admin tool, a resume) moved the push meanwhile; theirs stands.
+        log.warn({ err }, 'push changed state during delivery; outcome not recorded');
+      } else {
+        // A programming or storage error: the push stays non-terminal and resumes after a restart.
+        log.error({ err }, 'delivery failed unexpectedly');
+      }
     } finally {
+      this.onWire.delete(pushId);
       this.submissions.delete(pushId);
     }
   }
@@ -457,15 +486,15 @@ export class PushService {
     return requested && !SIP_BEARERS.has(requested.toLowerCase()) ? requested : fallback;
   }
 
-  /** accepted|delivering → handing-back, with the hand-back POST queued in the same transaction. */
-  private handBack(record: PushRecord, push: PushSubmission, hint: string, reason: string, sipStatus?: number): void {
+  /** accepted|delivering → handing-back, with the hand-back POST queued in the same (group) commit. */
+  private async handBack(record: PushRecord, from: PushState, push: PushSubmission, hint: string, reason: string, sipStatus?: number): Promise<void> {
     const handBack = buildHandBackPush(push, hint);
-    this.options.store.transition(
+    await this.options.store.transitionDurable(
       record.pushId,
       'handing-back',
       { reason, bearerHint: hint, sipStatus },
       {
-        expectedFrom: record.state,
+        expectedFrom: from,
         outbox: {
           kind: 'hand-back',
           url: this.options.handBackUrl,
@@ -479,8 +508,22 @@ export class PushService {
     this.options.onOutboxQueued?.();
   }
 
-  /** Moves to a terminal state; queues the PAP result notification in the same transaction. */
-  private finish(record: PushRecord, to: PushState, detail: { reason?: string; sipStatus?: number; bearerHint?: string }): void {
+  /** `from` → terminal `to` through the group commit, with the PAP result notification in the same commit. */
+  private async finish(record: PushRecord, from: PushState, to: PushState, detail: TerminalDetail): Promise<void> {
+    const outbox = this.resultNotification(record, to, detail);
+    await this.options.store.transitionDurable(record.pushId, to, detail, { expectedFrom: from, outbox });
+    if (outbox) this.options.onOutboxQueued?.();
+  }
+
+  /** {@link finish} in one synchronous transaction (cancel, and inside the outbox's acknowledgement). */
+  private finishNow(record: PushRecord, to: PushState, detail: TerminalDetail): void {
+    const outbox = this.resultNotification(record, to, detail);
+    this.options.store.transition(record.pushId, to, detail, { expectedFrom: record.state, outbox });
+    if (outbox) this.options.onOutboxQueued?.();
+  }
+
+  /** The PAP result notification owed for a terminal state, when the PI asked for one. */
+  private resultNotification(record: PushRecord, to: PushState, detail: TerminalDetail): NewOutboxItem | undefined {
     if (!isTerminal(to)) throw new Error(`finish() needs a terminal state, got ${to}`);
     const view = papStateView(to, detail.reason);
     const outbox = record.notifyTo
@@ -503,7 +546,6 @@ export class PushService {
           ),
         }
       : undefined;
-    this.options.store.transition(record.pushId, to, detail, { expectedFrom: record.state, outbox });
-    if (outbox) this.options.onOutboxQueued?.();
+    return outbox;
   }
 }

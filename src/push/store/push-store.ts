@@ -5,6 +5,7 @@ import { Outbox } from '../outbox/outbox.js';
 import type { NewOutboxItem } from '../outbox/outbox-item.js';
 import type { NewPushRecord, PushHistoryEntry, PushRecord, TransitionDetail } from './push-record.js';
 import { PUSH_STATES, TERMINAL_STATES, canTransition, type PushState } from './push-state.js';
+import { GroupCommit, type GroupCommitStats } from './group-commit.js';
 import { configureConnection, migrate, type SyncMode } from './schema.js';
 
 export interface PushStoreOptions {
@@ -12,6 +13,8 @@ export interface PushStoreOptions {
   now?: () => number;
   /** WAL sync mode; see {@link SyncMode}. Default FULL. */
   synchronous?: SyncMode;
+  /** Group commit: most work items one transaction carries before it is flushed at once. Default 256. */
+  maxBatch?: number;
 }
 
 export interface TransitionOptions {
@@ -85,6 +88,7 @@ export class PushStore {
   readonly outbox: Outbox;
   readonly #db: Database;
   readonly #now: () => number;
+  readonly #batch: GroupCommit;
   readonly #stmt: {
     insert: Statement<unknown[]>;
     get: Statement<[string], PushRow>;
@@ -100,9 +104,10 @@ export class PushStore {
     deletePush: Statement<[string]>;
   };
 
-  private constructor(db: Database, now: () => number) {
+  private constructor(db: Database, now: () => number, maxBatch: number) {
     this.#db = db;
     this.#now = now;
+    this.#batch = new GroupCommit((fn) => db.transaction(fn).immediate(), () => db.inTransaction, maxBatch);
     this.outbox = new Outbox(db, now);
     const nonTerminal = `state NOT IN (${TERMINAL_LIST})`;
     this.#stmt = {
@@ -143,7 +148,7 @@ export class PushStore {
     try {
       configureConnection(db, opts.synchronous ?? 'FULL');
       migrate(db);
-      return new PushStore(db, opts.now ?? Date.now);
+      return new PushStore(db, opts.now ?? Date.now, opts.maxBatch ?? 256);
     } catch (err) {
       db.close();
       throw err;
@@ -165,10 +170,46 @@ export class PushStore {
 
   /**
    * Runs `fn` in one IMMEDIATE transaction (nested calls become savepoints). `fn` must be synchronous:
-   * anything it awaits runs after the commit.
+   * anything it awaits runs after the commit. Work queued with the `…Durable` methods and not yet
+   * committed goes first, in the same transaction (each item in its own savepoint), so writes commit in
+   * the order they were asked for; if `fn` throws, its own changes roll back, the queued ones commit.
+   * Every synchronous write method (`insert`, `transition`, `prune`) goes through here.
    */
   runInTransaction<T>(fn: () => T): T {
-    return this.#db.transaction(fn).immediate();
+    if (this.#db.inTransaction || this.#batch.pending === 0) return this.#db.transaction(fn).immediate();
+    return this.#batch.flush(fn) as T;
+  }
+
+  /**
+   * Group commit: queues `fn` (synchronous) to run in its own savepoint inside the next shared
+   * transaction — on the next `setImmediate`, or at once when `maxBatch` items wait — and resolves with
+   * its result once that transaction has COMMITTED (fsynced at FULL). A throw from `fn` rejects only this
+   * promise. A crash before the commit loses only work whose promise never resolved.
+   */
+  runDurable<T>(fn: () => T): Promise<T> {
+    return this.#batch.enqueue(fn);
+  }
+
+  /** {@link insert} through the group commit: resolves once the push is on disk (answer PAP 1001 then). */
+  insertDurable(rec: NewPushRecord): Promise<PushRecord> {
+    return this.runDurable(() => this.insert(rec));
+  }
+
+  /** {@link transition} (state, history and outbox rows atomically) through the group commit. */
+  transitionDurable(
+    pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {},
+  ): Promise<PushRecord> {
+    return this.runDurable(() => this.transition(pushId, to, detail, opts));
+  }
+
+  /** Commits queued group-commit work now (each item's promise settles). A no-op when nothing waits. */
+  flushDurable(): void {
+    if (this.#batch.pending > 0 && !this.#db.inTransaction) this.#batch.flush();
+  }
+
+  /** Counters of the group commit (transactions, items, largest batch, pending). */
+  groupCommitStats(): GroupCommitStats {
+    return this.#batch.stats();
   }
 
   /** Records a newly accepted push. PAP 2007: a push-id seen before (also before a restart) throws. */
@@ -273,8 +314,14 @@ export class PushStore {
     });
   }
 
+  /** Commits any queued group-commit work, then closes. */
   close(): void {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    try {
+      this.flushDurable();
+    } finally {
+      this.#db.close();
+    }
   }
 
   #mustGet(pushId: string): PushRecord {

@@ -154,4 +154,51 @@ describe('PushService outcomes', () => {
     expect(first.store.get('r1')?.state).toBe('delivered');
     expect(second.engine.sent).toHaveLength(1);
   });
+
+  it('concurrent intakes share one group commit; a duplicate push-id among them alone gets 2007', async () => {
+    const { service, store } = setup(async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }), { maxInFlight: 50, maxQueued: 50 });
+    const ids = [...Array.from({ length: 20 }, (_, i) => `g${i}`), 'g3'];
+    const replies = await Promise.all(ids.map((id) => {
+      const { contentType, body } = push(id);
+      return service.handlePap(contentType, body);
+    }));
+    expect(replies.filter((r) => r.httpStatus === 202)).toHaveLength(20);
+    expect(replies[20]?.body).toContain('code="2007"');
+    expect(store.groupCommitStats().largestBatch).toBeGreaterThanOrEqual(21);
+    await settle(service);
+    expect(store.countsByState().delivered).toBe(20);
+    expect(store.history('g3').map((h) => h.to)).toEqual(['accepted', 'delivering', 'delivered']);
+  });
+
+  it('a MESSAGE on the wire answers cancel 2008 and reads delivering, even before its delivering row commits', async () => {
+    let seenInside: { cancel: string; status: string; stored: string | undefined } | undefined;
+    const ctx = setup(async () => {
+      // Called synchronously by deliver(): `delivering` is queued in the group commit, not yet on disk.
+      const stored = ctx.store.get('w1')?.state;
+      const status = ctx.service.statusQuery('w1').body;
+      // Refused by the on-wire set; also by the compare-and-set, as the synchronous write commits the
+      // queued `delivering` first.
+      seenInside = { stored, status, cancel: ctx.service.cancel('w1').body };
+      return { status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) };
+    });
+    const { contentType, body } = push('w1');
+    await ctx.service.handlePap(contentType, body);
+    await settle(ctx.service);
+    expect(seenInside?.stored).toBe('accepted');
+    expect(seenInside?.cancel).toContain('code="2008"');
+    expect(seenInside?.status).toContain('Pending (delivering)');
+    expect(ctx.store.get('w1')?.state).toBe('delivered');
+    expect(ctx.service.counters.cancelled).toBe(0);
+  });
+
+  it('cancel before the MESSAGE leaves still works (accepted → cancelled, no SIP request)', async () => {
+    const ctx = setup(async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }));
+    const future = new Date(Date.now() + 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const { contentType, body } = papPush({ pushId: 'x1', address: userAddress('sip:alice@127.0.0.1'), content: Buffer.from('hi'), contentType: 'text/plain', deliverAfter: future });
+    expect((await ctx.service.handlePap(contentType, body)).httpStatus).toBe(202);
+    expect(ctx.service.cancel('x1').body).toContain('code="1000"');
+    expect(ctx.store.get('x1')?.state).toBe('cancelled');
+    await settle(ctx.service);
+    expect(ctx.engine.sent).toHaveLength(0);
+  });
 });

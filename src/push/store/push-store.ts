@@ -15,6 +15,8 @@ export interface PushStoreOptions {
   synchronous?: SyncMode;
   /** Group commit: most work items one transaction carries before it is flushed at once. Default 256. */
   maxBatch?: number;
+  /** Sees every SQL statement the connection runs (better-sqlite3 `verbose`): tests count `BEGIN`s. */
+  onSql?: (sql: string) => void;
 }
 
 export interface TransitionOptions {
@@ -144,7 +146,7 @@ export class PushStore {
 
   /** Opens (creating and migrating as needed) the store at `path`, or an in-memory one for tests. */
   static open(path: string, opts: PushStoreOptions = {}): PushStore {
-    const db = new BetterSqlite3(path);
+    const db = new BetterSqlite3(path, opts.onSql ? { verbose: (sql) => opts.onSql?.(String(sql)) } : {});
     try {
       configureConnection(db, opts.synchronous ?? 'FULL');
       migrate(db);

@@ -65,6 +65,8 @@ export function buildResponse(request: DecodedMessage, source: BoundAddress, rep
   if (reply.contentType) extra['content-type'] = reply.contentType;
   const response = sip.makeResponse(rq, reply.status, reply.reason ?? defaultReason(reply.status), { headers: extra });
   response.headers.via = vias;
+  // RFC 3261 §7.1: always SIP/2.0, whatever version a (malformed) request claimed (found by bad-input-sip).
+  response.version = '2.0';
   const to = rq.headers.to;
   const toParams = to && reply.status >= 200 && !to.params?.tag ? { ...to.params, tag: toTag } : to?.params;
   // sip.stringify writes string-valued headers verbatim

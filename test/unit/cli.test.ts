@@ -17,7 +17,7 @@ const dir = makeTempDir('cli');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(args: string[], timeout = 60_000): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync('npx', ['tsx', 'src/cli.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout, env: { ...process.env, NO_COLOR: '1' } });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout, env: { ...process.env, NO_COLOR: '1' } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -84,7 +84,7 @@ describe('push against a running agent', () => {
       ppg: { handBackUrl: 'http://127.0.0.1:1/pap' },
       log: { level: 'warn', pretty: false },
     });
-    agent = spawn('npx', ['tsx', 'src/cli.ts', 'start', '--config', config], { cwd: repoRoot, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    agent = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--config', config], { cwd: repoRoot, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
     agent.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const deadline = Date.now() + 30_000;
     for (;;) {

@@ -190,15 +190,15 @@ export class OutboxDispatcher {
     const verdict = this.#o.judgeResponse
       ? this.#o.judgeResponse(item, response)
       : response.status >= 200 && response.status < 300 ? 'acknowledged' : 'retry';
-    if (verdict === 'acknowledged') this.#acknowledged(item, response.status);
+    if (verdict === 'acknowledged') return this.#acknowledged(item, response.status);
     else this.#failed(item, `HTTP ${response.status}`);
   }
 
-  #acknowledged(item: OutboxItem, status: number): void {
+  async #acknowledged(item: OutboxItem, status: number): Promise<void> {
     const { store, onAcknowledged } = this.#o;
     const log = this.#log.child({ outboxId: item.id, pushId: item.pushId, kind: item.kind });
     try {
-      store.runInTransaction(() => {
+      await store.runDurable(() => {
         if (!store.outbox.markAcknowledged(item.id)) return;
         onAcknowledged(store.outbox.get(item.id) as OutboxItem);
       });

@@ -87,6 +87,24 @@ describe.skipIf(missing !== undefined)('push path end to end with real Kamailio 
     expect(messageState(status.text)).toBe('delivered');
   });
 
+  it('sends a push over 1300 bytes to the core over TCP (RFC 3428 §9), delivered byte-exact', async () => {
+    const uas = await startMessageUas({ calls: 1, timeoutS: 30 });
+    await registerUser(kamailio, { user: 'e2e-large', contactPort: uas.port });
+    await publishPresence(kamailio, { user: 'e2e-large', basic: 'open' });
+    const large = Buffer.from('L'.repeat(2000));
+    const tcpBefore = (await kamailio.stats())['tcp:passive_open'] ?? 0;
+    const response = await postPap(
+      sut.papUrl,
+      papPush({ pushId: 'e2e-large', address: userAddress(`sip:e2e-large@${kamailio.host}`), content: large, contentType: 'text/plain' }),
+    );
+    expect(papCode(response.text)).toBe(1001);
+    await waitUntil(() => sut.agent.store.get('e2e-large')?.state === 'delivered', 10_000, 'delivered');
+    expect(((await kamailio.stats())['tcp:passive_open'] ?? 0) - tcpBefore).toBeGreaterThanOrEqual(1);
+    expect((await uas.done).code).toBe(0);
+    const [message] = uas.messages().filter((m) => m.method === 'MESSAGE');
+    expect(message?.bodyBytes.equals(large)).toBe(true);
+  });
+
   it('hands back a user whose presence is closed with 3010 and the hint, and sends no SIP request for it', async () => {
     await publishPresence(kamailio, { user: 'e2e-closed', bare: true });
     const aor = `sip:e2e-closed@${kamailio.host}`;

@@ -1,8 +1,9 @@
 /**
- * The PPG stand-in for benchmarks: records when each hand-back (`/handback`) and result notification
- * (`/notify`) for a push-id arrived, with the notification's message-state. Keep-alive HTTP on loopback.
+ * The PPG stand-in for benchmarks: the tests' {@link PpgStandIn} without the list of every POST, indexed
+ * instead by push-id: when the first hand-back (`/handback`) or result notification (`/notify`) for a
+ * push arrived, with the notification's message-state.
  */
-import { createServer, type Server } from 'node:http';
+import { PpgStandIn, type RecordedPost } from '../../test/support/agent-under-test.js';
 
 export interface SinkReceipt {
   atMs: number;
@@ -10,37 +11,20 @@ export interface SinkReceipt {
   messageState?: string;
 }
 
-export class PpgSink {
+export class PpgSink extends PpgStandIn {
   readonly receipts = new Map<string, SinkReceipt>();
-  private server?: Server;
-  port = 0;
 
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const atMs = performance.now();
-        const text = Buffer.concat(chunks).toString('latin1');
-        const pushId = /push-id="([^"]+)"/.exec(text)?.[1];
-        if (pushId !== undefined && !this.receipts.has(pushId)) {
-          this.receipts.set(pushId, { atMs, path: req.url ?? '', messageState: /message-state="([a-z-]+)"/.exec(text)?.[1] });
-        }
-        res.writeHead(200, { 'content-type': 'application/xml' }).end('<pap/>');
-      });
-    });
-    this.server.keepAliveTimeout = 30_000;
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    const address = this.server.address();
-    this.port = typeof address === 'object' && address ? address.port : 0;
+  constructor() {
+    super();
+    this.retainPosts = false;
+    this.onPost = (post) => this.record(post);
   }
 
-  url(path: string): string {
-    return `http://127.0.0.1:${this.port}${path}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  private record(post: RecordedPost): void {
+    const text = post.body.toString('latin1');
+    const pushId = /push-id="([^"]+)"/.exec(text)?.[1];
+    if (pushId !== undefined && !this.receipts.has(pushId)) {
+      this.receipts.set(pushId, { atMs: post.atMs, path: post.path, messageState: /message-state="([a-z-]+)"/.exec(text)?.[1] });
+    }
   }
 }

@@ -23,7 +23,8 @@ export interface AgentProcess {
   signal(signal: NodeJS.Signals): void;
   /** Resolves once `GET /healthz` answers, or rejects after `timeoutMs`. */
   ready(timeoutMs?: number): Promise<void>;
-  stop(): Promise<void>;
+  /** SIGTERM (the agent drains and exits), SIGKILL after `graceMs` (default 5 s). */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** Settings a restart must keep (same store, same ports). */
@@ -34,6 +35,8 @@ export interface AgentProcessPlan {
   storePath: string;
   config: AgentConfigInput;
   profile: SipProfile;
+  /** Extra node flags before the script (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 /** Picks ports and a store path for an agent process; spawn it (again) with {@link spawnAgent}. */
@@ -53,26 +56,28 @@ export function spawnAgent(plan: AgentProcessPlan): AgentProcess {
   const profilePath = join(plan.dir, 'profile.json');
   const configPath = join(plan.dir, 'config.json');
   writeFileSync(profilePath, JSON.stringify(plan.profile));
+  // plan.config wins; `sip` and `store` are merged key by key into these defaults.
   const config: AgentConfigInput = {
     profile: profilePath,
+    log: { level: 'info', pretty: false },
+    ...plan.config,
     sip: {
       listen: [
         { host: '127.0.0.2', port: plan.sipPort, transport: 'udp' },
         { host: '127.0.0.2', port: plan.sipPort, transport: 'tcp' },
       ],
       timers: { t1Ms: 100, t2Ms: 400, t4Ms: 500 },
+      ...plan.config.sip,
     },
-    store: { path: plan.storePath },
-    log: { level: 'info', pretty: false },
-    ...plan.config,
+    store: { path: plan.storePath, ...plan.config.store },
     http: { host: '127.0.0.1', port: plan.httpPort, ...plan.config.http },
   };
   writeFileSync(configPath, JSON.stringify(config));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '-c', configPath], {
+  const child = spawn(process.execPath, [...(plan.nodeArgs ?? []), '--import', 'tsx', 'src/cli.ts', 'start', '-c', configPath], {
     cwd: repoRoot,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SPA_CONFIG: '' },
+    env: { ...process.env, SPA_CONFIG: '', NODE_OPTIONS: '' },
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error('agent process did not start');
@@ -113,8 +118,8 @@ export function spawnAgent(plan: AgentProcessPlan): AgentProcess {
       }
       throw new Error(`agent process ${pid} not ready (exited: ${gone})\n${out.slice(-4000)}`);
     },
-    async stop() {
-      if (groupAlive(pid)) await terminateGroup(pid, 5000);
+    async stop(graceMs = 5000) {
+      if (groupAlive(pid)) await terminateGroup(pid, graceMs);
     },
   };
   trackProcess({ name: 'sip-push-agent', pid, stop: () => handle.stop() });

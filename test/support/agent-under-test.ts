@@ -19,14 +19,21 @@ export interface RecordedPost {
   path: string;
   headers: IncomingMessage['headers'];
   body: Buffer;
+  /** `performance.now()` when the body was complete. */
+  atMs: number;
 }
 
-/** An HTTP server standing in for the PPG; `failFirst` answers 503 that many times first. */
+/**
+ * An HTTP server standing in for the PPG; `failFirst` answers 503 that many times first. Each accepted
+ * POST goes to `onPost` and, unless `retainPosts` is false (long benchmark runs), into `posts`.
+ */
 export class PpgStandIn {
   readonly posts: RecordedPost[] = [];
   private server?: Server;
   failFirst = 0;
   port = 0;
+  retainPosts = true;
+  onPost?: (post: RecordedPost) => void;
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
@@ -38,10 +45,13 @@ export class PpgStandIn {
           res.writeHead(503).end();
           return;
         }
-        this.posts.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+        const post = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), atMs: performance.now() };
+        if (this.retainPosts) this.posts.push(post);
+        this.onPost?.(post);
         res.writeHead(200, { 'content-type': 'application/xml' }).end('<pap/>');
       });
     });
+    this.server.keepAliveTimeout = 30_000; // the agent's outbox reuses its connections
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     const address = this.server.address();
     this.port = typeof address === 'object' && address ? address.port : 0;
@@ -62,6 +72,7 @@ export class PpgStandIn {
   }
 
   async stop(): Promise<void> {
+    this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --quick | --full [--only throughput,relay,signalling,scale] [--cpu-prof] [--out file.md]`
+ * `npm run bench -- --quick | --full [--only throughput,relay,signalling,scale,overload] [--cpu-prof] [--out file.md]`
  *
  * Brings up a load-tuned Kamailio (tlsf, 2 GB shm, 4 MB socket buffer), one SIPp MESSAGE UAS, a PPG sink,
  * and for each experiment the agent in its own process; prints markdown tables (and writes them with
@@ -17,6 +17,7 @@ import { fmt } from './lib/percentiles.js';
 import { PpgSink } from './lib/ppg-sink.js';
 import { Report, table } from './lib/report.js';
 import { spawnLoadSipp } from './lib/sipp-load.js';
+import { overloadChart, overloadTable, overloadTimeline, runOverload } from './overload.js';
 import { relayTable, runRelay } from './relay.js';
 import { runScale, scaleChart, scaleTable } from './scale.js';
 import { runSignalling, signallingTable } from './signalling.js';
@@ -28,7 +29,7 @@ const arg = (name: string) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const plan = { ...PLANS[argv.includes('--full') ? 'full' : 'quick'], cpuProfile: argv.includes('--cpu-prof') };
-const only = new Set((arg('--only') ?? 'throughput,relay,signalling,scale').split(','));
+const only = new Set((arg('--only') ?? 'throughput,relay,signalling,scale,overload').split(','));
 const outFile = arg('--out');
 
 let cleaning = false;
@@ -108,6 +109,18 @@ async function main(): Promise<void> {
       report.section('Kamailio relay, SIPp UAC → Kamailio → SIPp UAS MESSAGE (same run, same core, same UAS)', relayTable(relay.steps));
       const ratio = (r: number) => (r > 0 && relay.sustained > 0 ? fmt(r / relay.sustained, 3) : '–');
       report.note(`Relay sustained: ${fmt(relay.sustained)} MESSAGE/s. Agent ÷ relay = ${ratio(agentRate)} (store FULL), ${ratio(agentRateNormal)} (store NORMAL).`);
+    }
+    if (only.has('overload')) {
+      const basis = agentRate > 0 ? agentRate : plan.overloadFallbackRate;
+      const r = await runOverload(env, basis);
+      report.section(
+        `Overload: 10× the sustainable rate (${agentRate > 0 ? 'store FULL, measured above' : 'assumed, throughput not run'}), default limits`,
+        overloadTable(r),
+      );
+      report.section('Overload: agent RSS and push queue over time', overloadTimeline(r));
+      const chart = repoPath(`docs/benchmarks/overload-rss${plan.name === 'quick' ? '-quick' : ''}.svg`);
+      writeFileSync(chart, overloadChart(r));
+      report.note(`Chart written: ${chart}`);
     }
     if (only.has('signalling')) {
       const rows = await runSignalling(env);

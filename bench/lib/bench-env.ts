@@ -22,6 +22,9 @@ export interface Plan {
   /** RFC 3261 T1 for the agent's transactions. */
   t1Ms: number;
   tableSizes: number[];
+  /** Seconds of 10× overload, and the sustainable rate assumed when throughput did not run. */
+  overloadS: number;
+  overloadFallbackRate: number;
   cpuProfile: boolean;
 }
 
@@ -38,6 +41,8 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     unreachableShares: [0, 0.25, 0.5, 0.75],
     t1Ms: 100,
     tableSizes: [10_000, 100_000],
+    overloadS: 10,
+    overloadFallbackRate: 400,
     cpuProfile: false,
   },
   full: {
@@ -52,6 +57,8 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     unreachableShares: [0, 0.25, 0.5, 0.75],
     t1Ms: 500,
     tableSizes: [10_000, 100_000, 1_000_000],
+    overloadS: 20,
+    overloadFallbackRate: 600,
     cpuProfile: false,
   },
 };

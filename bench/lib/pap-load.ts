@@ -15,6 +15,8 @@ export interface PushSample {
   /** PAP response received (ms since sentMs); undefined when the request failed. */
   papMs?: number;
   papCode?: number;
+  /** When the request got its connection (ms since sentMs): the wait in the generator's own queue. */
+  socketMs?: number;
   hint?: string;
   error?: string;
 }
@@ -29,11 +31,13 @@ export interface StepOptions {
   notifyTo?: string;
   /** Open requests at most (the rest wait in the generator and the wait counts as latency). */
   maxOpen?: number;
+  /** How long after the last send answers are awaited (default 30 s). */
+  drainS?: number;
 }
 
 const CONTENT = Buffer.from('<?xml version="1.0"?><si><indication href="http://example.com/">bench</indication></si>');
 
-function post(url: URL, agent: Agent, contentType: string, body: Buffer): Promise<{ status: number; text: string; hint?: string }> {
+function post(url: URL, agent: Agent, contentType: string, body: Buffer, onSocket: () => void): Promise<{ status: number; text: string; hint?: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -48,13 +52,14 @@ function post(url: URL, agent: Agent, contentType: string, body: Buffer): Promis
         res.on('error', reject);
       },
     );
+    req.once('socket', onSocket);
     req.on('timeout', () => req.destroy(new Error('PAP request timeout')));
     req.on('error', reject);
     req.end(body);
   });
 }
 
-/** Sends `rate × durationS` pushes at `rate`/s (never more, never after the step's time + 30 s). */
+/** Sends `rate × durationS` pushes at `rate`/s (never more, never after the step's time + drainS). */
 export async function runPapStep(o: StepOptions): Promise<PushSample[]> {
   const url = new URL(o.url);
   const maxOpen = o.maxOpen ?? 256;
@@ -63,7 +68,7 @@ export async function runPapStep(o: StepOptions): Promise<PushSample[]> {
   const samples: PushSample[] = [];
   const pending = new Set<Promise<void>>();
   const start = performance.now();
-  const hardStop = start + (o.durationS + 30) * 1000;
+  const hardStop = start + (o.durationS + (o.drainS ?? 30)) * 1000;
   let sent = 0;
   try {
     while (sent < total && performance.now() < hardStop) {
@@ -74,7 +79,8 @@ export async function runPapStep(o: StepOptions): Promise<PushSample[]> {
         const pap = papPush({ pushId, address: userAddress(aor), content: CONTENT, notifyTo: o.notifyTo });
         const sample: PushSample = { pushId, aor, sentMs: performance.now() };
         samples.push(sample);
-        const p = post(url, agent, pap.contentType, pap.body).then(
+        const onSocket = () => (sample.socketMs = performance.now() - sample.sentMs);
+        const p = post(url, agent, pap.contentType, pap.body, onSocket).then(
           (r) => {
             sample.papMs = performance.now() - sample.sentMs;
             const code = /code="(\d+)"/.exec(r.text.replace(/<progress-note[^>]*>/g, ''))?.[1];

@@ -11,6 +11,8 @@ export interface ChartOptions {
   xLabel: string;
   yLabel: string;
   logX?: boolean;
+  /** x tick labels (default: every x of every point). */
+  xTicks?: number[];
   width?: number;
   height?: number;
 }
@@ -43,7 +45,7 @@ export function lineChart(series: Series[], o: ChartOptions): string {
     out.push(`<text x="${m.left - 6}" y="${py(y) + 4}" text-anchor="end">${y >= 100 ? y.toFixed(0) : y.toFixed(1)}</text>`);
     out.push(`<line x1="${m.left}" y1="${py(y)}" x2="${width - m.right}" y2="${py(y)}" stroke="#ddd"/>`);
   }
-  const ticks = [...new Set(all.map((p) => p.x))].sort((a, b) => a - b);
+  const ticks = o.xTicks ?? [...new Set(all.map((p) => p.x))].sort((a, b) => a - b);
   for (const x of ticks) out.push(`<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle">${x.toLocaleString('en-US')}</text>`);
   series.forEach((s, i) => {
     const pts = [...s.points].sort((a, b) => a.x - b.x);

@@ -3,6 +3,7 @@
  * store, engine, capability table, presence watcher), so `/metrics` depends on no concrete class and
  * tests can hand in the real parts or small stand-ins.
  */
+import type { CapabilityTableStats } from '../capabilities/capability-table.js';
 import type { HandBackCount, PushServiceCounters } from '../push/push-service.js';
 import type { SipEngineStats } from '../sip/port.js';
 
@@ -19,15 +20,7 @@ export interface StoreStatsSource {
 }
 
 export interface TableStatsSource {
-  stats(): {
-    size: number;
-    maxUsers: number;
-    hits: number;
-    misses: number;
-    evictions: number;
-    expirations: number;
-    deletions: number;
-  };
+  stats(): Pick<CapabilityTableStats, 'size' | 'maxUsers' | 'hits' | 'misses' | 'evictions' | 'expirations' | 'deletions'>;
 }
 
 export interface PresenceStatsSource {

@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { formatPapAddress, mapAddressToAor, papAddressForAor, parsePapAddress, toE164 } from '../../src/push/address.js';
 import { loadProfile, validateProfile } from '../../src/profiles/load-profile.js';
+import { codeOf } from '../support/error-code.js';
 
 const oma = loadProfile('oma-sip-push');
 const withAddressing = (addressing: Record<string, unknown>) =>
   validateProfile({ name: 't', identity: { uri: 'sip:push@example.com' }, addressing: { homeDomain: 'example.com', ...addressing } });
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-  return undefined;
-}
 
 describe('parsePapAddress', () => {
   it('reads an escaped USER address with a PPG specifier', () => {

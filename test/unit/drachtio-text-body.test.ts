@@ -2,15 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseHostports } from '../../src/sip/drachtio/drachtio-engine.js';
 import { fromSrfHeaders, toSrfHeaders, uriOf } from '../../src/sip/drachtio/srf-headers.js';
 import { bodyAsCarriedText, bodyBytes } from '../../src/sip/drachtio/text-body.js';
+import { codeOf } from '../support/error-code.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
 
 describe('drachtio body guard', () => {
   it('passes UTF-8 text through unchanged (multi-byte included)', () => {

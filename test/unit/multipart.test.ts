@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildMultipartRelated, isValidBoundary, parseMultipartRelated } from '../../src/push/pap/multipart.js';
 import { parseContentType } from '../../src/push/pap/content-type.js';
+import { codeOf } from '../support/error-code.js';
 
 const nasty = Buffer.from([0x00, 0x0d, 0x0a, 0x2d, 0x2d, 0xff, 0x0a, 0x2d, 0x2d, 0x78, 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0xfe]);
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-  return undefined;
-}
 
 describe('parseContentType', () => {
   it('reads quoted and bare parameters, lower-casing names but not values', () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AgentError } from '../../src/errors.js';
 import { parsePresence } from '../../src/presence/pidf-parser.js';
 import type { PresenceDocument, PresenceSnapshot } from '../../src/presence/presence-snapshot.js';
+import { codeOf } from '../support/error-code.js';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/pidf/${name}`, import.meta.url));
 const PIDF = 'application/pidf+xml';
@@ -12,15 +13,6 @@ function doc(snapshot: PresenceSnapshot): PresenceDocument {
   return snapshot;
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AgentError);
-    return (err as AgentError).code;
-  }
-  return undefined;
-}
 
 describe('parsePresence: documents', () => {
   it('reads the standards-digest §3.7 example completely', () => {

@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentError } from '../../src/errors.js';
 import type { NewPushRecord } from '../../src/push/store/push-record.js';
 import { PushStore, type PushStoreOptions } from '../../src/push/store/push-store.js';
+import { codeOfAsync } from '../support/error-code.js';
 
 function newPush(pushId: string): NewPushRecord {
   return {
@@ -22,15 +23,6 @@ function newPush(pushId: string): NewPushRecord {
   };
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof AgentError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
 
 const OUTBOX = { kind: 'result-notification' as const, url: 'http://127.0.0.1:9/notify', contentType: 'application/xml', body: Buffer.from('<x/>') };
 
@@ -95,9 +87,9 @@ describe('PushStore group commit (FULL, on a file)', () => {
     const guarded = store.transitionDurable('t2', 'expired', {}, { expectedFrom: 'delivering' });
     const unknown = store.transitionDurable('ghost', 'delivering');
     expect((await ok).state).toBe('delivering');
-    expect(await codeOf(illegal)).toBe('PUSH_STATE_CONFLICT');
-    expect(await codeOf(guarded)).toBe('PUSH_STATE_CONFLICT');
-    expect(await codeOf(unknown)).toBe('PUSH_NOT_FOUND');
+    expect(await codeOfAsync(illegal)).toBe('PUSH_STATE_CONFLICT');
+    expect(await codeOfAsync(guarded)).toBe('PUSH_STATE_CONFLICT');
+    expect(await codeOfAsync(unknown)).toBe('PUSH_NOT_FOUND');
     expect(begins()).toBe(1);
     expect(store.get('t2')?.state).toBe('accepted');
     expect(store.history('t2').map((h) => h.to)).toEqual(['accepted']);

@@ -10,6 +10,7 @@ import type { NewPushRecord } from '../../src/push/store/push-record.js';
 import { PUSH_STATES, canTransition, isTerminal, type PushState } from '../../src/push/store/push-state.js';
 import { PushStore } from '../../src/push/store/push-store.js';
 import { SCHEMA_VERSION } from '../../src/push/store/schema.js';
+import { codeOf } from '../support/error-code.js';
 
 /** WBXML-ish bytes with NUL and high bytes: must come back byte-exact. */
 const BINARY = Buffer.from([0x02, 0x05, 0x6a, 0x00, 0x45, 0xc6, 0xff, 0x0d, 0x0a, 0x00]);
@@ -24,15 +25,6 @@ function newPush(pushId: string, extra: Partial<NewPushRecord> = {}): NewPushRec
   };
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AgentError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
 
 describe('PushStore on a SQLite file', () => {
   let dir: string;

@@ -8,7 +8,7 @@ import { metricValue, startAgentProcess } from './lib/agent-process.js';
 import type { BenchEnv } from './lib/bench-env.js';
 import { makePopulation, provision } from './lib/population.js';
 import { awaitTerminal, runPapStep, type PushSample } from './lib/pap-load.js';
-import { fmt, quantile } from './lib/percentiles.js';
+import { fmt, maxOf, quantile } from './lib/percentiles.js';
 import { cpuMeter, memoryMb, selfCpuMeter } from './lib/proc-stats.js';
 import { table } from './lib/report.js';
 import { lineChart } from './lib/svg-chart.js';
@@ -94,7 +94,7 @@ export async function runOverload(env: BenchEnv, sustained: number): Promise<Ove
     const m0 = await agent.metrics();
     loadStart = performance.now();
     const samples = await runPapStep({ url: agent.papUrl, rate: offered, durationS: plan.overloadS, aors, idPrefix: `overload-${offered}`, notifyTo: sink.url('/notify'), drainS: 30 });
-    const sendEnd = Math.max(...samples.map((s) => s.sentMs + (s.papMs ?? 0)));
+    const sendEnd = maxOf(samples.map((s) => s.sentMs + (s.papMs ?? 0)));
     const agentCpu = cpu.percent();
     const generatorCpu = benchCpu.percent();
     await awaitTerminal(samples, sink, 120_000);
@@ -107,7 +107,7 @@ export async function runOverload(env: BenchEnv, sustained: number): Promise<Ove
       .filter(([, n]) => n > 0)
       .map(([code, n]) => `${code}×${n}`)
       .join(', ');
-    const lastReceipt = Math.max(sendEnd, ...accepted.map((s) => sink.receipts.get(s.pushId)?.atMs ?? 0));
+    const lastReceipt = Math.max(sendEnd, maxOf(accepted.map((s) => sink.receipts.get(s.pushId)?.atMs ?? 0)));
     await new Promise((r) => setTimeout(r, 3000)); // RSS after the load, settled
     await sample();
     clearInterval(sampler);
@@ -115,7 +115,7 @@ export async function runOverload(env: BenchEnv, sustained: number): Promise<Ove
     const refused = samples.filter((s) => s.papCode === 4001);
     const others = samples.filter((s) => s.papCode !== undefined && s.papCode !== 1001 && s.papCode !== 4001);
     const windowS = (sendEnd - loadStart) / 1000;
-    const lastSent = Math.max(...samples.map((s) => s.sentMs));
+    const lastSent = maxOf(samples.map((s) => s.sentMs));
     const during = timeline.filter((s) => s.t >= 0);
     return {
       sustained,

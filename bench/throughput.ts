@@ -6,7 +6,7 @@
  */
 import { metricValue, startAgentProcess, type AgentProcess } from './lib/agent-process.js';
 import type { BenchEnv } from './lib/bench-env.js';
-import { fmt, quantile } from './lib/percentiles.js';
+import { fmt, maxOf, minOf, quantile } from './lib/percentiles.js';
 import { makePopulation, provision } from './lib/population.js';
 import { awaitTerminal, runPapStep, succeeded, terminalMs } from './lib/pap-load.js';
 import { cpuMeter, memoryMb, selfCpuMeter } from './lib/proc-stats.js';
@@ -102,8 +102,8 @@ export async function runThroughput(
       const after = await agent.metrics();
       const ok = samples.filter((s) => succeeded(s, sink));
       const times = ok.map((s) => terminalMs(s, sink) as number);
-      const first = Math.min(...samples.map((s) => s.sentMs));
-      const last = Math.max(...ok.map((s) => s.sentMs + (terminalMs(s, sink) ?? 0)));
+      const first = minOf(samples.map((s) => s.sentMs));
+      const last = maxOf(ok.map((s) => s.sentMs + (terminalMs(s, sink) ?? 0)));
       const mem = memoryMb(agent.pid);
       const result: StepResult = {
         engine: label,

@@ -17,3 +17,17 @@ export function mean(values: readonly number[]): number {
 export function fmt(value: number, decimals = 0): string {
   return Number.isFinite(value) ? value.toFixed(decimals) : '–';
 }
+
+/** The largest value (−Infinity when empty); a loop, since `Math.max(...xs)` overflows the stack on 100k+ values. */
+export function maxOf(values: Iterable<number>): number {
+  let best = -Infinity;
+  for (const v of values) if (v > best) best = v;
+  return best;
+}
+
+/** The smallest value (Infinity when empty). */
+export function minOf(values: Iterable<number>): number {
+  let best = Infinity;
+  for (const v of values) if (v < best) best = v;
+  return best;
+}

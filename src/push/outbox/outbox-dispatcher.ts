@@ -202,7 +202,7 @@ export class OutboxDispatcher {
         if (!store.outbox.markAcknowledged(item.id)) return;
         onAcknowledged(store.outbox.get(item.id) as OutboxItem);
       });
-      log.info({ status, attempts: item.attempts + 1 }, 'outbox: PPG acknowledged');
+      log.debug({ status, attempts: item.attempts + 1 }, 'outbox: PPG acknowledged');
     } catch (err) {
       log.error({ err }, 'outbox: onAcknowledged failed; recording the acknowledgement without it');
       try {

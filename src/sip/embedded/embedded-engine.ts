@@ -28,7 +28,7 @@ import { buildResponse, missingMandatoryHeader, udpResponseDestination } from '.
 import { SubscriptionDialog, hopOf, type SubscriptionHost } from './subscription-dialog.js';
 import { TcpTransport } from './tcp-transport.js';
 import { resolveTimerValues, type SipTimerValues } from './timer-values.js';
-import type { InboundFrame, SipTransportBinding } from './transport.js';
+import type { Destination, InboundFrame, SipTransportBinding } from './transport.js';
 import { UdpTransport } from './udp-transport.js';
 
 export interface EmbeddedEngineOptions {
@@ -179,7 +179,7 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     const tx = new NonInviteClientTransaction<MatchedResponse>({
       reliable: binding.reliable,
       timers: this.timers,
-      send: () => binding.send(destination, bytes),
+      send: sendOnce(binding, destination, bytes),
       onRetransmit: () => {
         this.counters.retransmissions += 1;
       },
@@ -342,6 +342,14 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
       .catch(() => binding?.send({ host: frame.source.host, port }, bytes))
       .catch((error: unknown) => this.logger.debug({ err: error }, 'response send failed'));
   }
+}
+
+/**
+ * The transaction's (re)transmit closure, in its own scope: closures made inside `sendRequest` share one
+ * context, so a `send` built there would keep the encoded bytes alive as long as `onTerminated` (Timer K).
+ */
+function sendOnce(binding: SipTransportBinding, destination: Destination, bytes: Buffer): () => Promise<void> {
+  return () => binding.send(destination, bytes);
 }
 
 /** RFC 3261 §17.2.3: branch + sent-by + method (RFC 2543 requests fall back to dialog/CSeq identifiers). */

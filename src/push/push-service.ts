@@ -87,6 +87,25 @@ export interface HandBackCount {
   count: number;
 }
 
+/** An exact-size copy of `bytes` with its own memory (not a view into a shared pool slab or request body). */
+function ownCopy(bytes: Buffer): Buffer {
+  const copy = new Uint8Array(bytes);
+  return Buffer.from(copy.buffer, copy.byteOffset, copy.byteLength);
+}
+
+/**
+ * The submission as cached until delivery: its Buffers are subarrays of the HTTP body, itself a slice of
+ * Node's 8 KB Buffer pool, so each cached push could pin a whole slab (measured under overload: 16 MB of
+ * slabs for ≈ 22k cached pushes; 8 KB × (maxQueued + maxInFlight) at worst). Copies keep only the bytes.
+ */
+function detached(push: PushSubmission): PushSubmission {
+  return {
+    ...push,
+    content: { ...push.content, body: ownCopy(push.content.body) },
+    ...(push.capabilities ? { capabilities: ownCopy(push.capabilities) } : {}),
+  };
+}
+
 export class PushService {
   private readonly queue: DeliveryQueue;
   private readonly handBacks = new Map<string, HandBackCount>();
@@ -284,7 +303,7 @@ export class PushService {
       return reply(PapCode.SERVICE_FAILURE, 'Could not persist the push');
     }
     this.counters.accepted += 1;
-    this.submissions.set(push.pushId, push);
+    this.submissions.set(push.pushId, detached(push));
     this.schedule(push.pushId, push.deliverAfter?.getTime());
     return reply(PapCode.ACCEPTED_FOR_PROCESSING, undefined, {}, { stage: 'accepted', note: 'delivering over SIP' });
   }

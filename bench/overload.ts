@@ -18,6 +18,10 @@ export interface RssSample {
   /** Seconds since the load started (negative: before). */
   t: number;
   rssMb: number;
+  /** V8 heap in use / reserved, and memory outside it (Buffers, ArrayBuffers), from the agent's /metrics. */
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
   queued: number;
   inFlight: number;
 }
@@ -60,6 +64,7 @@ const ms = (samples: PushSample[], pick: (s: PushSample) => number | undefined) 
   samples.map(pick).filter((v): v is number => v !== undefined);
 
 export async function runOverload(env: BenchEnv, sustained: number): Promise<OverloadResult> {
+  const snapAt = (process.env.SPA_BENCH_HEAPSNAP_AT ?? '').split(',').filter(Boolean).map(Number);
   const { plan, kamailio, sink } = env;
   const population = makePopulation('t', plan.throughputUsers, 0, kamailio.host);
   if (!env.provisioned.has('t')) await provision(kamailio, population, env.uas);
@@ -69,6 +74,9 @@ export async function runOverload(env: BenchEnv, sustained: number): Promise<Ove
     profile: env.profile(),
     config: { sip: { timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 } }, ppg: { handBackUrl: sink.url('/handback') }, capabilityTable: { maxUsers: 1_000_000 } },
     watch: aors,
+    // Diagnostics: SPA_BENCH_HEAPSNAP_AT="8,40" writes a V8 heap snapshot at those seconds after the load
+    // started into SPA_BENCH_HEAPSNAP_DIR (each snapshot pauses the agent for seconds and inflates RSS).
+    nodeArgs: snapAt.length ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.SPA_BENCH_HEAPSNAP_DIR ?? '/tmp'}`] : [],
   });
   const timeline: RssSample[] = [];
   let sampler: NodeJS.Timeout | undefined;
@@ -81,9 +89,14 @@ export async function runOverload(env: BenchEnv, sustained: number): Promise<Ove
       if (sampling) return;
       sampling = true;
       const t = (performance.now() - loadStart) / 1000;
+      if (snapAt.length && t >= (snapAt[0] as number)) {
+        snapAt.shift();
+        process.kill(agent.pid, 'SIGUSR2');
+      }
       const rssMb = memoryMb(agent.pid).rssMb;
       const m = await agent.metrics().catch(() => undefined);
-      timeline.push({ t, rssMb, queued: m ? metricValue(m, 'spa_push_queue', 'kind="queued"') : NaN, inFlight: m ? metricValue(m, 'spa_push_queue', 'kind="in-flight"') : NaN });
+      const mb = (name: string) => (m ? metricValue(m, name) / 2 ** 20 : NaN);
+      timeline.push({ t, rssMb, heapUsedMb: mb('spa_nodejs_heap_size_used_bytes'), heapTotalMb: mb('spa_nodejs_heap_size_total_bytes'), externalMb: mb('spa_nodejs_external_memory_bytes'), queued: m ? metricValue(m, 'spa_push_queue', 'kind="queued"') : NaN, inFlight: m ? metricValue(m, 'spa_push_queue', 'kind="in-flight"') : NaN });
       sampling = false;
     };
     sampler = setInterval(() => void sample(), 1000);
@@ -186,7 +199,10 @@ export function overloadTable(r: OverloadResult): string {
 export function overloadTimeline(r: OverloadResult): string {
   const step = Math.max(1, Math.ceil(r.timeline.length / 16));
   const rows = r.timeline.filter((_, i) => i % step === 0 || i === r.timeline.length - 1);
-  return table(['t s (load from 0)', 'agent RSS MB', 'queued', 'in flight'], rows.map((s) => [fmt(s.t, 0), fmt(s.rssMb), fmt(s.queued), fmt(s.inFlight)]));
+  return table(
+    ['t s (load from 0)', 'agent RSS MB', 'heap used / total MB', 'external MB', 'queued', 'in flight'],
+    rows.map((s) => [fmt(s.t, 0), fmt(s.rssMb), `${fmt(s.heapUsedMb)} / ${fmt(s.heapTotalMb)}`, fmt(s.externalMb), fmt(s.queued), fmt(s.inFlight)]),
+  );
 }
 
 export function overloadChart(r: OverloadResult): string {

@@ -16,6 +16,8 @@ export interface AgentProcessOptions {
   watch?: string[];
   /** Write a V8 CPU profile (`--cpu-prof`) into this directory on exit. */
   cpuProfileDir?: string;
+  /** More node flags (e.g. `--heapsnapshot-signal=SIGUSR2`). */
+  nodeArgs?: string[];
 }
 
 export interface AgentProcess extends SpawnedAgent {
@@ -49,7 +51,7 @@ export async function startAgentProcess(o: AgentProcessOptions): Promise<AgentPr
     presence: { ...o.config.presence, ...(watchList ? { watchList } : {}) },
     log: { level: 'warn', pretty: false },
   };
-  if (o.cpuProfileDir) plan.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`];
+  plan.nodeArgs = [...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []), ...(o.nodeArgs ?? [])];
   const agent = spawnAgent(plan);
   try {
     await agent.ready(30_000);

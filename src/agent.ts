@@ -113,7 +113,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       store,
       logger: moduleLog('outbox'),
       backoff: { baseMs: config.ppg.backoff.baseMs, maxMs: config.ppg.backoff.maxMs, jitter: 0.2 },
-      concurrency: 8,
+      concurrency: config.ppg.concurrency,
       requestTimeoutMs: config.ppg.requestTimeoutMs,
       onAcknowledged: (item) => pushes.onOutboxAcknowledged(item),
     });

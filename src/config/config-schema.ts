@@ -89,6 +89,8 @@ export const configSchema = z
          */
         handBackUrl: z.url().default('http://127.0.0.1:8181/pap'),
         requestTimeoutMs: z.number().int().min(100).max(120000).default(10000),
+        /** Hand-back and result-notification POSTs in flight at once (the outbox drains at this width). */
+        concurrency: z.number().int().min(1).max(256).default(8),
         backoff: z
           .strictObject({
             baseMs: z.number().int().min(10).default(1000),

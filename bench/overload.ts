@@ -6,13 +6,12 @@
  */
 import { metricValue, startAgentProcess } from './lib/agent-process.js';
 import type { BenchEnv } from './lib/bench-env.js';
-import { makePopulation, provision } from './lib/population.js';
 import { awaitTerminal, runPapStep, type PushSample } from './lib/pap-load.js';
 import { fmt, maxOf, quantile } from './lib/percentiles.js';
 import { cpuMeter, memoryMb, selfCpuMeter } from './lib/proc-stats.js';
 import { table } from './lib/report.js';
 import { lineChart } from './lib/svg-chart.js';
-import { awaitSubscriptions } from './throughput.js';
+import { awaitSubscriptions, throughputPopulation } from './throughput.js';
 
 export interface RssSample {
   /** Seconds since the load started (negative: before). */
@@ -65,11 +64,8 @@ const ms = (samples: PushSample[], pick: (s: PushSample) => number | undefined) 
 
 export async function runOverload(env: BenchEnv, sustained: number): Promise<OverloadResult> {
   const snapAt = (process.env.SPA_BENCH_HEAPSNAP_AT ?? '').split(',').filter(Boolean).map(Number);
-  const { plan, kamailio, sink } = env;
-  const population = makePopulation('t', plan.throughputUsers, 0, kamailio.host);
-  if (!env.provisioned.has('t')) await provision(kamailio, population, env.uas);
-  env.provisioned.add('t');
-  const aors = population.users.map((u) => u.aor);
+  const { plan, sink } = env;
+  const aors = await throughputPopulation(env);
   const agent = await startAgentProcess({
     profile: env.profile(),
     config: { sip: { timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 } }, ppg: { handBackUrl: sink.url('/handback') }, capabilityTable: { maxUsers: 1_000_000 } },

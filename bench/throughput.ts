@@ -59,6 +59,14 @@ export async function awaitSubscriptions(agent: AgentProcess, count: number, tim
   return { active, notifies };
 }
 
+/** The all-reachable population the throughput and overload parts share: provisioned once per run. */
+export async function throughputPopulation(env: BenchEnv): Promise<string[]> {
+  const population = makePopulation('t', env.plan.throughputUsers, 0, env.kamailio.host);
+  if (!env.provisioned.has('t')) await provision(env.kamailio, population, env.uas);
+  env.provisioned.add('t');
+  return population.users.map((u) => u.aor);
+}
+
 export async function runThroughput(
   env: BenchEnv,
   engine: 'embedded' | 'drachtio',
@@ -66,11 +74,8 @@ export async function runThroughput(
   cpuProfileDir?: string,
 ): Promise<ThroughputResult> {
   const label = `${engine}, store ${sync}`;
-  const { plan, kamailio, sink } = env;
-  const population = makePopulation('t', plan.throughputUsers, 0, kamailio.host);
-  if (!env.provisioned.has('t')) await provision(kamailio, population, env.uas);
-  env.provisioned.add('t');
-  const aors = population.users.map((u) => u.aor);
+  const { plan, sink } = env;
+  const aors = await throughputPopulation(env);
   const agent = await startAgentProcess({
     profile: env.profile(),
     config: { sip: { engine, timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 }, ...(engine === 'drachtio' ? { drachtio: drachtioFromEnv() } : {}) }, ppg: { handBackUrl: sink.url('/handback') }, capabilityTable: { maxUsers: 1_000_000 }, store: { synchronous: sync } },

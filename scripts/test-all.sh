@@ -27,4 +27,14 @@ echo "test-all: kamailio $(kamailio -v 2>/dev/null | head -1 | awk '{print $3}' 
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npx tsc -p tsconfig.json --noEmit
 echo "test-all: tsc --noEmit (strict) passed"
-npx vitest run "$@"
+mkdir -p .tmp && rm -f .tmp/vitest-results.json
+set +e
+npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-results.json "$@"
+rc=$?
+set -e
+# One plain closing line for whoever reads the log: "tests: N passed, N failed, N skipped".
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(".tmp/vitest-results.json", "utf8"));
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' 2>/dev/null || echo "tests: no result file (vitest exit $rc)"
+exit $rc

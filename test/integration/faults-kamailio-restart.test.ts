@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useProcessCleanup } from '../support/cleanup.js';
+import { waitUntil } from '../support/poll.js';
 import { kamailioMissingReason, startKamailio } from '../support/kamailio.js';
 import { sippMissingReason } from '../support/sipp.js';
 import { publishPresence, registerUser, startMessageUas } from '../support/sip-users.js';
@@ -19,11 +20,6 @@ if (missing) console.warn(`faults-kamailio-restart.test.ts skipped: ${missing}`)
 
 const TERMINAL = new Set(['delivered', 'handed-back', 'expired', 'cancelled']);
 
-async function until(probe: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  return probe();
-}
 
 describe.skipIf(missing !== undefined)('fault: Kamailio restarts mid-load', () => {
   useProcessCleanup('each');
@@ -63,14 +59,14 @@ describe.skipIf(missing !== undefined)('fault: Kamailio restarts mid-load', () =
       await load;
 
       // The watcher finds out by itself (refresh → 481 → resubscribe) and the table follows the new state.
-      const closedSeen = await until(() => sut.agent.table.decide(aor).reachability === 'unreachable', 15_000);
+      const closedSeen = await waitUntil(() => sut.agent.table.decide(aor).reachability === 'unreachable', 15_000);
       const closedAfter = Date.now() - restartAt;
       expect(closedSeen).toBe(true);
       expect(sut.agent.watcher.stats().subscribeAttempts).toBeGreaterThan(attemptsBefore);
       await publishPresence(kamailio, { user: 'kr-alice', basic: 'open' });
-      expect(await until(() => sut.agent.table.decide(aor).reachability === 'reachable', 10_000)).toBe(true);
+      expect(await waitUntil(() => sut.agent.table.decide(aor).reachability === 'reachable', 10_000)).toBe(true);
 
-      const allDone = await until(() => accepted.every((id) => TERMINAL.has(sut.agent.store.get(id)?.state ?? '')), 15_000);
+      const allDone = await waitUntil(() => accepted.every((id) => TERMINAL.has(sut.agent.store.get(id)?.state ?? '')), 15_000);
       const states = new Map<string, number>();
       for (const id of accepted) {
         const s = sut.agent.store.get(id)?.state ?? 'missing';
@@ -84,7 +80,7 @@ describe.skipIf(missing !== undefined)('fault: Kamailio restarts mid-load', () =
       // After recovery a push is delivered again.
       const after = await postPap(sut.papUrl, papPush({ pushId: 'kr-after', address: userAddress(aor), content: Buffer.from('after') }));
       expect(after.status).toBe(202);
-      expect(await until(() => sut.agent.store.get('kr-after')?.state === 'delivered', 10_000)).toBe(true);
+      expect(await waitUntil(() => sut.agent.store.get('kr-after')?.state === 'delivered', 10_000)).toBe(true);
     } finally {
       await sut.stop();
     }

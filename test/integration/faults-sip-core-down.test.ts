@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useProcessCleanup } from '../support/cleanup.js';
+import { waitUntil } from '../support/poll.js';
 import { freePort } from '../support/ports.js';
 import { papPush, postPap, startAgentUnderTest, userAddress, type AgentUnderTest } from '../support/agent-under-test.js';
 
@@ -30,11 +31,6 @@ async function agentWithDeadCore(policy: 'always-sip' | 'presence-aware'): Promi
   return { sut, core };
 }
 
-async function until(probe: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  return probe();
-}
 
 describe('fault: SIP core unreachable', () => {
   useProcessCleanup('each');
@@ -51,7 +47,7 @@ describe('fault: SIP core unreachable', () => {
           acceptedAt.set(`dead-${i}`, Date.now());
         }),
       );
-      const allBack = await until(() => [...acceptedAt.keys()].every((id) => sut.agent.store.get(id)?.state === 'handed-back'), TIMER_F + 4000);
+      const allBack = await waitUntil(() => [...acceptedAt.keys()].every((id) => sut.agent.store.get(id)?.state === 'handed-back'), TIMER_F + 4000);
       expect(allBack).toBe(true);
       const latencies = [...acceptedAt].map(([id, at]) => (sut.agent.store.get(id)?.updatedAt ?? Infinity) - at);
       const worst = Math.max(...latencies);
@@ -76,7 +72,7 @@ describe('fault: SIP core unreachable', () => {
       const firstMs = Date.now() - t0;
       expect([200, 202]).toContain(first.status);
       expect(firstMs).toBeLessThan(sut.profile.presence.firstNotifyWaitMs + 1000);
-      if (first.status === 202) expect(await until(() => sut.agent.store.get('lonely-1')?.state === 'handed-back', TIMER_F + 3000)).toBe(true);
+      if (first.status === 202) expect(await waitUntil(() => sut.agent.store.get('lonely-1')?.state === 'handed-back', TIMER_F + 3000)).toBe(true);
       const sentBefore = sut.agent.engine.stats();
       const t1 = Date.now();
       const second = await postPap(sut.papUrl, papPush({ pushId: 'lonely-2', address: userAddress(aor), content: Buffer.from('x') }));

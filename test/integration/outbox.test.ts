@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/ops/logger.js';
 import { OutboxDispatcher, type OutboxDispatcherOptions } from '../../src/push/outbox/outbox-dispatcher.js';
 import type { NewOutboxItem, OutboxItem } from '../../src/push/outbox/outbox-item.js';
 import { PushStore } from '../../src/push/store/push-store.js';
+import { waitFor } from '../support/poll.js';
 
 /** A PPG stand-in on 127.0.0.1: answers each POST with the next scripted status (then `fallback`). */
 class FakePpg {
@@ -57,14 +58,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Polls `cond` every 10 ms, failing after `timeoutMs`. */
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const BODY = Buffer.from([0x2d, 0x2d, 0x78, 0x0d, 0x0a, 0x00, 0xff, 0x03]);
 

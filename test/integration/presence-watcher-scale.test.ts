@@ -25,22 +25,13 @@ import { publishPresence } from '../support/sip-users.js';
 import { headerValue } from '../support/sipp-trace.js';
 import { runSipp, sippMissingReason, writeSippCsv } from '../support/sipp.js';
 import { requestCounter } from '../support/wire.js';
+import { eventually } from '../support/poll.js';
 
 const missing = kamailioMissingReason() ?? sippMissingReason();
 if (missing) console.warn(`presence-watcher-scale.test.ts skipped: ${missing}`);
 
 const AGENT_HOST = '127.0.0.2';
 
-/** Polls `probe` (no SIP traffic) every 50 ms until `accept` holds, at most `timeoutMs`; returns the last value. */
-async function eventually<T>(probe: () => T, accept: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = probe();
-  while (!accept(last) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    last = probe();
-  }
-  return last;
-}
 
 interface WatcherSetup {
   firstNotifyWaitMs?: number;

@@ -16,20 +16,11 @@ import { kamailioMissingReason, startKamailio, type KamailioHandle } from '../su
 import { freePort } from '../support/ports.js';
 import { publishPresence } from '../support/sip-users.js';
 import { sippMissingReason } from '../support/sipp.js';
+import { eventually } from '../support/poll.js';
 
 const missing = kamailioMissingReason() ?? sippMissingReason();
 if (missing) console.warn(`presence-watcher.test.ts skipped: ${missing}`);
 
-/** Polls the table (no SIP traffic) until `accept` holds, at most `timeoutMs`. */
-async function eventually(probe: () => ReachabilityDecision, accept: (d: ReachabilityDecision) => boolean, timeoutMs = 5000): Promise<ReachabilityDecision> {
-  const deadline = Date.now() + timeoutMs;
-  let last = probe();
-  while (!accept(last) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    last = probe();
-  }
-  return last;
-}
 
 describe.skipIf(missing !== undefined)('PresenceWatcher with real Kamailio presence', () => {
   useProcessCleanup('all');

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMultipartRelated } from '../../src/push/pap/multipart.js';
 import { useProcessCleanup } from '../support/cleanup.js';
+import { waitFor } from '../support/poll.js';
 import { kamailioMissingReason, startKamailio, type KamailioHandle } from '../support/kamailio.js';
 import { sippMissingReason } from '../support/sipp.js';
 import { headerValue } from '../support/sipp-trace.js';
@@ -29,15 +30,6 @@ function messageState(xml: string): string | undefined {
   return /message-state="([a-z-]+)"/.exec(xml)?.[1];
 }
 
-async function waitUntil<T>(probe: () => T | undefined | false, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe.skipIf(missing !== undefined)('push path end to end with real Kamailio and SIPp', () => {
   useProcessCleanup('all');
@@ -98,7 +90,7 @@ describe.skipIf(missing !== undefined)('push path end to end with real Kamailio 
       papPush({ pushId: 'e2e-large', address: userAddress(`sip:e2e-large@${kamailio.host}`), content: large, contentType: 'text/plain' }),
     );
     expect(papCode(response.text)).toBe(1001);
-    await waitUntil(() => sut.agent.store.get('e2e-large')?.state === 'delivered', 10_000, 'delivered');
+    await waitFor(() => sut.agent.store.get('e2e-large')?.state === 'delivered', 'delivered', 10_000);
     expect(((await kamailio.stats())['tcp:passive_open'] ?? 0) - tcpBefore).toBeGreaterThanOrEqual(1);
     expect((await uas.done).code).toBe(0);
     const [message] = uas.messages().filter((m) => m.method === 'MESSAGE');
@@ -146,7 +138,7 @@ describe.skipIf(missing !== undefined)('push path end to end with real Kamailio 
     expect(sut.agent.pushes.handBackCounts()).toContainEqual({ hint: 'SMS', mode: 'async', count: 1 });
 
     expect((await sut.agent.watcher.decide(aor)).reachability).toBe('unreachable');
-    await waitUntil(() => sut.agent.store.get('e2e-3')?.state === 'handed-back', 5000, 'handed-back');
+    await waitFor(() => sut.agent.store.get('e2e-3')?.state === 'handed-back', 'handed-back', 5000);
     const status = await postPap(sut.papUrl, papControl('statusquery-message', 'e2e-3'));
     expect(messageState(status.text)).toBe('undeliverable');
   });

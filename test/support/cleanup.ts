@@ -6,6 +6,9 @@
  * Only processes started by these helpers are ever signalled, by their own pid / process group.
  */
 import { afterAll, afterEach, beforeEach } from 'vitest';
+import { waitUntil } from './poll.js';
+
+export { waitUntil };
 
 /** Something the harness started and knows how to stop. */
 export interface TrackedProcess {
@@ -120,14 +123,6 @@ export async function terminateGroup(pid: number, graceMs = 5_000): Promise<void
 }
 
 /** Poll `condition` every 20 ms until true or `timeoutMs` passed; returns the last result. */
-export async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return condition();
-}
 
 process.on('exit', () => {
   for (const pid of live.keys()) signalGroup(pid, 'SIGKILL');

@@ -77,15 +77,9 @@ function readDoctype(text: string, start: number, prolog: XmlProlog): number {
     i = skipSpace(text, i + 1);
     while (text[i] !== ']') {
       if (i >= text.length) throw invalid('unterminated DOCTYPE internal subset');
-      if (text.startsWith('<?', i)) {
-        const pi = readPi(text, i);
-        if (pi.supportedVersions !== undefined) prolog.supportedVersions = pi.supportedVersions;
-        i = pi.end;
-      } else if (text.startsWith('<!--', i)) {
-        i = readComment(text, i);
-      } else {
-        throw invalid('DOCTYPE internal subset declarations are refused (no entity is ever expanded)');
-      }
+      const next = readPiOrComment(text, i, prolog);
+      if (next === undefined) throw invalid('DOCTYPE internal subset declarations are refused (no entity is ever expanded)');
+      i = next;
       i = skipSpace(text, i);
     }
     i = skipSpace(text, i + 1);
@@ -95,18 +89,29 @@ function readDoctype(text: string, start: number, prolog: XmlProlog): number {
   return i + 1;
 }
 
+/**
+ * A processing instruction (keeping `wap-pap-ver supported-versions`) or a comment at `i`, in the prolog
+ * or the DOCTYPE internal subset alike; returns the index after it, or undefined when `i` holds neither.
+ */
+function readPiOrComment(text: string, i: number, prolog: XmlProlog): number | undefined {
+  if (text.startsWith('<?', i)) {
+    const pi = readPi(text, i);
+    if (pi.supportedVersions !== undefined) prolog.supportedVersions = pi.supportedVersions;
+    return pi.end;
+  }
+  if (text.startsWith('<!--', i)) return readComment(text, i);
+  return undefined;
+}
+
 /** Reads everything before the root element. Throws PAP_INVALID on anything it does not accept. */
 export function readXmlProlog(text: string): XmlProlog {
   const prolog: XmlProlog = { rootStart: 0 };
   let i = skipSpace(text, 0);
   for (;;) {
     if (i >= text.length) throw invalid('no root element', 'pap');
-    if (text.startsWith('<?', i)) {
-      const pi = readPi(text, i);
-      if (pi.supportedVersions !== undefined) prolog.supportedVersions = pi.supportedVersions;
-      i = pi.end;
-    } else if (text.startsWith('<!--', i)) {
-      i = readComment(text, i);
+    const next = readPiOrComment(text, i, prolog);
+    if (next !== undefined) {
+      i = next;
     } else if (text.startsWith('<!DOCTYPE', i)) {
       if (prolog.doctype) throw invalid('more than one DOCTYPE');
       i = readDoctype(text, i, prolog);

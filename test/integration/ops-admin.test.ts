@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startOpsServer, type OpsServer, readJson } from './ops-server.js';
+import { waitUntil } from '../support/poll.js';
 
 const TOKEN = 'admin-token-for-tests';
 const servers: OpsServer[] = [];
@@ -98,7 +99,7 @@ describe('admin API with the right token', () => {
     expect((await readJson(missing)).error).toBe('PUSH_NOT_FOUND');
   });
 
-  it('POST /admin/users/:aor/refresh starts a refresh (202) and the watcher tracks the user; 400 for a non-URI', async () => {
+  it('POST /admin/users/:aor/refresh starts a refresh (202): the watcher tracks the user and a SUBSCRIBE goes out; 400 for a non-URI', async () => {
     const server = await start(TOKEN);
     const aor = 'sip:gina@127.0.0.1';
     const response = await fetch(`${server.url}/admin/users/${encodeURIComponent(aor)}/refresh`, { method: 'POST', headers: auth });
@@ -106,6 +107,8 @@ describe('admin API with the right token', () => {
     expect(await readJson(response)).toEqual({ aor, status: 'refresh-requested' });
     const tracked = Object.values(server.watcher.stats().subscriptions).reduce((sum, n) => sum + n, 0);
     expect(tracked).toBe(1);
+    // The forced refresh really starts a SUBSCRIBE for a user the watcher had never seen.
+    expect(await waitUntil(() => (server.engine.stats().requestsSent.SUBSCRIBE ?? 0) === 1, 2000)).toBe(true);
 
     const bad = await fetch(`${server.url}/admin/users/gina/refresh`, { method: 'POST', headers: auth });
     expect(bad.status).toBe(400);

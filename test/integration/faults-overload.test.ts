@@ -48,7 +48,9 @@ describe('overload: bounded queue', () => {
       const t0 = Date.now();
       const more = await postPap(sut.papUrl, papPush({ pushId: 'ov-more', address: userAddress(`sip:more@${core.host}`), content: Buffer.from('x') }));
       expect(more.status).toBe(503);
-      expect(Date.now() - t0).toBeLessThan(200);
+      // "At once": no queueing behind the full slots, far below Timer F (64·T1 = 3.2 s here); the margin is
+      // for a shared 2-core machine where one scheduling hiccup alone can take a few hundred milliseconds.
+      expect(Date.now() - t0).toBeLessThan(1_000);
 
       // Recovery: the first two time out (Timer F), their slots go to the queued ones, room again.
       const deadline = Date.now() + 10_000;

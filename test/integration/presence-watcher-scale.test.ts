@@ -226,9 +226,11 @@ describe.skipIf(missing !== undefined)('PresenceWatcher at scale and across a Ka
     );
     expect(decided).toBe(users);
     expect(transactions).toBe(users);
-    // Kamailio counts datagrams: one per user, plus the transaction layer's retransmissions (0 on a quiet
-    // machine; only when a 200 OK took longer than T1 because the 2 cores were busy).
-    expect(delta.subscribe).toBe(users + retransmissions);
+    // Kamailio counts datagrams: one per user, plus at most the transaction layer's retransmissions (0 on a
+    // quiet machine; only when a 200 OK took longer than T1 because the 2 cores were busy). A retransmission
+    // may cross the 200 OK and reach Kamailio after its counters were read, so it is an upper bound.
+    expect(delta.subscribe).toBeGreaterThanOrEqual(users);
+    expect(delta.subscribe).toBeLessThanOrEqual(users + retransmissions);
     expect(retransmissions).toBeLessThan(users * 0.05);
     expect(stats).toMatchObject({ subscribeAttempts: users, subscribeFailures: 0, resubscribesScheduled: 0, parseErrors: 0 });
     expect(stats.subscriptions.active).toBe(users);

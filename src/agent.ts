@@ -71,7 +71,7 @@ function buildEngine(config: AgentConfig, profile: SipProfile, logger: Logger): 
 }
 
 export async function startAgent(config: AgentConfig, logger: Logger, overrides: AgentOverrides = {}): Promise<RunningAgent> {
-  const profile = overrides.profile ?? loadProfile(config.profile);
+  const profile = overrides.profile ?? loadProfile(config.profile, config.profileOverrides);
   if (config.store.path !== ':memory:') mkdirSync(dirname(config.store.path), { recursive: true });
   const store = PushStore.open(config.store.path, { synchronous: config.store.synchronous });
   const moduleLog = (module: string) => loggerForModule(logger, module, config.log.modules);

@@ -30,7 +30,7 @@ program
     let config;
     try {
       config = loadConfig(opts.config ?? process.env.SPA_CONFIG);
-      loadProfile(config.profile);
+      loadProfile(config.profile, config.profileOverrides);
     } catch (err) {
       fail(err);
     }
@@ -70,7 +70,7 @@ program
   .action((file?: string) => {
     try {
       const config = loadConfig(file);
-      const profile = loadProfile(config.profile);
+      const profile = loadProfile(config.profile, config.profileOverrides);
       console.log(`ok: config ${file ?? '(defaults)'} with profile ${profile.name}`);
     } catch (err) {
       fail(err);

@@ -22,12 +22,19 @@ export const configSchema = z
   .strictObject({
     /** A profile name from sip-profiles/ or a path to a profile file. */
     profile: z.string().min(1).default('kamailio-lab'),
+    /**
+     * Fields laid over the profile before it is validated (objects merge, anything else replaces), e.g.
+     * `{ outboundProxy: { host: 10.0.0.5 } }` or `SPA__profileOverrides__outboundProxy__host=10.0.0.5`:
+     * one shipped profile serves several sites. Checked against the sip-profile schema at start.
+     */
+    profileOverrides: z.record(z.string(), z.unknown()).default({}),
     sip: z
       .strictObject({
         engine: z.enum(['embedded', 'drachtio']).default('embedded'),
         /**
          * Where the embedded engine listens. Default 127.0.0.2:5070: an address of its own on loopback, so
-         * it never shares host:port with a SIP core on 127.0.0.1 (lab-facts.md).
+         * it never shares an address with a SIP core on 127.0.0.1, and a next hop is never mistaken for
+         * the agent itself (docs/interop.md, "Loopback addresses").
          */
         listen: z
           .array(listenSchema)

@@ -1,52 +1,52 @@
 import { readFileSync } from 'node:fs';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AgentError, ErrorCodes } from '../errors.js';
 import { describeZodIssue } from '../profiles/load-profile.js';
 import { configSchema, type AgentConfig } from './config-schema.js';
+import { applyEnvOverrides, envOriginOf, type EnvOrigins } from './env-overrides.js';
 
-/** Environment overrides: `SPA__http__port=8181` sets `http.port` (double underscore separates levels). */
-export const ENV_PREFIX = 'SPA__';
+export { applyEnvOverrides, ENV_PREFIX } from './env-overrides.js';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** Fields holding file paths: a relative value in a config file is relative to that file's folder. */
+const PATH_FIELDS: readonly (readonly string[])[] = [
+  ['store', 'path'],
+  ['presence', 'watchList'],
+  ['http', 'tls', 'certPath'],
+  ['http', 'tls', 'keyPath'],
+  ['profile'],
+];
 
-function coerce(value: string): Json {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
-  if (value.startsWith('[') || value.startsWith('{')) {
-    try {
-      return JSON.parse(value) as Json;
-    } catch {
-      return value;
-    }
-  }
-  return value;
-}
+/** A `profile` value that names a file rather than a shipped profile (same test as loadProfile). */
+const looksLikePath = (value: string) => value.includes('/') || extname(value) !== '';
 
-/** Applies `SPA__a__b=v` variables onto a raw config object. */
-export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const out: Record<string, unknown> = structuredClone(raw);
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
-    const path = name.slice(ENV_PREFIX.length).split('__').filter(Boolean);
-    let node: Record<string, unknown> = out;
-    for (const key of path.slice(0, -1)) {
-      const next = node[key];
-      if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
-      node = node[key] as Record<string, unknown>;
-    }
-    const last = path.at(-1);
-    if (last) node[last] = coerce(value);
+/**
+ * Resolves the relative paths of a config file against `baseDir`, so the agent finds the same files
+ * whatever its working directory. Environment values and defaults stay relative to the working directory.
+ */
+export function resolveConfigPaths(raw: Record<string, unknown>, baseDir: string): Record<string, unknown> {
+  const out = structuredClone(raw);
+  for (const path of PATH_FIELDS) {
+    let node: unknown = out;
+    for (const key of path.slice(0, -1)) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+    if (typeof node !== 'object' || node === null) continue;
+    const holder = node as Record<string, unknown>;
+    const key = path.at(-1) as string;
+    const value = holder[key];
+    if (typeof value !== 'string' || value === '' || value === ':memory:' || isAbsolute(value)) continue;
+    if (key === 'profile' && !looksLikePath(value)) continue;
+    holder[key] = resolve(baseDir, value);
   }
   return out;
 }
 
-/** Validates a raw config object; one line naming the field on failure. */
-export function validateConfig(raw: unknown, source = 'config'): AgentConfig {
+/** Validates a raw config object; one line naming the field (and the variable that set it) on failure. */
+export function validateConfig(raw: unknown, source = 'config', origins: EnvOrigins = new Map()): AgentConfig {
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) {
     const { field, line } = describeZodIssue(result.error);
-    throw new AgentError(ErrorCodes.CONFIG_INVALID, `invalid ${source}: ${line}`, field);
+    const variable = envOriginOf(field, origins);
+    throw new AgentError(ErrorCodes.CONFIG_INVALID, `invalid ${source}: ${line}${variable ? ` (set by ${variable})` : ''}`, field);
   }
   return result.data;
 }
@@ -68,12 +68,13 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
       if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed))) {
         throw new Error('top level must be a mapping');
       }
-      raw = (parsed ?? {}) as Record<string, unknown>;
+      raw = resolveConfigPaths((parsed ?? {}) as Record<string, unknown>, dirname(resolve(path)));
     } catch (err) {
       throw new AgentError(ErrorCodes.CONFIG_INVALID, `config ${path} is not valid YAML/JSON: ${(err as Error).message}`, 'config', {
         cause: err,
       });
     }
   }
-  return validateConfig(applyEnvOverrides(raw, env), path ?? 'config');
+  const origins: EnvOrigins = new Map();
+  return validateConfig(applyEnvOverrides(raw, env, origins), path ?? 'config', origins);
 }

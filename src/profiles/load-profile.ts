@@ -13,6 +13,7 @@ export function describeZodIssue(error: z.ZodError, prefix = ''): { field: strin
   const issue = error.issues[0];
   const path = [prefix, ...(issue?.path ?? []).map(String)];
   let message = issue?.message ?? 'invalid';
+  if (issue && issue.code === 'invalid_key') message = issue.issues[0]?.message ?? message;
   if (issue && issue.code === 'unrecognized_keys') {
     path.push(issue.keys[0] ?? '');
     message = 'unknown field (check the spelling against the documented fields)';
@@ -34,10 +35,20 @@ export function validateProfile(raw: unknown, source = 'profile'): SipProfile {
   return result.data;
 }
 
+/** Lays `over` onto `base`: objects merge key by key, anything else (arrays too) replaces. */
+export function mergeOverrides(base: unknown, over: unknown): unknown {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(base) || !isObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) out[key] = mergeOverrides(base[key], value);
+  return out;
+}
+
 /**
- * Loads a profile by name (`oma-sip-push` → sip-profiles/oma-sip-push.yaml) or by path.
+ * Loads a profile by name (`oma-sip-push` → sip-profiles/oma-sip-push.yaml) or by path (relative to the
+ * working directory), lays `overrides` (config `profileOverrides`) over it and validates the result.
  */
-export function loadProfile(nameOrPath: string): SipProfile {
+export function loadProfile(nameOrPath: string, overrides: Record<string, unknown> = {}): SipProfile {
   const looksLikePath = nameOrPath.includes('/') || extname(nameOrPath) !== '';
   const path = looksLikePath
     ? isAbsolute(nameOrPath)
@@ -60,5 +71,6 @@ export function loadProfile(nameOrPath: string): SipProfile {
       cause: err,
     });
   }
-  return validateProfile(raw, path);
+  const overridden = Object.keys(overrides).length > 0;
+  return validateProfile(overridden ? mergeOverrides(raw, overrides) : raw, overridden ? `${path} with profileOverrides` : path);
 }

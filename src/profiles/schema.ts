@@ -1,23 +1,39 @@
 /**
- * The sip-profile schema: how the agent talks to one kind of SIP core (product.md §5).
- * A profile is YAML or JSON in `sip-profiles/`; `loadProfile()` validates it with this schema and a bad
- * profile stops start-up with one line naming the field.
+ * The sip-profile schema: how the agent talks to one kind of SIP core (identity, outbound proxy, MESSAGE
+ * form, what presence counts as push-capable, hand-back defaults, addressing). A profile is YAML or JSON
+ * in `sip-profiles/`; `loadProfile()` validates it with this schema and a bad profile stops start-up
+ * with one line naming the field. Every level is strict: a misspelt key is an error, never ignored.
  */
 import { z } from 'zod';
 
 const transport = z.enum(['udp', 'tcp']);
 
-export const hopSchema = z.object({
+/** Headers a profile may not set: the engine owns them, or RFC 3428 §4 forbids them (Contact). */
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  'via', 'call-id', 'cseq', 'content-length', 'contact', 'from', 'to', 'content-type', 'max-forwards',
+  'i', 'l', 'm', 'f', 't', 'c', 'v',
+]);
+
+/** RFC 3261 §25.1: a header name is a `token`; the engine and the builder own some names. */
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9.!%*_+`'~-]+$/, 'header name must be an RFC 3261 token (letters, digits, - . ! % * _ + ` \' ~)')
+  .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), 'header is set by the agent itself (Via, From, To, Call-ID, CSeq, Contact, Content-Type, Content-Length, Max-Forwards)');
+
+/** One line of printable text: a CR or LF would inject headers (RFC 3261 §7.3.1 has no folding here). */
+const headerValue = z.string().regex(/^[^\r\n\0]*$/, 'header value must be one line (no CR, LF or NUL)');
+
+export const hopSchema = z.strictObject({
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535).default(5060),
   transport: transport.default('udp'),
 });
 
 export const profileSchema = z
-  .object({
+  .strictObject({
     name: z.string().min(1),
     description: z.string().optional(),
-    identity: z.object({
+    identity: z.strictObject({
       /** From URI of every request the agent sends. */
       uri: z.string().regex(/^sips?:/, 'must be a sip: or sips: URI'),
       displayName: z.string().optional(),
@@ -27,7 +43,7 @@ export const profileSchema = z
     /** Where requests go; unset = straight to the Request-URI host. */
     outboundProxy: hopSchema.optional(),
     message: z
-      .object({
+      .strictObject({
         /** Bytes above which a MESSAGE needs a congestion-controlled transport (RFC 3428 §9: 1300). */
         sizeThreshold: z.number().int().min(200).max(65535).default(1300),
         /** Above the threshold: send over TCP, or hand back to the PPG. */
@@ -38,12 +54,12 @@ export const profileSchema = z
         acceptContact: z.boolean().default(true),
         /** Append `;require;explicit` (RFC 3841 §9.2) to Accept-Contact. */
         requireExplicit: z.boolean().default(false),
-        /** Extra static headers put on every MESSAGE. */
-        extraHeaders: z.record(z.string(), z.string()).default({}),
+        /** Extra static headers put on every MESSAGE; checked here so a bad one stops start-up, not every push. */
+        extraHeaders: z.record(headerName, headerValue).default({}),
       })
       .prefault({}),
     presence: z
-      .object({
+      .strictObject({
         enabled: z.boolean().default(true),
         event: z.string().default('presence'),
         accept: z.array(z.string()).default(['application/pidf+xml']),
@@ -51,7 +67,7 @@ export const profileSchema = z
         /** How long a push for a user not yet known waits for the first NOTIFY. */
         firstNotifyWaitMs: z.number().int().min(0).max(30000).default(1500),
         /**
-         * OMA service-ids that count as push-capable. OMA registered none for Push (standards-digest §3.5),
+         * OMA service-ids that count as push-capable. OMA registered none for Push (docs/standards.md),
          * so this is the operator's choice; empty = only caps/basic decide.
          */
         pushServiceIds: z.array(z.string()).default([]),
@@ -62,7 +78,7 @@ export const profileSchema = z
       })
       .prefault({}),
     capabilities: z
-      .object({
+      .strictObject({
         /** Delivery failures (404/408/480/timeout) mark the user unreachable for this long. */
         holdDownSeconds: z.number().int().min(0).max(86400).default(300),
         /** Presence is a hint: entries older than this are re-evaluated as unknown. */
@@ -70,13 +86,13 @@ export const profileSchema = z
       })
       .prefault({}),
     handBack: z
-      .object({
+      .strictObject({
         /** The bearer hint when presence says nothing better (vocabulary: docs/architecture.md). */
         defaultBearer: z.string().default('SMS'),
       })
       .prefault({}),
     addressing: z
-      .object({
+      .strictObject({
         /** Home domain for PLMN numbers and bare user names. */
         homeDomain: z.string().min(1),
         /** TYPE=PLMN numbers become `sip:+N@domain;user=phone` or `tel:+N`. */

@@ -1,5 +1,5 @@
 /**
- * The SIP MESSAGE that carries a push (RFC 3428; OMA SIP Push as summarised in standards-digest §1.5):
+ * The SIP MESSAGE that carries a push (RFC 3428; OMA SIP Push, docs/standards.md):
  * Request-URI/To = the AOR, From = the profile identity, P-Asserted-Identity (RFC 3325) when the profile
  * says so, `Accept-Contact: *;+g.oma.pusheventapp="<app>"` (RFC 3841 §9.2, `;require;explicit` per
  * profile), Content-Type and body of the content entity byte-exact, and no Contact (RFC 3428 §4).
@@ -7,12 +7,10 @@
  */
 import type { OutOfDialogRequest, SipHeaders, SipTransport } from '../sip/port.js';
 import { AgentError, ErrorCodes } from '../errors.js';
-import type { SipProfile } from '../profiles/schema.js';
+import { RESERVED_HEADERS, type SipProfile } from '../profiles/schema.js';
 import type { PushSubmission } from './pap/pap-types.js';
 import { pushEventAppFor } from './omna-app-ids.js';
 
-/** Headers a profile may not set: the engine owns them, or RFC 3428 §4 forbids them (Contact). */
-const RESERVED_HEADERS = new Set(['via', 'call-id', 'cseq', 'content-length', 'contact', 'from', 'to', 'content-type', 'max-forwards']);
 
 /** Room for what the engine adds (Via with branch, Call-ID, CSeq, Max-Forwards, tags, Content-Length). */
 const ENGINE_HEADER_ALLOWANCE = 300;

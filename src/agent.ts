@@ -131,6 +131,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       papPath: config.http.papPath,
       bodyLimitBytes: config.http.bodyLimitBytes,
       requestTimeoutMs: config.http.requestTimeoutMs,
+      overLimitDrain: config.http.overLimitDrain,
       logger: moduleLog('http'),
       handlePap: (contentType, body) => pushes.handlePap(contentType, body),
       readiness: readinessChecks({ engine, store, pushes }),

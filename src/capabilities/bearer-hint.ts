@@ -16,6 +16,16 @@ import type { PresenceDocument, PresenceTuple } from '../presence/presence-snaps
 export const BEARER_HINTS = ['SMS', 'MMS', 'OTA-HTTP', 'OTA-WSP', 'SIP'] as const;
 export type BearerHint = (typeof BEARER_HINTS)[number];
 
+/**
+ * The hint as a metric label: its vocabulary spelling (case-insensitive match against
+ * {@link BEARER_HINTS} and `extra`, e.g. the profile's default bearer), anything else `other`. A PI
+ * names its own bearer; taken as a label it would make one time series per string it ever sent.
+ */
+export function bearerHintLabel(hint: string, extra: readonly string[] = []): string {
+  const wanted = hint.toLowerCase();
+  return [...BEARER_HINTS, ...extra].find((known) => known.toLowerCase() === wanted) ?? 'other';
+}
+
 /** Network ids (OMA `<op:network id>`) of circuit-switched networks, where WAP Push over SMS works. */
 const CS_NETWORKS = /^(gsm|cs|umts-cs|2g|3g|geran|utran|cdma|1x|is-95|ansi-136)$/i;
 /** Packet networks, where OTA-HTTP can reach the handset. */

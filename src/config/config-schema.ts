@@ -84,6 +84,16 @@ export const configSchema = z
         papPath: z.string().startsWith('/').default('/pap'),
         bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
         requestTimeoutMs: z.number().int().min(100).max(600000).default(30000),
+        /**
+         * After answering 413, read and discard the rest of the body for at most this long / this much, so
+         * a client still sending gets the answer instead of a reset; then the connection is cut.
+         */
+        overLimitDrain: z
+          .strictObject({
+            maxMs: z.number().int().min(0).max(60000).default(5000),
+            maxBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+          })
+          .prefault({}),
         /** Serve HTTPS instead of HTTP with this PEM certificate chain and key (files read at start). */
         tls: z.strictObject({ certPath: z.string().min(1), keyPath: z.string().min(1) }).optional(),
       })

@@ -17,6 +17,7 @@ import { registerBodyDeadline } from './body-deadline.js';
 import { registerIntakeGuard, type IntakeGuardOptions } from './intake-guard.js';
 import { intakeOutcome } from './intake-outcome.js';
 import { registerJsonPushRoutes, type JsonPushDependencies } from './json-push-routes.js';
+import { drainAfterRefusal, type OverLimitDrain } from './over-limit-drain.js';
 import type { AgentMetrics } from './metrics.js';
 
 /** docs/openapi.yaml, served at `GET /openapi.yaml`. */
@@ -28,6 +29,8 @@ export interface HttpServerOptions {
   papPath: string;
   bodyLimitBytes: number;
   requestTimeoutMs: number;
+  /** After a 413, how long and how much of the rest of the body is read and discarded (over-limit-drain.ts). */
+  overLimitDrain?: OverLimitDrain;
   logger: Logger;
   handlePap(contentType: string, body: Buffer): Promise<IntakeReply>;
   /** Readiness checks: name → ok. */
@@ -112,6 +115,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) log.error({ err }, 'http handler failed');
+    if (status === 413) drainAfterRefusal(request, reply, options.overLimitDrain ?? { maxMs: 5000, maxBytes: 64 * 1024 * 1024 });
     if (status === 413 && request.routeOptions.url === options.papPath) {
       // PAP clients read PAP: a body over the limit is a bad message (PAP 2000) as well as HTTP 413.
       const body = buildBadMessageResponse({ code: PapCode.BAD_REQUEST, desc: `request body over ${options.bodyLimitBytes} bytes`, badMessageFragment: '' });

@@ -7,18 +7,46 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AgentError, ErrorCodes } from '../errors.js';
+import { pushEventAppFor } from '../push/omna-app-ids.js';
+import { headerTextProblem, isMediaType, MAX_BEARER_CHARS, urlProblem } from '../push/pap/header-safe.js';
 import { buildMultipartRelated } from '../push/pap/multipart.js';
 import type { PushSubmission } from '../push/pap/pap-types.js';
 import { formatPapTime, papDocument, qosElement, xmlElement } from '../push/pap/pap-xml-writer.js';
 
-/** A SIP/SIPS/tel URI, or a phone number (`+15551234567`, visual separators allowed). */
-const TARGET = /^(?:(?:sips?):[^\s]+@[^\s]+|tel:\+?[0-9][0-9().-]*|\+?[0-9][0-9 ().-]*)$/;
+/**
+ * A SIP/SIPS/tel URI, or a phone number (`+15551234567`, visual separators allowed). A SIP URI keeps to
+ * the characters a SIP header can carry (RFC 3261 §25.1): it becomes the MESSAGE's Request-URI and To.
+ */
+const TARGET = /^(?:(?:sips?):[A-Za-z0-9\-_.!~*'()%;/?:&=+$,[\]]+@[A-Za-z0-9\-_.!~*'()%;/?:@&=+$,[\]]+|tel:\+?[0-9][0-9().-]*|\+?[0-9][0-9 ().-]*)$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-/** RFC 2045 §5.1 `type "/" subtype` with optional parameters. */
-const MEDIA_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?:\s*;.*)?$/;
 
-const httpUrl = z.url({ protocol: /^https?$/ });
+/** A value that ends up in a header (header-safe.ts): refine with the grammar's own message. */
+const headerText = (maxChars: number) =>
+  z.string().min(1).superRefine((value, ctx) => {
+    const problem = headerTextProblem(value, maxChars);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const httpUrl = z.url({ protocol: /^https?$/ }).superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return; // z.url() has reported it already
+  }
+  const problem = urlProblem(value, url);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 const timestamp = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
+
+/** X-Wap-Application-Id: header text that can also be an Accept-Contact feature-tag value (RFC 3840 §9). */
+const appId = headerText(256).superRefine((value, ctx) => {
+  try {
+    pushEventAppFor(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
 
 export const jsonPushRequestSchema = z
   .object({
@@ -27,13 +55,13 @@ export const jsonPushRequestSchema = z
       z.object({ text: z.string() }).strict(),
       z.object({ base64: z.string().regex(BASE64, 'must be base64 (RFC 4648 §4)') }).strict(),
     ], { error: 'must be { "text": … } or { "base64": … }' }),
-    contentType: z.string().regex(MEDIA_TYPE, 'must be a media type, e.g. text/plain'),
-    appId: z.string().min(1).max(256).optional(),
+    contentType: z.string().refine(isMediaType, 'must be a media type in US-ASCII, e.g. text/plain or text/plain; charset=utf-8'),
+    appId: appId.optional(),
     pushId: z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
     notifyUrl: httpUrl.optional(),
     deliverBefore: timestamp.optional(),
     deliverAfter: timestamp.optional(),
-    bearer: z.string().min(1).max(64).optional(),
+    bearer: headerText(MAX_BEARER_CHARS).optional(),
   })
   .strict();
 

@@ -10,6 +10,7 @@
  */
 import { AgentError, ErrorCodes } from '../errors.js';
 import type { SipProfile } from '../profiles/schema.js';
+import { SIP_URI_CHARS } from './pap/header-safe.js';
 
 export type PapAddressType = 'USER' | 'PLMN' | 'IPv4' | 'IPv6' | (string & {});
 
@@ -98,6 +99,8 @@ function userAor(value: string, profile: SipProfile): MappedAor {
     const at = rest.lastIndexOf('@');
     const host = (at < 0 ? '' : rest.slice(at + 1)).split(';')[0];
     if (at <= 0 || !HOSTPORT.test(host)) throw invalid(`SIP URI without user@host: ${JSON.stringify(value)}`);
+    // The AOR is written into the Request-URI and the To header's <…> as is (RFC 3261 §25.1 characters).
+    if (!SIP_URI_CHARS.test(rest)) throw invalid(`SIP URI has characters a SIP header cannot carry: ${JSON.stringify(value.slice(0, 100))}`);
     return { aor: `${scheme}:${rest}`, kind: 'user' };
   }
   const at = value.lastIndexOf('@');

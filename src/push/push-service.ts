@@ -12,6 +12,7 @@
  *   endpoint (outbox, retried until acknowledged).
  */
 import type { Logger } from 'pino';
+import { bearerHintLabel } from '../capabilities/bearer-hint.js';
 import { AgentError, ErrorCodes } from '../errors.js';
 import type { SipProfile } from '../profiles/schema.js';
 import { SipRequestError, type SipEngine } from '../sip/port.js';
@@ -82,6 +83,7 @@ type TerminalDetail = { reason?: string; sipStatus?: number; bearerHint?: string
 
 /** Hand-backs by bearer hint and mode (synchronous 3010 at intake, asynchronous after a SIP failure). */
 export interface HandBackCount {
+  /** The hint's vocabulary spelling, or `other` (bearerHintLabel): bounded, whatever PIs send. */
   hint: string;
   mode: 'sync' | 'async';
   count: number;
@@ -147,7 +149,8 @@ export class PushService {
     return [...this.handBacks.values()];
   }
 
-  private countHandBack(hint: string, mode: 'sync' | 'async'): void {
+  private countHandBack(rawHint: string, mode: 'sync' | 'async'): void {
+    const hint = bearerHintLabel(rawHint, [this.options.profile.handBack.defaultBearer]);
     const key = `${mode}|${hint}`;
     const entry = this.handBacks.get(key);
     if (entry) entry.count += 1;

@@ -3,6 +3,7 @@
  * PAP_INVALID with `field` = `element@attribute`, so a badmessage-response can say what was wrong.
  */
 import { AgentError, ErrorCodes } from '../../errors.js';
+import { hasControlCharacter, headerTextProblem, urlProblem } from './header-safe.js';
 import type { PapElement } from './pap-document.js';
 
 const MAX_ATTRIBUTE_CHARS = 2048;
@@ -26,6 +27,25 @@ export function optionalAttribute(element: PapElement, name: string): string | u
 export function requiredAttribute(element: PapElement, name: string): string {
   const value = optionalAttribute(element, name);
   if (value === undefined) throw invalid(element, name, 'required attribute missing or empty');
+  return value;
+}
+
+/**
+ * A required identifier (`push-id`): any text but no control character, since it is echoed into
+ * responses, notifications, logs and the JSON API.
+ */
+export function identifierAttribute(element: PapElement, name: string): string {
+  const value = requiredAttribute(element, name);
+  if (hasControlCharacter(value)) throw invalid(element, name, 'must not contain control characters (CR, LF, NUL, …)');
+  return value;
+}
+
+/** An optional value that may end up in a header (a bearer or network name): header text, `maxChars` at most. */
+export function headerTextAttribute(element: PapElement, name: string, maxChars: number): string | undefined {
+  const value = optionalAttribute(element, name);
+  if (value === undefined) return undefined;
+  const problem = headerTextProblem(value, maxChars);
+  if (problem) throw invalid(element, name, problem);
   return value;
 }
 
@@ -65,7 +85,7 @@ export function timestampAttribute(element: PapElement, name: string): Date | un
   return date;
 }
 
-/** An absolute http(s) URL (where the agent POSTs result notifications). */
+/** An absolute http(s) URL without credentials (where the agent POSTs result notifications). */
 export function httpUrlAttribute(element: PapElement, name: string): string | undefined {
   const value = optionalAttribute(element, name);
   if (value === undefined) return undefined;
@@ -76,6 +96,8 @@ export function httpUrlAttribute(element: PapElement, name: string): string | un
     throw invalid(element, name, `not a URL: ${JSON.stringify(value)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(element, name, 'only http and https URLs are supported');
+  const problem = urlProblem(value, url);
+  if (problem) throw invalid(element, name, problem);
   return value;
 }
 

@@ -16,11 +16,16 @@ import {
   booleanAttribute,
   childElements,
   enumAttribute,
+  headerTextAttribute,
   httpUrlAttribute,
+  identifierAttribute,
   optionalAttribute,
   requiredAttribute,
   timestampAttribute,
 } from './pap-attributes.js';
+import { pushEventAppFor } from '../omna-app-ids.js';
+import { canonicalHeaderName } from './mime-headers.js';
+import { hasControlCharacter, isMediaType, MAX_BEARER_CHARS } from './header-safe.js';
 import { readPapDocument, type PapElement } from './pap-document.js';
 import type { PapQualityOfService, PapRequest, PapVersion, PushContent, PushSubmission } from './pap-types.js';
 
@@ -82,8 +87,9 @@ function qualityOfService(message: PapElement): PapQualityOfService {
   if (!qos) return { bearerRequired: false, networkRequired: false };
   const priority = enumAttribute(qos, 'priority', ['high', 'medium', 'low'] as const);
   const deliveryMethod = enumAttribute(qos, 'delivery-method', ['confirmed', 'preferconfirmed', 'unconfirmed', 'notspecified'] as const);
-  const bearer = optionalAttribute(qos, 'bearer');
-  const network = optionalAttribute(qos, 'network');
+  // The bearer comes back as the X-Push-Bearer-Hint header of a 3010 and of the hand-back POST.
+  const bearer = headerTextAttribute(qos, 'bearer', MAX_BEARER_CHARS);
+  const network = headerTextAttribute(qos, 'network', MAX_BEARER_CHARS);
   return {
     ...(priority ? { priority } : {}),
     ...(deliveryMethod ? { deliveryMethod } : {}),
@@ -98,11 +104,18 @@ function pushContent(part: MimePart | undefined): PushContent {
   if (!part) throw invalid('push-message without a content entity (the second multipart/related part)', 'content');
   const contentType = part.headers['content-type'];
   if (!contentType) throw invalid('content entity has no Content-Type', 'content.Content-Type');
+  // Every content header goes out again: Content-Type in the SIP MESSAGE, all of them in a hand-back part.
+  for (const [name, value] of Object.entries(part.headers)) {
+    if (hasControlCharacter(value, true)) throw invalid(`content header ${canonicalHeaderName(name)} contains a control character`, `content.${canonicalHeaderName(name)}`);
+  }
+  if (!isMediaType(contentType)) throw invalid(`content Content-Type ${JSON.stringify(contentType.slice(0, 80))} is not a media type (type/subtype; name=value)`, 'content.Content-Type');
+  const appId = part.headers['x-wap-application-id'];
+  if (appId !== undefined) pushEventAppFor(appId); // PAP_INVALID unless it can be an Accept-Contact feature-tag value
   return { contentType, headers: { ...part.headers }, body: part.body };
 }
 
 function pushSubmission(message: PapElement, version: PapVersion, entities: Entities): PushSubmission {
-  const pushId = requiredAttribute(message, 'push-id');
+  const pushId = identifierAttribute(message, 'push-id');
   const addresses = addressesOf(message);
   if (addresses.length === 0) throw invalid('push-message has no <address>', 'address');
   const optional = {
@@ -141,7 +154,7 @@ export function parsePapRequest(contentType: string, body: Buffer, options: PapP
   }
   const message = messages[0];
   if (message.name === 'push-message') return { kind: 'push', push: pushSubmission(message, version, entities) };
-  const pushId = requiredAttribute(message, 'push-id');
+  const pushId = identifierAttribute(message, 'push-id');
   const addresses = addressesOf(message);
   const kind = message.name === 'cancel-message' ? 'cancel' : 'statusquery';
   return { kind, pushId, papVersion: version, ...(addresses.length > 0 ? { addresses } : {}) };

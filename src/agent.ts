@@ -106,6 +106,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       maxInFlight: config.limits.maxInFlight,
       maxQueued: config.limits.maxQueued,
       senderName: 'sip-push-agent',
+      outcomeLogLevel: config.log.outcomes,
       // Send a queued hand-back / result notification now, not at the dispatcher's next poll (≤ 1 s).
       onOutboxQueued: () => dispatcher?.kick(),
     });

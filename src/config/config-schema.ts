@@ -159,6 +159,12 @@ export const configSchema = z
         level: logLevel.default('info'),
         /** `auto`: pretty when stdout is a terminal. */
         pretty: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+        /**
+         * Level of the one line per push outcome (delivered, handed back sync or async, expired, cancelled)
+         * with push id, user and reason. `debug` hides it at the default level; at `info` a busy agent
+         * logs one line per push.
+         */
+        outcomes: logLevel.default('info'),
         /** Per-module levels overriding `level`, e.g. `{ sip: debug, presence: warn }`. */
         modules: z.partialRecord(z.enum(LOG_MODULES), logLevel).default({}),
       })

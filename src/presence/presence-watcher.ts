@@ -19,7 +19,7 @@ import type { ReachabilityDecision } from '../capabilities/reachability-policy.j
 import { AgentError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { SipProfile } from '../profiles/schema.js';
-import type { NotifyEvent, SipEngine, SubscriptionDelegate, SubscriptionEnded } from '../sip/port.js';
+import { SipRequestError, SipStatusError, type NotifyEvent, type SipEngine, type SubscriptionDelegate, type SubscriptionEnded } from '../sip/port.js';
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
 import { ConcurrencyLimiter, type TaskPriority } from './concurrency-limiter.js';
 import { parsePresence } from './pidf-parser.js';
@@ -224,9 +224,20 @@ export class PresenceWatcher {
       user.activeSince = Date.now();
     } catch (err) {
       this.counters.subscribeFailures++;
-      this.log.info({ err, aor: user.aor }, 'presence SUBSCRIBE failed');
+      this.logSubscribeFailure(user.aor, err);
       this.onEnded(user, generation, stepAfterSubscribeError(err));
     }
+  }
+
+  /**
+   * An expected failure is one line without a stack: a timeout or transport error at warn (the core or
+   * the network is in trouble), a final non-2xx at info (the core's answer for this user). Anything
+   * else is a defect and keeps its stack.
+   */
+  private logSubscribeFailure(aor: string, err: unknown): void {
+    if (err instanceof SipRequestError) this.log.warn({ aor, failure: err.kind, reason: err.message }, `presence SUBSCRIBE ${err.kind === 'timeout' ? 'timed out' : 'failed'}: ${err.message}`);
+    else if (err instanceof SipStatusError) this.log.info({ aor, status: err.status, reason: err.reason }, `presence SUBSCRIBE refused: ${err.status} ${err.reason}`);
+    else this.log.error({ err, aor }, 'presence SUBSCRIBE failed');
   }
 
   private onNotify(user: WatchedUser, generation: number, event: NotifyEvent): void {

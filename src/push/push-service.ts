@@ -11,7 +11,7 @@
  * - SIP failure after 1001 → the table learns it and the push is POSTed back to the PPG's hand-back
  *   endpoint (outbox, retried until acknowledged).
  */
-import type { Logger } from 'pino';
+import type { LevelWithSilent, Logger } from 'pino';
 import { bearerHintLabel } from '../capabilities/bearer-hint.js';
 import { AgentError, ErrorCodes } from '../errors.js';
 import type { SipProfile } from '../profiles/schema.js';
@@ -64,6 +64,8 @@ export interface PushServiceOptions {
   now?: () => number;
   /** Called after a hand-back or result notification was queued in the outbox (the composition root kicks the dispatcher). */
   onOutboxQueued?: () => void;
+  /** Level of the one line logged per outcome (config `log.outcomes`, default `info`). */
+  outcomeLogLevel?: LevelWithSilent;
 }
 
 /** Counters for metrics and the benchmarks' signalling table. */
@@ -257,16 +259,14 @@ export class PushService {
     // A PI that insists on another bearer (PAP 2.0 quality-of-service bearer-required) goes back at once.
     const requested = push.qos.bearer;
     if (push.qos.bearerRequired && requested && !SIP_BEARERS.has(requested.toLowerCase())) {
-      log.info({ aor, bearer: requested }, 'required bearer is not SIP: handed back');
-      return this.syncHandBack(reply, requested, `bearer ${requested} required by the PI`);
+      return this.syncHandBack(reply, { pushId: push.pushId, aor }, requested, `bearer ${requested} required by the PI`);
     }
 
     if (this.options.policy === 'presence-aware') {
       const verdict = await this.options.oracle.decide(aor);
       const tryUnknown = this.options.profile.presence.whenUnknown === 'try-sip';
       if (verdict.reachability === 'unreachable' || (verdict.reachability === 'unknown' && !tryUnknown)) {
-          log.info({ aor, reachability: verdict.reachability, reason: verdict.reason, hint: verdict.bearerHint }, 'not SIP-reachable: handed back');
-        return this.syncHandBack(reply, verdict.bearerHint, verdict.reason);
+        return this.syncHandBack(reply, { pushId: push.pushId, aor }, verdict.bearerHint, verdict.reason);
       }
     }
 
@@ -281,7 +281,7 @@ export class PushService {
       return reply(papCodeForError(err.code), err.message);
     }
     if (messageTransportFor(estimateRequestBytes(probe), this.options.profile) === 'hand-back') {
-      return this.syncHandBack(reply, this.options.profile.handBack.defaultBearer, 'content too large for UDP and the profile forbids TCP');
+      return this.syncHandBack(reply, { pushId: push.pushId, aor }, this.options.profile.handBack.defaultBearer, 'content too large for UDP and the profile forbids TCP');
     }
 
     try {
@@ -369,10 +369,12 @@ export class PushService {
 
   private syncHandBack(
     reply: (code: number, desc?: string, extra?: Partial<IntakeReply>, note?: { stage: string; note?: string }) => IntakeReply,
+    push: { pushId: string; aor: string },
     hint: string,
     reason: string,
   ): IntakeReply {
     this.countHandBack(hint, 'sync');
+    this.logOutcome({ ...push, outcome: 'handed-back', reason, bearerHint: hint, mode: 'sync' });
     return reply(
       PapCode.REQUIRED_BEARER_NOT_AVAILABLE,
       `SIP bearer not available (${reason}); bearer hint: ${hint}`,
@@ -534,6 +536,7 @@ export class PushService {
   private async finish(record: PushRecord, from: PushState, to: PushState, detail: TerminalDetail): Promise<void> {
     const outbox = this.resultNotification(record, to, detail);
     await this.options.store.transitionDurable(record.pushId, to, detail, { expectedFrom: from, outbox });
+    this.logOutcome({ pushId: record.pushId, aor: record.aor, outcome: to, ...detail });
     if (outbox) this.options.onOutboxQueued?.();
   }
 
@@ -541,7 +544,17 @@ export class PushService {
   private finishNow(record: PushRecord, to: PushState, detail: TerminalDetail): void {
     const outbox = this.resultNotification(record, to, detail);
     this.options.store.transition(record.pushId, to, detail, { expectedFrom: record.state, outbox });
+    this.logOutcome({ pushId: record.pushId, aor: record.aor, outcome: to, ...detail, ...(to === 'handed-back' ? { mode: 'async' } : {}) });
     if (outbox) this.options.onOutboxQueued?.();
+  }
+
+  /**
+   * The one line per outcome an operator greps for: push id, user, outcome and why (bearer hint and SIP
+   * status when there are any). Synchronous hand-backs (PAP 3010) log here too; they store no row.
+   */
+  private logOutcome(line: { pushId: string; aor: string | undefined; outcome: string; reason?: string | undefined; bearerHint?: string | undefined; sipStatus?: number | undefined; mode?: string }): void {
+    const level = this.options.outcomeLogLevel ?? 'info';
+    this.log[level](line, `push ${line.pushId} ${line.outcome}: ${line.reason ?? ''}`.trimEnd());
   }
 
   /** The PAP result notification owed for a terminal state, when the PI asked for one. */

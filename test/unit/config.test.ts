@@ -24,7 +24,7 @@ describe('validateConfig', () => {
     const config = validateConfig({});
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8180, papPath: '/pap' });
     expect(config.sip.listen[0]).toEqual({ host: '127.0.0.2', port: 5070, transport: 'udp' });
-    expect(config.log).toEqual({ level: 'info', pretty: 'auto', modules: {} });
+    expect(config.log).toEqual({ level: 'info', outcomes: 'info', pretty: 'auto', modules: {} });
     expect(config.admin.token).toBeUndefined();
   });
 

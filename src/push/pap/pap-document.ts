@@ -10,6 +10,7 @@ import { AgentError, ErrorCodes } from '../../errors.js';
 import type { PapVersion } from './pap-types.js';
 import { detectPapVersion } from './pap-version.js';
 import { readXmlProlog } from './xml-prolog.js';
+import { describeXmlProblem } from './xml-problem.js';
 
 /** An element of the control entity: name, decoded attributes, child elements (text is ignored). */
 export interface PapElement {
@@ -99,7 +100,10 @@ export function readPapDocument(body: Buffer, charset?: string, maxBytes = DEFAU
   const rest = text.slice(prolog.rootStart);
   if (/<!(DOCTYPE|ENTITY)/i.test(rest)) throw invalid('DOCTYPE or ENTITY after the prolog is refused', 'DOCTYPE');
   const valid = XMLValidator.validate(rest, { allowBooleanAttributes: false });
-  if (valid !== true) throw invalid(`malformed XML: ${valid.err.msg} (line ${valid.err.line})`, 'xml');
+  if (valid !== true) {
+    const prologLines = text.slice(0, prolog.rootStart).split('\n').length - 1;
+    throw invalid(`malformed XML: ${describeXmlProblem(valid.err, prologLines)}`, 'xml');
+  }
   let parsed: unknown;
   try {
     parsed = parser.parse(rest);

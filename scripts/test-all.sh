@@ -22,9 +22,13 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "test-all: ${need[*]} missing and not root: tests that need them will say they skipped"
   fi
 fi
-echo "test-all: kamailio $(kamailio -v 2>/dev/null | head -1 | awk '{print $3}' || echo absent), $(sipp -v 2>/dev/null | grep -o 'SIPp v[0-9.]*' | head -1 || echo 'sipp absent')"
+# `sipp -v` exits 99 even when it prints its version: judge by the output, not the exit status (under
+# pipefail a `|| echo absent` would fire after the version was printed).
+kamailio_v=$(kamailio -v 2>/dev/null | head -1 | awk '{print $3}' || true)
+sipp_v=$(sipp -v 2>/dev/null | grep -o 'SIPp v[0-9.]*' | head -1 || true)
+echo "test-all: kamailio ${kamailio_v:-absent}, ${sipp_v:-sipp absent}"
 
-[ -d node_modules ] || npm ci --no-audit --no-fund
+[ -d node_modules ] || npm_config_build_from_source=better-sqlite3 npm ci --no-audit --no-fund
 npx tsc -p tsconfig.json --noEmit
 echo "test-all: tsc --noEmit (strict) passed"
 mkdir -p .tmp && rm -f .tmp/vitest-results.json

@@ -1,26 +1,51 @@
 /**
- * The docker/compose.yaml topology end to end (issue #5): Kamailio, drachtio-server (its public image),
- * the agent image on the drachtio engine, SIPp UAs. Needs a Docker engine; without one every test skips
- * and says why (our CI machines have none: then the contract suite covers the engine against a locally
- * built drachtio-server, see docs/production-drachtio.md).
+ * The docker/compose.yaml topology end to end: Kamailio, drachtio-server (its public image), the agent
+ * image on the drachtio engine, SIPp UAs. Needs a Docker engine and the testcontainers package, which is
+ * not a dependency of the project (it brings native modules every install would build): `npm run
+ * test:containers` installs it and runs this file. Without either, every test skips and says why (then
+ * the contract suite covers the engine against a locally built drachtio-server, see
+ * docs/production-drachtio.md).
  */
 import { join } from 'node:path';
-import { DockerComposeEnvironment, getContainerRuntimeClient, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { papControl, papPush, postPap, userAddress } from '../support/agent-under-test.js';
 import { repoRoot } from '../support/repo-paths.js';
 
-async function dockerMissingReason(): Promise<string | undefined> {
+/** The part of the testcontainers API this file uses (the package is optional, so no type import). */
+interface StartedCompose {
+  down(options: { timeout: number }): Promise<unknown>;
+  getContainer(name: string): { logs(): Promise<AsyncIterable<unknown> & { toArray(): Promise<unknown[]> }> };
+}
+interface ComposeBuilder {
+  withBuild(): ComposeBuilder;
+  withWaitStrategy(container: string, strategy: unknown): ComposeBuilder;
+  withStartupTimeout(ms: number): ComposeBuilder;
+  up(services: string[]): Promise<StartedCompose>;
+}
+interface TestcontainersApi {
+  DockerComposeEnvironment: new (dir: string, file: string) => ComposeBuilder;
+  getContainerRuntimeClient(): Promise<{ info: unknown }>;
+  Wait: { forHealthCheck(): unknown; forOneShotStartup(): unknown };
+}
+
+async function loadTestcontainers(): Promise<{ api?: TestcontainersApi; missing?: string }> {
+  const name = 'testcontainers'; // a variable, so tsc does not look for the optional package's types
+  let api: TestcontainersApi;
   try {
-    const client = await getContainerRuntimeClient();
+    api = (await import(name)) as TestcontainersApi;
+  } catch {
+    return { missing: 'the testcontainers package is not installed (`npm run test:containers` installs it and runs this file)' };
+  }
+  try {
+    const client = await api.getContainerRuntimeClient();
     await client.info;
-    return undefined;
+    return { api };
   } catch (error) {
-    return `no container runtime reachable (${(error as Error).message.split('\n')[0]})`;
+    return { missing: `no container runtime reachable (${(error as Error).message.split('\n')[0]})` };
   }
 }
 
-const missing = await dockerMissingReason();
+const { api: tc, missing } = await loadTestcontainers();
 if (missing) console.warn(`test/containers/compose-topology: skipped, ${missing}`);
 
 const PAP_URL = 'http://127.0.0.1:8180/pap';
@@ -41,9 +66,10 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: num
 }
 
 describe.skipIf(missing !== undefined)('compose topology: agent on drachtio-server + Kamailio + SIPp', () => {
-  let environment: StartedDockerComposeEnvironment | undefined;
+  let environment: StartedCompose | undefined;
 
   beforeAll(async () => {
+    const { DockerComposeEnvironment, Wait } = tc!;
     environment = await new DockerComposeEnvironment(join(repoRoot, 'docker'), 'compose.yaml')
       .withBuild()
       .withWaitStrategy('agent-1', Wait.forHealthCheck())
@@ -73,7 +99,7 @@ describe.skipIf(missing !== undefined)('compose topology: agent on drachtio-serv
     );
     expect(state).toBe('delivered');
     const uasLogs = await (await environment!.getContainer('alice-uas-1').logs()).toArray();
-    expect(Buffer.concat(uasLogs.map((c) => Buffer.from(c))).toString()).toContain('hello alice');
+    expect(Buffer.concat(uasLogs.map((c) => Buffer.from(c as Uint8Array))).toString()).toContain('hello alice');
   }, 60_000);
 
   it('hands back a push to an unreachable user at once, with a bearer hint', async () => {

@@ -21,6 +21,11 @@ export const ErrorCodes = {
   ADDRESS_INVALID: 'ADDRESS_INVALID',
   /** A body carried through an engine that cannot carry it (e.g. binary over drachtio). */
   BODY_NOT_CARRIED: 'BODY_NOT_CARRIED',
+  /**
+   * No hand-back the PPG could act on can be written for this push (e.g. an SMS hint and no MSISDN known
+   * for the user, or a bearer hint that is not a QoS bearer name); `field` names what is missing.
+   */
+  HAND_BACK_NOT_POSSIBLE: 'HAND_BACK_NOT_POSSIBLE',
   /** A push-id already exists (PAP 2007). */
   DUPLICATE_PUSH_ID: 'DUPLICATE_PUSH_ID',
   /** A push state change was refused: illegal transition or the record changed underneath (compare-and-set). */

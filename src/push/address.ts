@@ -138,3 +138,43 @@ export function papAddressForAor(aor: string, ppg?: string): string {
   const phone = /^sips?:(\+\d+)@[^;]+(?:;.*)?;user=phone(?:;|$)/i.exec(aor) ?? /^tel:(\+\d+)(?:;|$)/i.exec(aor);
   return phone ? formatPapAddress({ value: phone[1], type: 'PLMN', ppg }) : formatPapAddress({ value: aor, type: 'USER', ppg });
 }
+
+/** How the hand-back finds a number when the hint is a number-routed bearer (config `ppg`). */
+export interface HandBackAddressing {
+  /** Bearers a PPG routes by telephone number (case-insensitive), e.g. `SMS`. */
+  numberBearers: readonly string[];
+  /** AOR → MSISDN, for users addressed by a SIP identity whose number the agent cannot derive. */
+  msisdns: Readonly<Record<string, string>>;
+  /** For national numbers in `msisdns` (the profile's `addressing.defaultCountryCode`). */
+  defaultCountryCode?: string;
+}
+
+/**
+ * The address-value a hand-back carries so the PPG can route it over `bearer`. A number-routed bearer
+ * (an SMSC delivers to an MSISDN) needs `TYPE=PLMN`: the PI's own PLMN address when it sent one, else
+ * the number in a `tel:` or `;user=phone` AOR, else the configured lookup. Without any of them there is
+ * no address the PPG can use, and handing back `TYPE=USER` with an SMS hint only earns a refusal, so
+ * this throws HAND_BACK_NOT_POSSIBLE ("no MSISDN for SMS hand-back"). Other bearers get the PI's address
+ * unchanged.
+ */
+export function handBackAddress(original: string, aor: string | undefined, bearer: string, addressing: HandBackAddressing): string {
+  const numberRouted = addressing.numberBearers.some((b) => b.toLowerCase() === bearer.trim().toLowerCase());
+  if (!numberRouted) return original;
+  let parsed: PapAddress | undefined;
+  try {
+    parsed = parsePapAddress(original);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.type === 'PLMN') return original;
+  const ppg = parsed?.ppg;
+  if (aor !== undefined) {
+    const fromAor = papAddressForAor(aor, ppg);
+    if (/\/TYPE=PLMN(?:@|$)/.test(fromAor)) return fromAor;
+    const listed = addressing.msisdns[aor];
+    if (listed !== undefined) {
+      return formatPapAddress({ value: toE164(listed, addressing.defaultCountryCode), type: 'PLMN', ppg });
+    }
+  }
+  throw new AgentError(ErrorCodes.HAND_BACK_NOT_POSSIBLE, `no MSISDN for ${bearer} hand-back`, 'address-value');
+}

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   buildBadMessageResponse,
   buildCancelResponse,
-  buildHandBackPush,
   buildPushResponse,
   buildResultNotification,
   buildStatusQueryResponse,
@@ -120,46 +119,5 @@ describe('PAP response builders', () => {
     expect(parsed.element.attributes).toMatchObject({ 'received-time': '2024-01-01T06:45:00Z', 'message-state': 'undeliverable', desc: 'Required bearer not available' });
     expect(parsed.element.children.map((c) => c.name)).toEqual(['address', 'quality-of-service']);
     expect(parsed.element.children[1].attributes).toEqual({ bearer: 'SMS', 'bearer-required': 'true' });
-  });
-});
-
-describe('buildHandBackPush', () => {
-  it('is a PAP push-message the parser reads back: same push-id, addresses, content byte-exact, bearer hint', () => {
-    const push = submission();
-    const handBack = buildHandBackPush(push, 'SMS');
-    expect(handBack.contentType).toMatch(/type="application\/xml"/);
-    const request = parsePapRequest(handBack.contentType, handBack.body);
-    if (request.kind !== 'push') throw new Error('not a push');
-    const back = request.push;
-    expect(back.pushId).toBe(push.pushId);
-    expect(back.papVersion).toBe('2.1');
-    expect(back.addresses).toEqual(push.addresses);
-    expect(back.qos).toEqual({ ...push.qos, bearer: 'SMS', bearerRequired: false });
-    expect(back.notifyTo).toBe(push.notifyTo);
-    expect(back.sourceReference).toBe(push.sourceReference);
-    expect(back.deliverBefore?.getTime()).toBe(push.deliverBefore?.getTime());
-    expect(back.progressNotesRequested).toBe(true);
-    expect(back.content.body.equals(wbxml)).toBe(true);
-    expect(back.content.headers['x-wap-application-id']).toBe('x-wap-application:wml.ua');
-    expect(back.content.headers['content-location']).toBe('http://x/1');
-  });
-
-  it('writes one Content-Type even when the headers spell it differently', () => {
-    const push = submission();
-    push.content.headers = { 'Content-Type': 'application/vnd.wap.sic', 'X-Wap-Application-Id': '2' };
-    const handBack = buildHandBackPush(push, 'SMS');
-    const request = parsePapRequest(handBack.contentType, handBack.body);
-    if (request.kind !== 'push') throw new Error('not a push');
-    expect(request.push.content.contentType).toBe('application/vnd.wap.sic');
-    expect(request.push.content.headers['x-wap-application-id']).toBe('2');
-  });
-
-  it('keeps bearer-required only when the hint is the bearer the PI asked for; options override id and notify URL', () => {
-    const handBack = buildHandBackPush(submission(), 'gprs', { pushId: 'new-id', notifyTo: 'http://agent/notify' });
-    const request = parsePapRequest(handBack.contentType, handBack.body);
-    if (request.kind !== 'push') throw new Error('not a push');
-    expect(request.push.qos.bearerRequired).toBe(true);
-    expect(request.push.pushId).toBe('new-id');
-    expect(request.push.notifyTo).toBe('http://agent/notify');
   });
 });

@@ -96,7 +96,7 @@ describe('round trips', () => {
           sourceReference,
           content: { contentType: 'application/vnd.wap.slc', headers: { 'content-type': 'application/vnd.wap.slc' }, body },
         };
-        const handBack = buildHandBackPush(push, 'SMS');
+        const handBack = buildHandBackPush(push, { bearerHint: 'SMS', address: 'WAPPUSH=alice/TYPE=USER', papVersion: '2.0' });
         const request = parsePapRequest(handBack.contentType, handBack.body);
         if (request.kind !== 'push') throw new Error('not a push');
         expect(request.push.pushId).toBe(pushId);

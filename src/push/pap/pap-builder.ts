@@ -1,5 +1,5 @@
 /**
- * PAP responses and notifications the agent sends (PAP 2.0 §9.3–§9.10; standards-digest §2.2–§2.6),
+ * PAP responses and notifications the agent sends (PAP 2.0 §9.3–§9.10),
  * with the DOCTYPE of the version the request used, all values XML-escaped. The hand-back push lives
  * in `hand-back-push.ts` and is re-exported here.
  */
@@ -7,7 +7,7 @@ import { describePapCode, type MessageState } from './pap-codes.js';
 import type { PapQualityOfService, PapVersion } from './pap-types.js';
 import { formatPapTime, papDocument, qosElement, xmlElement } from './pap-xml-writer.js';
 
-export { buildHandBackPush, type HandBackOptions } from './hand-back-push.js';
+export { buildHandBackPush, handBackModel, type HandBackInput, type HandBackModel } from './hand-back-push.js';
 export { formatPapTime, qosElement } from './pap-xml-writer.js';
 
 interface Versioned {

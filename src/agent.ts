@@ -5,7 +5,7 @@
  * dispatcher → HTTP intake. Stop (SIGTERM/SIGINT): intake refuses (4001) → in-flight SIP drained within
  * a bound → presence unsubscribed → outbox stopped → engine stopped → store closed.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { CapabilityTable } from './capabilities/capability-table.js';
@@ -20,11 +20,13 @@ import { PresenceWatcher } from './presence/presence-watcher.js';
 import { loadProfile } from './profiles/load-profile.js';
 import type { SipProfile } from './profiles/schema.js';
 import { OutboxDispatcher } from './push/outbox/outbox-dispatcher.js';
+import { PpgHttpClient } from './push/outbox/ppg-http-client.js';
 import { PushService } from './push/push-service.js';
 import { PushStore } from './push/store/push-store.js';
 import { createDrachtioEngine } from './sip/drachtio/drachtio-engine.js';
 import { createEmbeddedEngine } from './sip/embedded/embedded-engine.js';
 import type { SipEngine } from './sip/port.js';
+import { USER_AGENT } from './version.js';
 
 export interface AgentOverrides {
   /** A pre-built engine (the contract tests, the drachtio engine). */
@@ -70,12 +72,38 @@ function buildEngine(config: AgentConfig, profile: SipProfile, logger: Logger): 
   });
 }
 
+/**
+ * The outbox's HTTP client from `config.ppg`: credentials (Basic or Bearer) only for the hand-back URL's
+ * origin, an extra CA when configured (read once here; a missing file fails the start, naming the field).
+ */
+export function ppgHttpClient(config: AgentConfig): PpgHttpClient {
+  const { auth, tls, concurrency, notifyConcurrency, handBackUrl } = config.ppg;
+  let authorization: string | undefined;
+  if (auth && 'token' in auth) authorization = `Bearer ${auth.token}`;
+  else if (auth) authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}`;
+  let ca: Buffer | undefined;
+  if (tls) {
+    try {
+      ca = readFileSync(tls.caPath);
+    } catch (err) {
+      throw new Error(`ppg.tls.caPath: cannot read ${tls.caPath}: ${(err as Error).message}`);
+    }
+  }
+  return new PpgHttpClient({
+    userAgent: USER_AGENT,
+    ...(authorization !== undefined ? { authorization, authOrigin: new URL(handBackUrl).origin } : {}),
+    ...(ca !== undefined ? { ca } : {}),
+    maxSocketsPerOrigin: Math.max(concurrency, notifyConcurrency),
+  });
+}
+
 export async function startAgent(config: AgentConfig, logger: Logger, overrides: AgentOverrides = {}): Promise<RunningAgent> {
   const profile = overrides.profile ?? loadProfile(config.profile, config.profileOverrides);
   if (config.store.path !== ':memory:') mkdirSync(dirname(config.store.path), { recursive: true });
   const store = PushStore.open(config.store.path, { synchronous: config.store.synchronous });
   const moduleLog = (module: string) => loggerForModule(logger, module, config.log.modules);
   const engine = overrides.engine ?? buildEngine(config, profile, moduleLog('sip'));
+  const httpClient = ppgHttpClient(config);
   let http: HttpServer | undefined;
   let dispatcher: OutboxDispatcher | undefined;
   let watcher: PresenceWatcher | undefined;
@@ -102,6 +130,14 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       profile,
       logger: moduleLog('push'),
       handBackUrl: config.ppg.handBackUrl,
+      ppg: {
+        papVersion: config.ppg.papVersion,
+        sendsResultNotifications: config.ppg.sendsResultNotifications,
+        numberBearers: config.ppg.numberBearers,
+        msisdns: config.ppg.msisdns,
+        ...(config.ppg.network !== undefined ? { network: config.ppg.network } : {}),
+        ...(profile.addressing.defaultCountryCode !== undefined ? { defaultCountryCode: profile.addressing.defaultCountryCode } : {}),
+      },
       policy: config.policy,
       maxInFlight: config.limits.maxInFlight,
       maxQueued: config.limits.maxQueued,
@@ -114,9 +150,11 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       store,
       logger: moduleLog('outbox'),
       backoff: { baseMs: config.ppg.backoff.baseMs, maxMs: config.ppg.backoff.maxMs, jitter: 0.2 },
-      concurrency: config.ppg.concurrency,
+      concurrency: { 'hand-back': config.ppg.concurrency, 'result-notification': config.ppg.notifyConcurrency },
       requestTimeoutMs: config.ppg.requestTimeoutMs,
-      onAcknowledged: (item) => pushes.onOutboxAcknowledged(item),
+      giveUp: config.ppg.giveUp,
+      client: httpClient,
+      onSettled: (item, settlement) => pushes.onOutboxSettled(item, settlement),
     });
     pushes.resume();
     dispatcher.start();
@@ -165,6 +203,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
           await httpServer.close();
           await presenceWatcher.stop(2000);
           await outbox.stop();
+          httpClient.close();
           await engine.stop();
           store.close();
           logger.info('sip-push-agent stopped');
@@ -175,6 +214,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
   } catch (err) {
     await http?.close().catch(() => undefined);
     await dispatcher?.stop().catch(() => undefined);
+    httpClient.close();
     await watcher?.stop(500).catch(() => undefined);
     await engine.stop().catch(() => undefined);
     store.close();

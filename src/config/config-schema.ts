@@ -6,6 +6,20 @@ import { z } from 'zod';
 
 const transport = z.enum(['udp', 'tcp']);
 
+/** A PAP QoS bearer/network name (the WDP names: `SMS`, `GSM`, `Packet Data`, `GHOST/R_DATA`). */
+const QOS_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._/+-]{0,63}$/;
+
+const URL_CREDENTIALS = 'must not carry credentials (user:password@): URLs are logged and stored; use ppg.auth';
+
+function withoutCredentials(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username === '' && parsed.password === '';
+  } catch {
+    return false;
+  }
+}
+
 /** Modules whose log level can be set on its own (`log.modules`); each gets a child logger. */
 export const LOG_MODULES = ['sip', 'presence', 'push', 'outbox', 'http'] as const;
 export type LogModule = (typeof LOG_MODULES)[number];
@@ -102,18 +116,58 @@ export const configSchema = z
       .strictObject({
         /**
          * The PPG endpoint that takes asynchronous hand-backs (a PAP push-message with the bearer hint).
-         * Hand-backs are retried until this endpoint acknowledges them with a 2xx.
+         * A hand-back counts as done only when the PPG answers a PAP push-response 1000/1001 (docs/ppg.md).
+         * No `user:password@` here: credentials go in `ppg.auth` (a URL is logged and stored).
          */
-        handBackUrl: z.url().default('http://127.0.0.1:8181/pap'),
+        handBackUrl: z.url().refine(withoutCredentials, URL_CREDENTIALS).default('http://127.0.0.1:8181/pap'),
+        /**
+         * The PAP version the PPG speaks; the hand-back is written for it. Default 1.0, the most
+         * compatible: every 2.x PPG reads 1.x documents, a 1.0 PPG refuses 2.x ones (docs/ppg.md).
+         */
+        papVersion: z.enum(['1.0', '2.0', '2.1']).default('1.0'),
+        /**
+         * Whether the PPG sends the PI a result notification for a push it took back. true: the hand-back
+         * carries the PI's `ppg-notify-requested-to` and the agent does not notify for it. false (default,
+         * what PAP 1.0-era PPGs do): the agent notifies, saying what it knows (docs/ppg.md).
+         */
+        sendsResultNotifications: z.boolean().default(false),
+        /** The `network` named when a hand-back must carry network-required="true" and the PI named none. */
+        network: z.string().regex(QOS_NAME, 'a QoS network name (letters, digits, " ._/+-")').optional(),
+        /** Bearers the PPG routes by telephone number: their hand-backs carry TYPE=PLMN (docs/ppg.md). */
+        numberBearers: z.array(z.string().regex(QOS_NAME)).default(['SMS']),
+        /** AOR → MSISDN for users addressed by SIP identity whose number the agent cannot derive. */
+        msisdns: z.record(z.string().min(1), z.string().regex(/^\+?[0-9 ().-]{4,20}$/, 'a telephone number')).default({}),
+        /** Per POST, connection and answer included. */
         requestTimeoutMs: z.number().int().min(100).max(120000).default(10000),
-        /** Hand-back and result-notification POSTs in flight at once (the outbox drains at this width). */
+        /** Hand-back POSTs in flight at once. */
         concurrency: z.number().int().min(1).max(256).default(8),
+        /** Result-notification POSTs in flight at once (their own lane: a slow PI never delays a hand-back). */
+        notifyConcurrency: z.number().int().min(1).max(256).default(8),
         backoff: z
           .strictObject({
             baseMs: z.number().int().min(10).default(1000),
             maxMs: z.number().int().min(100).default(300000),
           })
           .prefault({}),
+        /**
+         * When to stop retrying a POST: the push (hand-back) ends in `hand-back-abandoned`, a notification
+         * ends `gave-up`; both are counted and logged at error level. `maxAttempts` unset: age alone.
+         */
+        giveUp: z
+          .strictObject({
+            maxAgeMs: z.number().int().min(1000).default(24 * 3600_000),
+            maxAttempts: z.number().int().min(1).optional(),
+          })
+          .prefault({}),
+        /** Credentials for the PPG (sent only to the hand-back URL's origin; never logged). */
+        auth: z
+          .union([
+            z.strictObject({ username: z.string().min(1).regex(/^[^:]+$/, 'must not contain ":" (RFC 7617 user-id)'), password: z.string().min(1) }),
+            z.strictObject({ token: z.string().min(1).regex(/^[\x21-\x7e]+$/, 'visible ASCII only (RFC 6750 b64token)') }),
+          ])
+          .optional(),
+        /** Extra CA certificates (PEM file) trusted for https hand-back and notify URLs. */
+        tls: z.strictObject({ caPath: z.string().min(1) }).optional(),
       })
       .prefault({}),
     capabilityTable: z

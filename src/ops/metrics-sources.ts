@@ -4,13 +4,15 @@
  * tests can hand in the real parts or small stand-ins.
  */
 import type { CapabilityTableStats } from '../capabilities/capability-table.js';
-import type { HandBackCount, PushServiceCounters } from '../push/push-service.js';
+import type { HandBackCount, OutboxOutcomeCount, PushServiceCounters } from '../push/push-service.js';
 import type { SipEngineStats } from '../sip/port.js';
 
 export interface PushCountersSource {
   readonly counters: Readonly<PushServiceCounters>;
   readonly queueDepth: { inFlight: number; queued: number };
   handBackCounts(): readonly HandBackCount[];
+  /** Hand-backs and result notifications by how they ended. */
+  outboxOutcomeCounts?(): readonly OutboxOutcomeCount[];
 }
 
 export interface StoreStatsSource {

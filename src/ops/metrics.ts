@@ -125,6 +125,12 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
   sourcedCounter('spa_handbacks_total', 'Pushes handed back to the PPG by bearer hint; mode sync = PAP 3010 at intake, async = after a SIP failure', ['hint', 'mode'], () =>
     sources.pushes.handBackCounts().map(({ hint, mode, count }): Sample => [{ hint, mode }, count]),
   );
+  sourcedCounter(
+    'spa_outbox_outcomes_total',
+    'Hand-backs and result notifications by how they ended: acknowledged (PAP 1000/1001), refused by the PPG/PI, gave-up (retry limit or a request that cannot be built), not-possible (no hand-back the PPG could route, e.g. no MSISDN for SMS)',
+    ['kind', 'outcome'],
+    () => (sources.pushes.outboxOutcomeCounts?.() ?? []).map(({ kind, outcome, count }): Sample => [{ kind, outcome }, count]),
+  );
   const intake = new Histogram({
     name: 'spa_intake_duration_seconds',
     help: 'Push intake latency: request received → reply ready (PAP and JSON API)',

@@ -22,7 +22,7 @@ export interface PushView {
 }
 
 export function pushView(record: PushRecord, history?: readonly PushHistoryEntry[]): PushView {
-  const pap = papStateView(record.state, record.reason);
+  const pap = papStateView(record.state, record.reason, record);
   return {
     pushId: record.pushId,
     state: record.state,

@@ -1,5 +1,5 @@
 /**
- * The push path (product.md §2): intake → decision (capability table) → SIP MESSAGE → outcome →
+ * The push path: intake → decision (capability table) → SIP MESSAGE → outcome →
  * store/notify. One-way: this module calls the oracle, the engine, the store and the outbox; nothing
  * below calls back into it except the outbox's acknowledgement callback.
  *
@@ -9,16 +9,19 @@
  *   response header and the `response-result` desc (a `progress-note` only when the PI asked for
  *   progress notes) and **no SIP request at all**.
  * - SIP failure after 1001 → the table learns it and the push is POSTed back to the PPG's hand-back
- *   endpoint (outbox, retried until acknowledged).
+ *   endpoint (outbox) as PAP the configured PPG accepts; the PPG's PAP answer decides how it ends
+ *   (handed-back, hand-back-refused, or hand-back-abandoned by the give-up rule). docs/ppg.md.
  */
 import type { LevelWithSilent, Logger } from 'pino';
 import { bearerHintLabel } from '../capabilities/bearer-hint.js';
 import { AgentError, ErrorCodes } from '../errors.js';
 import type { SipProfile } from '../profiles/schema.js';
 import { SipRequestError, type SipEngine } from '../sip/port.js';
-import { mapAddressToAor } from './address.js';
+import { handBackAddress, mapAddressToAor, type HandBackAddressing } from './address.js';
 import { DeliveryQueue } from './delivery-queue.js';
+import type { OutboxSettlement } from './outbox/outbox-dispatcher.js';
 import type { NewOutboxItem, OutboxItem } from './outbox/outbox-item.js';
+import type { PpgPapVersion } from './pap/hand-back-push.js';
 import { PapCode, papCodeForError } from './pap/pap-codes.js';
 import {
   buildBadMessageResponse,
@@ -37,7 +40,7 @@ import type { PushRecord, PushSource } from './store/push-record.js';
 import { isTerminal, type PushState } from './store/push-state.js';
 import type { PushStore } from './store/push-store.js';
 
-/** The response header that carries the bearer hint on a synchronous or asynchronous hand-back. */
+/** The intake response header that carries the bearer hint on a synchronous hand-back (never sent to the PPG's hand-back endpoint). */
 export const BEARER_HINT_HEADER = 'X-Push-Bearer-Hint';
 
 /** Bearers that mean "SIP is fine" when a PI sets `bearer-required="true"`. */
@@ -61,11 +64,30 @@ export interface PushServiceOptions {
   maxInFlight: number;
   maxQueued: number;
   senderName?: string;
+  /** How hand-backs are written for the PPG behind the agent (config `ppg`); defaults in {@link DEFAULT_PPG}. */
+  ppg?: Partial<PpgSettings>;
   now?: () => number;
   /** Called after a hand-back or result notification was queued in the outbox (the composition root kicks the dispatcher). */
   onOutboxQueued?: () => void;
   /** Level of the one line logged per outcome (config `log.outcomes`, default `info`). */
   outcomeLogLevel?: LevelWithSilent;
+}
+
+/** What the agent knows about the PPG it hands back to (config `ppg`). */
+export interface PpgSettings extends HandBackAddressing {
+  papVersion: PpgPapVersion;
+  /** The PPG notifies the PI for pushes it took back; the agent then does not. */
+  sendsResultNotifications: boolean;
+  network?: string;
+}
+
+export const DEFAULT_PPG: PpgSettings = { papVersion: '1.0', sendsResultNotifications: false, numberBearers: ['SMS'], msisdns: {} };
+
+/** How outbox items ended, by kind (hand-back / result-notification) and outcome. */
+export interface OutboxOutcomeCount {
+  kind: 'hand-back' | 'result-notification';
+  outcome: 'acknowledged' | 'refused' | 'gave-up' | 'not-possible';
+  count: number;
 }
 
 /** Counters for metrics and the benchmarks' signalling table. */
@@ -81,7 +103,7 @@ export interface PushServiceCounters {
   overloaded: number;
 }
 
-type TerminalDetail = { reason?: string; sipStatus?: number; bearerHint?: string };
+type TerminalDetail = { reason?: string; sipStatus?: number; bearerHint?: string; papCode?: number };
 
 /** Hand-backs by bearer hint and mode (synchronous 3010 at intake, asynchronous after a SIP failure). */
 export interface HandBackCount {
@@ -113,6 +135,8 @@ function detached(push: PushSubmission): PushSubmission {
 export class PushService {
   private readonly queue: DeliveryQueue;
   private readonly handBacks = new Map<string, HandBackCount>();
+  private readonly outboxOutcomes = new Map<string, OutboxOutcomeCount>();
+  private readonly ppg: PpgSettings;
   private readonly submissions = new Map<string, PushSubmission>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Pushes whose MESSAGE is on the wire (their `delivering` row may still be in the group commit). */
@@ -136,6 +160,7 @@ export class PushService {
     this.queue = new DeliveryQueue(options.maxInFlight, options.maxQueued);
     this.log = options.logger.child({ module: 'push' });
     this.now = options.now ?? Date.now;
+    this.ppg = { ...DEFAULT_PPG, ...options.ppg };
   }
 
   get isAccepting(): boolean {
@@ -149,6 +174,18 @@ export class PushService {
   /** Hand-backs so far by hint and mode (read by /metrics on scrape). */
   handBackCounts(): HandBackCount[] {
     return [...this.handBacks.values()];
+  }
+
+  /** Outbox items ended so far by kind and outcome (read by /metrics on scrape). */
+  outboxOutcomeCounts(): OutboxOutcomeCount[] {
+    return [...this.outboxOutcomes.values()];
+  }
+
+  private countOutboxOutcome(kind: OutboxOutcomeCount['kind'], outcome: OutboxOutcomeCount['outcome']): void {
+    const key = `${kind}|${outcome}`;
+    const entry = this.outboxOutcomes.get(key);
+    if (entry) entry.count += 1;
+    else this.outboxOutcomes.set(key, { kind, outcome, count: 1 });
   }
 
   private countHandBack(rawHint: string, mode: 'sync' | 'async'): void {
@@ -344,7 +381,7 @@ export class PushService {
   statusQuery(pushId: string, version: PapVersion = '2.0'): IntakeReply {
     const record = this.options.store.get(pushId);
     const results = record
-      ? [{ address: record.address, ...papStateView(this.visibleState(record), record.reason), eventTime: new Date(record.updatedAt) }]
+      ? [{ address: record.address, ...papStateView(this.visibleState(record), record.reason, record), eventTime: new Date(record.updatedAt) }]
       : [{ messageState: 'unknown' as const, code: PapCode.PUSH_ID_NOT_FOUND }];
     return {
       httpStatus: 200,
@@ -354,12 +391,32 @@ export class PushService {
     };
   }
 
-  /** The outbox calls this when the PPG acknowledged a POST (inside the acknowledging transaction). */
-  onOutboxAcknowledged(item: OutboxItem): void {
+  /**
+   * The outbox calls this when an item ended (inside the transaction that records the ending). For a
+   * hand-back the PPG's answer decides the push's terminal state: 1000/1001 → handed-back, a refusal →
+   * hand-back-refused with the PPG's code and description, the give-up rule → hand-back-abandoned. The PI
+   * hears about it from whoever owns that outcome (see {@link resultNotification}).
+   */
+  onOutboxSettled(item: OutboxItem, settlement: OutboxSettlement): void {
+    this.countOutboxOutcome(item.kind, settlement.outcome);
     if (item.kind !== 'hand-back') return;
     const record = this.options.store.get(item.pushId);
     if (!record || record.state !== 'handing-back') return;
-    this.finishNow(record, 'handed-back', { reason: record.reason, bearerHint: record.bearerHint });
+    switch (settlement.outcome) {
+      case 'acknowledged':
+        this.finishNow(record, 'handed-back', { reason: record.reason, bearerHint: record.bearerHint, papCode: settlement.code });
+        return;
+      case 'refused':
+        this.finishNow(record, 'hand-back-refused', {
+          reason: `PPG refused the hand-back: PAP ${settlement.code} ${settlement.desc}`,
+          bearerHint: record.bearerHint,
+          papCode: settlement.code,
+        });
+        return;
+      case 'gave-up':
+        this.finishNow(record, 'hand-back-abandoned', { reason: `PPG never acknowledged the hand-back: ${settlement.error}`, bearerHint: record.bearerHint });
+        return;
+    }
   }
 
   /** The stored state, except that a push whose MESSAGE is on the wire reads `delivering` already. */
@@ -510,22 +567,36 @@ export class PushService {
     return requested && !SIP_BEARERS.has(requested.toLowerCase()) ? requested : fallback;
   }
 
-  /** accepted|delivering → handing-back, with the hand-back POST queued in the same (group) commit. */
+  /**
+   * accepted|delivering → handing-back, with the hand-back POST queued in the same (group) commit. The
+   * hand-back is PAP the configured PPG accepts, addressed so it can route it over the hint; when no such
+   * hand-back exists (an SMS hint and no MSISDN known) the push ends `hand-back-refused` at once with
+   * that reason rather than being handed back blindly. The POST carries no push-level HTTP headers.
+   */
   private async handBack(record: PushRecord, from: PushState, push: PushSubmission, hint: string, reason: string, sipStatus?: number): Promise<void> {
-    const handBack = buildHandBackPush(push, hint);
+    let handBack;
+    try {
+      handBack = buildHandBackPush(push, {
+        bearerHint: hint,
+        address: handBackAddress(record.address, record.aor, hint, this.ppg),
+        papVersion: this.ppg.papVersion,
+        ...(this.ppg.sendsResultNotifications && push.notifyTo !== undefined ? { notifyTo: push.notifyTo } : {}),
+        ...(this.ppg.network !== undefined ? { network: this.ppg.network } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof AgentError && err.code === ErrorCodes.HAND_BACK_NOT_POSSIBLE)) throw err;
+      this.log.warn({ pushId: record.pushId, hint, why: err.message }, 'no hand-back the PPG could route: push ends hand-back-refused');
+      await this.finish(record, from, 'hand-back-refused', { reason: `${err.message} (${reason})`, bearerHint: hint, sipStatus });
+      this.countOutboxOutcome('hand-back', 'not-possible');
+      return;
+    }
     await this.options.store.transitionDurable(
       record.pushId,
       'handing-back',
       { reason, bearerHint: hint, sipStatus },
       {
         expectedFrom: from,
-        outbox: {
-          kind: 'hand-back',
-          url: this.options.handBackUrl,
-          contentType: handBack.contentType,
-          body: handBack.body,
-          headers: { [BEARER_HINT_HEADER]: hint },
-        },
+        outbox: { kind: 'hand-back', url: this.options.handBackUrl, contentType: handBack.contentType, body: handBack.body },
       },
     );
     this.countHandBack(hint, 'async');
@@ -557,10 +628,16 @@ export class PushService {
     this.log[level](line, `push ${line.pushId} ${line.outcome}: ${line.reason ?? ''}`.trimEnd());
   }
 
-  /** The PAP result notification owed for a terminal state, when the PI asked for one. */
+  /**
+   * The PAP result notification owed for a terminal state, when the PI asked for one. Exactly one party
+   * notifies the PI per push: the agent for every outcome it owns (delivered, expired, cancelled, a
+   * refused or abandoned hand-back), and for handed-back unless the PPG is configured to notify
+   * (`ppg.sendsResultNotifications`; the hand-back then carried the PI's notify URL instead).
+   */
   private resultNotification(record: PushRecord, to: PushState, detail: TerminalDetail): NewOutboxItem | undefined {
     if (!isTerminal(to)) throw new Error(`finish() needs a terminal state, got ${to}`);
-    const view = papStateView(to, detail.reason);
+    if (to === 'handed-back' && this.ppg.sendsResultNotifications) return undefined;
+    const view = papStateView(to, detail.reason, { papCode: detail.papCode, bearerHint: detail.bearerHint ?? record.bearerHint });
     const outbox = record.notifyTo
       ? {
           kind: 'result-notification' as const,

@@ -1,5 +1,5 @@
 /**
- * Fault: the PPG's hand-back and notify endpoint is down for a while (issue #6 §3). First it answers
+ * Fault: the PPG's hand-back and notify endpoint is down for a while. First it answers
  * 503, then it is not listening at all (connection refused), then it comes back. Every hand-back and
  * every result notification is retried with exponential backoff and arrives once the PPG is back;
  * nothing is lost.
@@ -11,6 +11,7 @@ import { kamailioMissingReason, startKamailio } from '../support/kamailio.js';
 import { sippMissingReason } from '../support/sipp.js';
 import { registerUser, startMessageUas } from '../support/sip-users.js';
 import { papPush, postPap, startAgentUnderTest, userAddress } from '../support/agent-under-test.js';
+import { acceptingAnswer } from '../support/pap-ppg.js';
 
 const missing = kamailioMissingReason() ?? sippMissingReason();
 if (missing) console.warn(`faults-ppg-down.test.ts skipped: ${missing}`);
@@ -34,10 +35,11 @@ class FlakyPpg {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const pushId = /push-id="([^"]+)"/.exec(Buffer.concat(chunks).toString('latin1'))?.[1] ?? '';
+        const body = Buffer.concat(chunks);
+        const pushId = /push-id="([^"]+)"/.exec(body.toString('latin1'))?.[1] ?? '';
         const status = this.mode === 'up' ? 200 : 503;
         this.attempts.push({ path: req.url ?? '', pushId, at: Date.now(), status });
-        res.writeHead(status, { 'content-type': 'application/xml' }).end('<pap/>');
+        res.writeHead(status === 200 ? 202 : status, { 'content-type': 'application/xml' }).end(status === 200 ? acceptingAnswer(body) : '');
       });
     });
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -75,7 +77,7 @@ describe.skipIf(missing !== undefined)('fault: PPG hand-back/notify endpoint dow
     const sut = await startAgentUnderTest(kamailio, {
       config: {
         policy: 'always-sip',
-        ppg: { handBackUrl: ppg.url('/handback'), requestTimeoutMs: 1000, backoff: { baseMs: 100, maxMs: 800 } },
+        ppg: { handBackUrl: ppg.url('/handback'), requestTimeoutMs: 1000, backoff: { baseMs: 100, maxMs: 800 }, numberBearers: [] },
       },
     });
     try {

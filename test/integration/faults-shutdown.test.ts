@@ -49,7 +49,7 @@ describe.skipIf(missing !== undefined)('fault: graceful shutdown on SIGTERM', ()
           listen: [{ host: '127.0.0.2', port: 0, transport: 'udp' }],
           timers: { t1Ms: 50, t2Ms: 400, t4Ms: 500 },
         },
-        ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 50, maxMs: 300 } },
+        ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 50, maxMs: 300 }, numberBearers: [] },
       });
       const agent = spawnAgent(plan);
       await agent.ready();

@@ -7,12 +7,18 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/ops/logger.js';
 import { OutboxDispatcher, type OutboxDispatcherOptions } from '../../src/push/outbox/outbox-dispatcher.js';
 import type { NewOutboxItem, OutboxItem } from '../../src/push/outbox/outbox-item.js';
+import { PpgHttpClient } from '../../src/push/outbox/ppg-http-client.js';
 import { PushStore } from '../../src/push/store/push-store.js';
+import { pushResponseXml, resultNotificationResponseXml } from '../support/pap-ppg.js';
 import { waitFor } from '../support/poll.js';
 
-/** A PPG stand-in on 127.0.0.1: answers each POST with the next scripted status (then `fallback`). */
+/**
+ * A PPG stand-in on 127.0.0.1: answers each POST with the next scripted status (then `fallback`); a 2xx
+ * carries the PAP answer that acknowledges it (push-response 1001, or resultnotification-response 1000
+ * under /notify) for the push named in the URL's `push` query parameter.
+ */
 class FakePpg {
-  readonly hits: { at: number; body: Buffer; headers: IncomingHttpHeaders }[] = [];
+  readonly hits: { at: number; body: Buffer; headers: IncomingHttpHeaders; rawHeaderNames: string[] }[] = [];
   script: number[] = [];
   fallback = 200;
   holdMs = 0;
@@ -26,14 +32,17 @@ class FakePpg {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        this.hits.push({ at: Date.now(), body: Buffer.concat(chunks), headers: req.headers });
+        this.hits.push({ at: Date.now(), body: Buffer.concat(chunks), headers: req.headers, rawHeaderNames: req.rawHeaders.filter((_, i) => i % 2 === 0) });
         if (this.hang) return;
         this.active++;
         this.maxActive = Math.max(this.maxActive, this.active);
         setTimeout(() => {
           this.active--;
           res.statusCode = this.script.shift() ?? this.fallback;
-          res.end('<pap/>');
+          const url = new URL(req.url ?? '/', 'http://x');
+          const pushId = url.searchParams.get('push') ?? '';
+          if (res.statusCode >= 300) res.end();
+          else res.end(url.pathname.startsWith('/notify') ? resultNotificationResponseXml(pushId, 1000) : pushResponseXml(pushId, 1001, 'Accepted'));
         }, this.holdMs);
       });
     });
@@ -84,7 +93,8 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
       concurrency: 2,
       requestTimeoutMs: 1000,
       pollIntervalMs: 50,
-      onAcknowledged: (item) => {
+      onSettled: (item, settlement) => {
+        if (settlement.outcome !== 'acknowledged') return;
         acked.push(item);
         if (item.kind === 'hand-back') store.transition(item.pushId, 'handed-back', {}, { expectedFrom: 'handing-back' });
       },
@@ -96,7 +106,7 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
 
   const handBack = (pushId: string, port: number): NewOutboxItem => ({
     kind: 'hand-back',
-    url: `http://127.0.0.1:${port}/pap/hand-back`,
+    url: `http://127.0.0.1:${port}/pap/hand-back?push=${pushId}`,
     contentType: 'multipart/related; boundary=x',
     body: BODY,
     headers: { 'x-bearer-hint': 'SMS' },
@@ -137,7 +147,7 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     expect(done?.attempts).toBe(3);
     expect(done?.lastError).toBe('HTTP 503');
     expect(done?.doneAt).toBeDefined();
-    expect(store.outbox.stats()).toEqual({ pending: 0, parked: 0, done: 1 });
+    expect(store.outbox.stats()).toEqual({ pending: 0, parked: 0, done: 1, refused: 0, gaveUp: 0 });
     // Byte-exact body and the headers the caller queued.
     expect(ppg.hits[0]?.body.equals(BODY)).toBe(true);
     expect(ppg.hits[0]?.headers['content-type']).toBe('multipart/related; boundary=x');
@@ -193,7 +203,7 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     await new Promise((r) => setTimeout(r, 30)); // the first look found nothing; next in 60 s
     store.insert({ pushId: 'p-rn', address: 'WAPPUSH=+1/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
     store.transition('p-rn', 'expired', { reason: 'deliver-before passed' }, {
-      outbox: { kind: 'result-notification', url: `http://127.0.0.1:${port}/notify`, contentType: 'application/xml', body: BODY },
+      outbox: { kind: 'result-notification', url: `http://127.0.0.1:${port}/notify?push=p-rn`, contentType: 'application/xml', body: BODY },
     });
     d.kick();
     await waitFor(() => acked.length === 1, 'result notification acknowledged', 2000);
@@ -201,22 +211,20 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     expect(store.get('p-rn')?.state).toBe('expired');
   });
 
-  it('parks (keeps, stops sending) an item past maxAgeMs until it is requeued', async () => {
+  it('gives up an item past the give-up rule: ended, kept in the table, never sent again, and the pipeline hears it', async () => {
     const ppg = newPpg();
     ppg.fallback = 503;
     const item = acceptAndHandBack('p-old', await ppg.listen());
-    dispatcher({ maxAgeMs: 100 }).start();
-    await waitFor(() => store.outbox.get(item.id)?.parkedAt !== undefined, 'parked');
-    const hitsWhenParked = ppg.hits.length;
-    await new Promise((r) => setTimeout(r, 200));
-    expect(ppg.hits).toHaveLength(hitsWhenParked);
-    expect(store.outbox.stats()).toEqual({ pending: 0, parked: 1, done: 0 });
-    expect(store.get('p-old')?.state).toBe('handing-back');
-
-    ppg.fallback = 200;
-    expect(store.outbox.requeue(item.id)).toBe(true);
+    const settled: string[] = [];
+    dispatcher({ giveUp: { maxAttempts: 3 }, onSettled: (_item, s) => { settled.push(s.outcome); } }).start();
+    await waitFor(() => store.outbox.get(item.id)?.outcome === 'gave-up', 'gave up');
+    expect(ppg.hits).toHaveLength(3);
+    expect(settled).toEqual(['gave-up']);
+    expect(store.outbox.get(item.id)?.lastError).toMatch(/no acknowledgement after 3 attempts \(last: HTTP 503\)/);
+    expect(store.outbox.stats()).toEqual({ pending: 0, parked: 0, done: 0, refused: 0, gaveUp: 1 });
     dispatchers[0]?.kick();
-    await waitFor(() => store.get('p-old')?.state === 'handed-back', 'handed-back after requeue');
+    await waitFor(() => dispatchers[0]?.inflight() === 0, 'idle');
+    expect(ppg.hits).toHaveLength(3);
   });
 
   it('times out a POST the PPG never answers, counts it, and stops within its bound', async () => {
@@ -238,7 +246,7 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     const ppg = newPpg();
     const item = acceptAndHandBack('p-throw', await ppg.listen());
     let calls = 0;
-    dispatcher({ onAcknowledged: () => { calls++; throw new Error('pipeline bug'); } }).start();
+    dispatcher({ onSettled: () => { calls++; throw new Error('pipeline bug'); } }).start();
     await waitFor(() => store.outbox.get(item.id)?.doneAt !== undefined, 'done');
     await new Promise((r) => setTimeout(r, 150));
     expect(calls).toBe(1);
@@ -255,5 +263,85 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     await waitFor(() => store.backlog() === 0, 'all six handed back');
     expect(ppg.hits).toHaveLength(6);
     expect(ppg.maxActive).toBe(2);
+  });
+
+  it('drains hand-backs in their own lane: 40 notifications to a hanging notify URL do not delay 8 hand-backs', async () => {
+    const hanging = newPpg();
+    hanging.hang = true;
+    const notifyPort = await hanging.listen();
+    const ppg = newPpg();
+    const port = await ppg.listen();
+    for (let i = 0; i < 40; i++) {
+      store.insert({ pushId: `n-${i}`, address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
+      store.transition(`n-${i}`, 'expired', {}, {
+        outbox: { kind: 'result-notification', url: `http://127.0.0.1:${notifyPort}/notify?push=n-${i}`, contentType: 'application/xml', body: BODY },
+      });
+    }
+    const d = dispatcher({ concurrency: 8, requestTimeoutMs: 10_000 });
+    d.start();
+    await waitFor(() => hanging.hits.length >= 8, 'the notification lane is full of hanging POSTs');
+    const started = Date.now();
+    for (let i = 0; i < 8; i++) acceptAndHandBack(`hb-${i}`, port);
+    d.kick();
+    await waitFor(() => [...Array(8).keys()].every((i) => store.get(`hb-${i}`)?.state === 'handed-back'), 'all 8 handed back', 5000);
+    const tookMs = Date.now() - started;
+    console.log(`outbox lanes: 8 hand-backs done in ${tookMs} ms with ${d.inflight('result-notification')} notifications hanging`);
+    expect(tookMs).toBeLessThan(3000);
+    expect(d.inflight('result-notification')).toBe(8);
+  });
+
+  it('sends only Content-Type, Content-Length, Host, Connection and User-Agent (+ Authorization to the PPG origin only)', async () => {
+    const ppg = newPpg();
+    const port = await ppg.listen();
+    const other = newPpg();
+    const otherPort = await other.listen();
+    store.insert({ pushId: 'h-1', address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
+    store.transition('h-1', 'handing-back', {}, {
+      outbox: { kind: 'hand-back', url: `http://127.0.0.1:${port}/pap?push=h-1`, contentType: 'multipart/related; boundary=x', body: BODY },
+    });
+    store.insert({ pushId: 'h-2', address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
+    store.transition('h-2', 'expired', {}, {
+      outbox: { kind: 'result-notification', url: `http://127.0.0.1:${otherPort}/notify?push=h-2`, contentType: 'application/xml', body: BODY },
+    });
+    const client = new PpgHttpClient({
+      userAgent: 'sip-push-agent/9.9.9',
+      authorization: 'Basic cHBnOnNlY3JldA==',
+      authOrigin: `http://127.0.0.1:${port}`,
+      maxSocketsPerOrigin: 2,
+    });
+    dispatcher({ client }).start();
+    await waitFor(() => acked.length === 2, 'both acknowledged');
+    client.close();
+    const names = (hit: { rawHeaderNames: string[] } | undefined) => hit?.rawHeaderNames.map((n) => n.toLowerCase()).sort();
+    expect(names(ppg.hits[0])).toEqual(['authorization', 'connection', 'content-length', 'content-type', 'host', 'user-agent']);
+    expect(ppg.hits[0]?.headers['user-agent']).toBe('sip-push-agent/9.9.9');
+    expect(ppg.hits[0]?.headers.authorization).toBe('Basic cHBnOnNlY3JldA==');
+    // The PI's notify URL never gets the PPG's credentials.
+    expect(names(other.hits[0])).toEqual(['connection', 'content-length', 'content-type', 'host', 'user-agent']);
+  });
+
+  it('a request the client cannot build ends at once (gave-up), and no credential reaches last_error', async () => {
+    const ppg = newPpg();
+    const port = await ppg.listen();
+    store.insert({ pushId: 'u-1', address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
+    store.transition('u-1', 'expired', {}, {
+      outbox: { kind: 'result-notification', url: `http://pi:s3cr3tpw@127.0.0.1:${port}/notify?push=u-1`, contentType: 'application/xml', body: BODY },
+    });
+    store.insert({ pushId: 'u-2', address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
+    store.transition('u-2', 'handing-back', {}, {
+      outbox: { kind: 'hand-back', url: `http://127.0.0.1:${port}/pap?push=u-2`, contentType: 'multipart/related; boundary=x', body: BODY, headers: { 'x-bearer': 'SMS\r\nX-Evil: 1' } },
+    });
+    const settled: string[] = [];
+    dispatcher({ onSettled: (item, s) => { settled.push(`${item.pushId}:${s.outcome}`); } }).start();
+    await waitFor(() => settled.length === 2, 'both ended');
+    expect(settled.sort()).toEqual(['u-1:gave-up', 'u-2:gave-up']);
+    const [n] = store.outbox.listForPush('u-1');
+    const [h] = store.outbox.listForPush('u-2');
+    expect(n?.attempts).toBe(0);
+    expect(h?.attempts).toBe(0);
+    expect(n?.lastError).toMatch(/request cannot be built: .*credentials/);
+    expect(h?.lastError).toMatch(/request cannot be built/);
+    for (const item of [n, h]) expect(item?.lastError).not.toContain('s3cr3tpw');
+    expect(ppg.hits).toHaveLength(0);
   });
 });

@@ -134,13 +134,15 @@ describe.skipIf(missing !== undefined)('push path end to end with real Kamailio 
     expect(control).toContain('push-id="e2e-3"');
     expect(control).toContain('bearer="SMS"');
     expect(parts.parts[1]?.body.equals(BINARY)).toBe(true);
-    expect(handBack.headers['x-push-bearer-hint']).toBe('SMS');
+    // The hint travels in the PAP quality-of-service only: no push-level HTTP header a PPG could copy over the air.
+    expect(handBack.headers['x-push-bearer-hint']).toBeUndefined();
     expect(sut.agent.pushes.handBackCounts()).toContainEqual({ hint: 'SMS', mode: 'async', count: 1 });
 
     expect((await sut.agent.watcher.decide(aor)).reachability).toBe('unreachable');
     await waitFor(() => sut.agent.store.get('e2e-3')?.state === 'handed-back', 'handed-back', 5000);
     const status = await postPap(sut.papUrl, papControl('statusquery-message', 'e2e-3'));
-    expect(messageState(status.text)).toBe('undeliverable');
+    // The PPG took it back and owns the outcome: the agent does not claim "undeliverable".
+    expect(messageState(status.text)).toBe('unknown');
   });
 
   it('answers a duplicate push-id with 2007 and malformed PAP with badmessage-response 2000, and keeps serving', async () => {

@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/ops/logger.js';
 import { loadProfile } from '../../src/profiles/load-profile.js';
 import type { SipProfile } from '../../src/profiles/schema.js';
 import { buildMultipartRelated } from '../../src/push/pap/multipart.js';
+import { acceptingAnswer } from './pap-ppg.js';
 import { freePort } from './ports.js';
 import { makeTempDir } from './repo-paths.js';
 
@@ -24,7 +25,8 @@ export interface RecordedPost {
 }
 
 /**
- * An HTTP server standing in for the PPG; `failFirst` answers 503 that many times first. Each accepted
+ * An HTTP server standing in for the PPG (and a PI's notify URL) that takes everything: push-response
+ * 1001 / resultnotification-response 1000; `failFirst` answers 503 that many times first. Each accepted
  * POST goes to `onPost` and, unless `retainPosts` is false (long benchmark runs), into `posts`.
  */
 export class PpgStandIn {
@@ -48,7 +50,8 @@ export class PpgStandIn {
         const post = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), atMs: performance.now() };
         if (this.retainPosts) this.posts.push(post);
         this.onPost?.(post);
-        res.writeHead(200, { 'content-type': 'application/xml' }).end('<pap/>');
+        // A PAP answer: the agent counts a POST as done only on a PAP 1xxx (push-response 1001 here).
+        res.writeHead(202, { 'content-type': 'application/xml' }).end(acceptingAnswer(post.body));
       });
     });
     this.server.keepAliveTimeout = 30_000; // the agent's outbox reuses its connections
@@ -113,7 +116,9 @@ export async function startAgentUnderTest(
       timers: { t1Ms: 100, t2Ms: 400, t4Ms: 500 },
     },
     http: { host: '127.0.0.1', port: 0 },
-    ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 50, maxMs: 500 } },
+    // numberBearers []: hand-backs keep the PI's address whatever the hint, as this stand-in routes any
+    // address. Tests of SMS routing (TYPE=PLMN, "no MSISDN") set ppg.numberBearers themselves.
+    ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 50, maxMs: 500 }, numberBearers: [] },
     store: { path: options.storePath ?? join(makeTempDir('spa-store-'), 'pushes.sqlite') },
     log: { level: 'silent', pretty: false },
     ...options.config,

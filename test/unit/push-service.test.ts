@@ -70,8 +70,11 @@ function setup(answer: Answer, options: { maxInFlight?: number; maxQueued?: numb
   return { store, engine, oracle, service };
 }
 
-function push(id: string, content = Buffer.from('hello')) {
-  return papPush({ pushId: id, address: userAddress('sip:alice@127.0.0.1'), content, contentType: 'text/plain' });
+/** A phone-number address: its hand-back for SMS can be routed (TYPE=PLMN). */
+const PLMN = 'WAPPUSH=+15551234567/TYPE=PLMN';
+
+function push(id: string, content = Buffer.from('hello'), address = userAddress('sip:alice@127.0.0.1'), notifyTo?: string) {
+  return papPush({ pushId: id, address, content, contentType: 'text/plain', ...(notifyTo ? { notifyTo } : {}) });
 }
 
 async function settle(service: PushService): Promise<void> {
@@ -96,7 +99,7 @@ describe('PushService outcomes', () => {
     const { service, store, oracle } = setup(async () => {
       throw new SipRequestError('timeout', 'Timer F');
     });
-    const { contentType, body } = push('p2');
+    const { contentType, body } = push('p2', undefined, PLMN);
     await service.handlePap(contentType, body);
     await settle(service);
     const record = store.get('p2');
@@ -106,11 +109,27 @@ describe('PushService outcomes', () => {
     expect(oracle.reports[0]?.report).toEqual({ timeout: true });
   });
 
+  it('an SMS hint for a SIP identity with no known MSISDN: no blind hand-back, hand-back-refused with the reason, the PI told', async () => {
+    const { service, store } = setup(async () => {
+      throw new SipRequestError('timeout', 'Timer F');
+    });
+    const { contentType, body } = push('p-nomsisdn', undefined, userAddress('sip:carol@127.0.0.1'), 'http://127.0.0.1:9/notify');
+    await service.handlePap(contentType, body);
+    await settle(service);
+    const record = store.get('p-nomsisdn');
+    expect(record?.state).toBe('hand-back-refused');
+    expect(record?.reason).toMatch(/^no MSISDN for SMS hand-back/);
+    const items = store.outbox.listForPush('p-nomsisdn');
+    expect(items.map((item) => item.kind)).toEqual(['result-notification']);
+    expect(items[0]?.body.toString()).toMatch(/message-state="undeliverable" code="3010" desc="no MSISDN for SMS hand-back/);
+    expect(service.outboxOutcomeCounts()).toEqual([{ kind: 'hand-back', outcome: 'not-possible', count: 1 }]);
+  });
+
   it('a body the engine cannot carry (BODY_NOT_CARRIED) is handed back without blaming the user', async () => {
     const { service, store, oracle } = setup(async () => {
       throw new AgentError(ErrorCodes.BODY_NOT_CARRIED, 'drachtio engine carries UTF-8 text bodies only');
     });
-    const { contentType, body } = push('p3', Buffer.from([0x00, 0xff]));
+    const { contentType, body } = push('p3', Buffer.from([0x00, 0xff]), PLMN);
     await service.handlePap(contentType, body);
     await settle(service);
     expect(store.get('p3')?.state).toBe('handing-back');

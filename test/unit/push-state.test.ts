@@ -9,8 +9,8 @@ import {
 } from '../../src/push/store/push-state.js';
 
 describe('push lifecycle (product.md §2)', () => {
-  it('has exactly the four terminal states of the contract', () => {
-    expect([...TERMINAL_STATES].sort()).toEqual(['cancelled', 'delivered', 'expired', 'handed-back']);
+  it('has exactly the terminal states of the contract', () => {
+    expect([...TERMINAL_STATES].sort()).toEqual(['cancelled', 'delivered', 'expired', 'hand-back-abandoned', 'hand-back-refused', 'handed-back']);
     expect(isTerminal('accepted')).toBe(false);
     expect(isTerminal('handed-back')).toBe(true);
   });

@@ -138,7 +138,8 @@ describe('PushStore on a SQLite file', () => {
     expect(resumable[1]?.requestBody.equals(BINARY)).toBe(true);
     expect(store.backlog()).toBe(2);
     expect(store.countsByState()).toEqual({
-      accepted: 1, delivering: 1, 'handing-back': 0, delivered: 0, 'handed-back': 0, expired: 0, cancelled: 1,
+      accepted: 1, delivering: 1, 'handing-back': 0, delivered: 0, 'handed-back': 0,
+      'hand-back-refused': 0, 'hand-back-abandoned': 0, expired: 0, cancelled: 1,
     });
     store.transition('r2', 'accepted', { note: 'resume after crash' });
     expect(store.countsByState().accepted).toBe(2);
@@ -151,7 +152,7 @@ describe('PushStore on a SQLite file', () => {
     const [item] = store.outbox.listForPush('o1');
     expect(item).toMatchObject({ kind: 'hand-back', attempts: 0, nextAttemptAt: clock, headers: { 'x-bearer-hint': 'SMS' } });
     expect(item?.body.equals(BINARY)).toBe(true);
-    expect(store.outbox.stats()).toEqual({ pending: 1, parked: 0, done: 0 });
+    expect(store.outbox.stats()).toEqual({ pending: 1, parked: 0, done: 0, refused: 0, gaveUp: 0 });
   });
 
   it('rolls the state change back when the outbox enqueue fails', () => {

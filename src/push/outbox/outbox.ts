@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { NewOutboxItem, OutboxItem, OutboxKind, OutboxStats } from './outbox-item.js';
+import type { NewOutboxItem, OutboxItem, OutboxKind, OutboxOutcome, OutboxStats } from './outbox-item.js';
 
 interface OutboxRow {
   id: number;
@@ -15,11 +15,12 @@ interface OutboxRow {
   created_at: number;
   done_at: number | null;
   parked_at: number | null;
+  outcome: OutboxOutcome | null;
 }
 
 const COLUMNS =
   'id, push_id, kind, url, content_type, headers, body, attempts, next_attempt_at, last_error, ' +
-  'created_at, done_at, parked_at';
+  'created_at, done_at, parked_at, outcome';
 
 function toItem(row: OutboxRow): OutboxItem {
   return {
@@ -35,6 +36,7 @@ function toItem(row: OutboxRow): OutboxItem {
     lastError: row.last_error ?? undefined,
     createdAt: row.created_at,
     doneAt: row.done_at ?? undefined,
+    outcome: row.outcome ?? (row.done_at !== null ? 'acknowledged' : undefined),
     parkedAt: row.parked_at ?? undefined,
   };
 }
@@ -47,6 +49,7 @@ function toItem(row: OutboxRow): OutboxItem {
  *
  * Obtain it as `store.outbox`; it is not constructed on its own. Every method is one statement or one
  * small transaction. Delivery is at-least-once: an item whose POST was in flight at a crash is sent again.
+ * An item ends exactly once: acknowledged, refused or given up (`done_at` + `outcome`).
  */
 export class Outbox {
   readonly #now: () => number;
@@ -54,8 +57,10 @@ export class Outbox {
   readonly #byId: Statement<[number], OutboxRow>;
   readonly #byPush: Statement<[string], OutboxRow>;
   readonly #due: Statement<[number, number], OutboxRow>;
+  readonly #dueOfKind: Statement<[number, OutboxKind, number], OutboxRow>;
   readonly #nextDue: Statement<[number], { id: number; next_attempt_at: number }>;
-  readonly #ack: Statement<[number, number]>;
+  readonly #nextDueOfKind: Statement<[OutboxKind, number], { id: number; next_attempt_at: number }>;
+  readonly #end: Statement<[number, OutboxOutcome, string | null, number]>;
   readonly #fail: Statement<[string, number, number]>;
   readonly #park: Statement<[number, string, number]>;
   readonly #requeue: Statement<[number, number]>;
@@ -74,11 +79,22 @@ export class Outbox {
       `SELECT ${COLUMNS} FROM outbox WHERE done_at IS NULL AND parked_at IS NULL AND next_attempt_at <= ?
        ORDER BY next_attempt_at, id LIMIT ?`,
     );
+    this.#dueOfKind = db.prepare(
+      `SELECT ${COLUMNS} FROM outbox WHERE done_at IS NULL AND parked_at IS NULL AND next_attempt_at <= ?
+       AND kind = ? ORDER BY next_attempt_at, id LIMIT ?`,
+    );
     this.#nextDue = db.prepare(
       `SELECT id, next_attempt_at FROM outbox WHERE done_at IS NULL AND parked_at IS NULL
        ORDER BY next_attempt_at, id LIMIT ?`,
     );
-    this.#ack = db.prepare('UPDATE outbox SET done_at = ? WHERE id = ? AND done_at IS NULL');
+    this.#nextDueOfKind = db.prepare(
+      `SELECT id, next_attempt_at FROM outbox WHERE done_at IS NULL AND parked_at IS NULL AND kind = ?
+       ORDER BY next_attempt_at, id LIMIT ?`,
+    );
+    this.#end = db.prepare(
+      `UPDATE outbox SET done_at = ?, outcome = ?, last_error = COALESCE(?, last_error)
+       WHERE id = ? AND done_at IS NULL`,
+    );
     this.#fail = db.prepare(
       `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
        WHERE id = ? AND done_at IS NULL`,
@@ -93,7 +109,9 @@ export class Outbox {
       `SELECT
          COALESCE(SUM(done_at IS NULL AND parked_at IS NULL), 0) AS pending,
          COALESCE(SUM(done_at IS NULL AND parked_at IS NOT NULL), 0) AS parked,
-         COALESCE(SUM(done_at IS NOT NULL), 0) AS done
+         COALESCE(SUM(done_at IS NOT NULL AND COALESCE(outcome, 'acknowledged') = 'acknowledged'), 0) AS done,
+         COALESCE(SUM(outcome = 'refused'), 0) AS refused,
+         COALESCE(SUM(outcome = 'gave-up'), 0) AS gaveUp
        FROM outbox`,
     );
   }
@@ -124,23 +142,35 @@ export class Outbox {
     return this.#byPush.all(pushId).map(toItem);
   }
 
-  /** Up to `limit` items due at `now` (not done, not parked, not in `skip`), oldest due first. */
-  due(now: number, limit: number, skip: ReadonlyMap<number, unknown> = new Map()): OutboxItem[] {
-    return this.#due
-      .all(now, limit + skip.size)
+  /**
+   * Up to `limit` items due at `now` (not done, not parked, not in `skip`), oldest due first; only of
+   * `kind` when given (the dispatcher drains hand-backs and notifications in separate lanes).
+   */
+  due(now: number, limit: number, skip: ReadonlyMap<number, unknown> = new Map(), kind?: OutboxKind): OutboxItem[] {
+    const rows = kind === undefined ? this.#due.all(now, limit + skip.size) : this.#dueOfKind.all(now, kind, limit + skip.size);
+    return rows
       .filter((row) => !skip.has(row.id))
       .slice(0, limit)
       .map(toItem);
   }
 
-  /** When the earliest pending item not in `skip` falls due; undefined when there is none. */
-  nextDueAt(skip: ReadonlyMap<number, unknown> = new Map()): number | undefined {
-    return this.#nextDue.all(skip.size + 1).find((row) => !skip.has(row.id))?.next_attempt_at;
+  /** When the earliest pending item (of `kind`) not in `skip` falls due; undefined when there is none. */
+  nextDueAt(skip: ReadonlyMap<number, unknown> = new Map(), kind?: OutboxKind): number | undefined {
+    const rows = kind === undefined ? this.#nextDue.all(skip.size + 1) : this.#nextDueOfKind.all(kind, skip.size + 1);
+    return rows.find((row) => !skip.has(row.id))?.next_attempt_at;
   }
 
-  /** Records the PPG's acknowledgement. False when it was already done (nothing changed). */
+  /** Records the acknowledgement. False when the item had already ended (nothing changed). */
   markAcknowledged(id: number): boolean {
-    return this.#ack.run(this.#now(), id).changes === 1;
+    return this.#end.run(this.#now(), 'acknowledged', null, id).changes === 1;
+  }
+
+  /**
+   * Ends an item without an acknowledgement (refused, or given up): never sent again, kept in the table
+   * with `error` as its last error. False when it had already ended.
+   */
+  markEnded(id: number, outcome: Exclude<OutboxOutcome, 'acknowledged'>, error: string): boolean {
+    return this.#end.run(this.#now(), outcome, error, id).changes === 1;
   }
 
   /** Counts a failed POST and schedules the next one. */
@@ -148,7 +178,7 @@ export class Outbox {
     this.#fail.run(error, nextAttemptAt, id);
   }
 
-  /** Stops sending an item that outlived its max age; it stays in the table for an operator. */
+  /** Holds an item (an operator's decision): it stays in the table, unsent, until {@link requeue}. */
   park(id: number, error: string): void {
     this.#park.run(this.#now(), error, id);
   }

@@ -32,6 +32,8 @@ export interface TransitionDetail {
   bearerHint?: string;
   /** The SIP final response status that decided the outcome. */
   sipStatus?: number;
+  /** The PAP code the PPG answered when its answer decided the outcome (a refused hand-back). */
+  papCode?: number;
   /** Free text for the history only. */
   note?: string;
 }
@@ -52,6 +54,8 @@ export interface PushRecord {
   reason: string | undefined;
   bearerHint: string | undefined;
   sipStatus: number | undefined;
+  /** Latest {@link TransitionDetail.papCode} recorded. */
+  papCode: number | undefined;
   createdAt: number;
   updatedAt: number;
 }

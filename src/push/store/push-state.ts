@@ -1,19 +1,21 @@
 /**
- * The lifecycle of one accepted push (product.md §2: "every accepted push ends in exactly one terminal
- * state: delivered, handed back, expired or cancelled").
+ * The lifecycle of one accepted push: every accepted push ends in exactly one terminal state.
  *
  * ```
  *              ┌──────────────► delivering ──► delivered
  *   accepted ──┤   ▲ (resume        │
  *              │   └── after crash)─┤
- *              ├──────────────► handing-back ──► handed-back   (the PPG acknowledged the hand-back)
- *              ├──► expired  ◄──────┴─────────────┘            (PAP deliver-before-timestamp passed)
- *              └──► cancelled                                  (PAP cancel-message)
+ *              ├──────────────► handing-back ──► handed-back          (the PPG acknowledged: PAP 1000/1001)
+ *              │                    │   │  └───► hand-back-refused    (the PPG refused it: PAP 2xxx/3xxx)
+ *              │                    │   └──────► hand-back-abandoned  (the give-up rule: too old / too many tries)
+ *              ├──► hand-back-refused (from accepted/delivering: no hand-back the PPG could route, e.g. no MSISDN)
+ *              ├──► expired  ◄──────┴─────────────┘                   (PAP deliver-before-timestamp passed)
+ *              └──► cancelled                                         (PAP cancel-message)
  * ```
  *
  * `cancelled` is reachable only from `accepted`: once a MESSAGE is on the wire (or the push is on its way
  * back to the PPG) the agent can no longer take it back, so a PAP cancel-message then answers PAP 2008
- * "Cancellation not possible" instead of lying (standards-digest.md §PAP status codes).
+ * "Cancellation not possible" instead of lying.
  */
 export type PushState =
   | 'accepted'
@@ -21,6 +23,8 @@ export type PushState =
   | 'handing-back'
   | 'delivered'
   | 'handed-back'
+  | 'hand-back-refused'
+  | 'hand-back-abandoned'
   | 'expired'
   | 'cancelled';
 
@@ -31,6 +35,8 @@ export const PUSH_STATES: readonly PushState[] = [
   'handing-back',
   'delivered',
   'handed-back',
+  'hand-back-refused',
+  'hand-back-abandoned',
   'expired',
   'cancelled',
 ];
@@ -39,6 +45,8 @@ export const PUSH_STATES: readonly PushState[] = [
 export const TERMINAL_STATES: ReadonlySet<PushState> = new Set<PushState>([
   'delivered',
   'handed-back',
+  'hand-back-refused',
+  'hand-back-abandoned',
   'expired',
   'cancelled',
 ]);
@@ -48,11 +56,13 @@ export const TERMINAL_STATES: ReadonlySet<PushState> = new Set<PushState>([
  * cannot know whether the MESSAGE left, so a resume puts the push back to `accepted` and decides again.
  */
 export const PUSH_TRANSITIONS: Readonly<Record<PushState, readonly PushState[]>> = {
-  accepted: ['delivering', 'handing-back', 'expired', 'cancelled'],
-  delivering: ['delivered', 'handing-back', 'expired', 'accepted'],
-  'handing-back': ['handed-back', 'expired'],
+  accepted: ['delivering', 'handing-back', 'hand-back-refused', 'expired', 'cancelled'],
+  delivering: ['delivered', 'handing-back', 'hand-back-refused', 'expired', 'accepted'],
+  'handing-back': ['handed-back', 'hand-back-refused', 'hand-back-abandoned', 'expired'],
   delivered: [],
   'handed-back': [],
+  'hand-back-refused': [],
+  'hand-back-abandoned': [],
   expired: [],
   cancelled: [],
 };

@@ -40,6 +40,7 @@ interface PushRow {
   reason: string | null;
   bearer_hint: string | null;
   sip_status: number | null;
+  pap_code: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -68,6 +69,7 @@ function toRecord(row: PushRow): PushRecord {
     reason: row.reason ?? undefined,
     bearerHint: row.bearer_hint ?? undefined,
     sipStatus: row.sip_status ?? undefined,
+    papCode: row.pap_code ?? undefined,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -121,7 +123,8 @@ export class PushStore {
       get: db.prepare('SELECT * FROM pushes WHERE push_id = ?'),
       update: db.prepare(
         `UPDATE pushes SET state = ?, updated_at = ?, reason = COALESCE(?, reason),
-           bearer_hint = COALESCE(?, bearer_hint), sip_status = COALESCE(?, sip_status)
+           bearer_hint = COALESCE(?, bearer_hint), sip_status = COALESCE(?, sip_status),
+           pap_code = COALESCE(?, pap_code)
          WHERE push_id = ? AND state = ?`,
       ),
       history: db.prepare(
@@ -256,7 +259,7 @@ export class PushStore {
       }
       const now = this.#now();
       const changed = this.#stmt.update.run(to, now, detail.reason ?? null, detail.bearerHint ?? null,
-        detail.sipStatus ?? null, pushId, from).changes;
+        detail.sipStatus ?? null, detail.papCode ?? null, pushId, from).changes;
       if (changed !== 1) {
         throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId} changed concurrently`, 'state');
       }

@@ -56,6 +56,13 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE done_at IS NULL AND parked_at IS NULL;
   CREATE INDEX outbox_by_push ON outbox (push_id);
   `,
+  // How an outbox item ended (NULL while pending; done_at is set for every ending, so "due" queries are
+  // unchanged): acknowledged by a PAP 1xxx, refused by the PPG/PI, or given up by the retry rule. And
+  // the PAP code that decided a push's outcome when it came from the PPG (a refused hand-back).
+  `
+  ALTER TABLE outbox ADD COLUMN outcome TEXT CHECK (outcome IN ('acknowledged', 'refused', 'gave-up'));
+  ALTER TABLE pushes ADD COLUMN pap_code INTEGER;
+  `,
 ];
 
 /** The schema version this code writes. */

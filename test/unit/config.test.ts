@@ -52,6 +52,29 @@ describe('validateConfig', () => {
   });
 });
 
+describe('ppg section', () => {
+  it('defaults to the most compatible PPG: PAP 1.0, no PPG notifications, SMS routed by number, a 24 h give-up', () => {
+    const { ppg } = validateConfig({});
+    expect(ppg).toMatchObject({ papVersion: '1.0', sendsResultNotifications: false, numberBearers: ['SMS'], msisdns: {}, notifyConcurrency: 8 });
+    expect(ppg.giveUp).toEqual({ maxAgeMs: 86_400_000 });
+    expect(ppg.auth).toBeUndefined();
+  });
+
+  it('refuses credentials in handBackUrl, naming the field, without echoing the password', () => {
+    const err = configError(() => validateConfig({ ppg: { handBackUrl: 'http://psa:hunter22@ppg.example.com/pap' } }));
+    expect(err.field).toBe('ppg.handBackUrl');
+    expect(err.message).toContain('ppg.auth');
+    expect(err.message).not.toContain('hunter22');
+  });
+
+  it('takes Basic or Bearer credentials, refuses a user-id with ":" and a PAP version it cannot write', () => {
+    expect(validateConfig({ ppg: { auth: { username: 'psa', password: 'p' } } }).ppg.auth).toEqual({ username: 'psa', password: 'p' });
+    expect(validateConfig({ ppg: { auth: { token: 'abc.def' } } }).ppg.auth).toEqual({ token: 'abc.def' });
+    expect(configError(() => validateConfig({ ppg: { auth: { username: 'a:b', password: 'p' } } })).field).toMatch(/^ppg\.auth/);
+    expect(configError(() => validateConfig({ ppg: { papVersion: '2.3' } })).field).toBe('ppg.papVersion');
+  });
+});
+
 describe('environment overrides', () => {
   it('SPA__a__b=v sets nested fields with numbers and booleans coerced', () => {
     const raw = applyEnvOverrides({ http: { host: '127.0.0.1' } }, { SPA__http__port: '8181', SPA__log__pretty: 'false', OTHER: 'x' });

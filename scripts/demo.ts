@@ -105,7 +105,8 @@ async function run(ppg: PpgStandIn): Promise<void> {
 
   const token = randomBytes(16).toString('hex');
   const plan = await planAgent(labProfile(kamailio), {
-    ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 200, maxMs: 2000 } },
+    // carol's number, so her hand-back for SMS can carry TYPE=PLMN (an SMSC routes by number only).
+    ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 200, maxMs: 2000 }, msisdns: { [`sip:carol@${domain}`]: '+358401234567' } },
     admin: { token },
     log: { level: 'warn', pretty: false },
   });
@@ -176,7 +177,7 @@ async function run(ppg: PpgStandIn): Promise<void> {
 }
 
 function handBackStory(post: RecordedPost, expected: Buffer): string {
-  const lines = [`  POST ${post.path}  X-Push-Bearer-Hint: ${post.headers['x-push-bearer-hint']}`];
+  const lines = [`  POST ${post.path}  User-Agent: ${post.headers['user-agent']} (the hint is in quality-of-service, not in a header)`];
   const { parts } = parseMultipartRelated(String(post.headers['content-type']), post.body);
   const control = parts[0]?.body.toString('utf8') ?? '';
   const element = /<push-message[\s\S]*<\/push-message>/.exec(control)?.[0] ?? control;

@@ -66,14 +66,15 @@ describe.skipIf(missing !== undefined)('npm run demo', () => {
     expect(out).toContain('    Accept-Contact: *;+g.oma.pusheventapp="wml.ua"');
     expect(out).toMatch(/^ {4}Hello alice, this is a push\.$/m);
     expect(out).toContain('Content-Type: application/vnd.wap.sic, Content-Length: 53 (the 53-byte WBXML SI)');
-    // carol's hand-back, with the hint and her content unchanged.
-    expect(out).toContain('POST /handback  X-Push-Bearer-Hint: SMS');
+    // carol's hand-back: the hint in quality-of-service (no header), her number, her content unchanged.
+    expect(out).toMatch(/POST \/handback {2}User-Agent: sip-push-agent\/\d/);
+    expect(out).toContain('<address address-value="WAPPUSH=+358401234567/TYPE=PLMN"/>');
     expect(out).toMatch(/<push-message push-id="demo-carol"/);
-    expect(out).toContain('<quality-of-service bearer="SMS"');
+    expect(out).toContain('<quality-of-service network-required="false" bearer="SMS" bearer-required="false"/>');
     expect(out).toContain('the original content, 11 bytes, byte-exact');
     expect(out).toMatch(/demo-alice-text +message-state="delivered" code="1000"/);
     expect(out).toMatch(/demo-alice-si +message-state="delivered" code="1000"/);
-    expect(out).toMatch(/demo-carol +message-state="undeliverable" code="3010" desc="SIP 480/);
+    expect(out).toMatch(/demo-carol +message-state="unknown" code="1001" desc="Handed back to the PPG for bearer SMS/);
     expect(out).toMatch(/sip:alice@127\.0\.0\.1 +reachable /);
     expect(out).toMatch(/sip:bob@127\.0\.0\.1 +unreachable reason: no usable SIP service \(basic is closed\)/);
     expect(out).toMatch(/sip:carol@127\.0\.0\.1 +unreachable reason: delivery failed \(480\)/);

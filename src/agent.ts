@@ -67,6 +67,7 @@ function buildEngine(config: AgentConfig, profile: SipProfile, logger: Logger): 
     listen: config.sip.listen,
     outboundProxy: profile.outboundProxy,
     timers: config.sip.timers,
+    limits: config.sip.limits,
     logger,
     trustedPeers,
   });

@@ -62,6 +62,36 @@ export const configSchema = z
          * get 403, their responses are dropped. Default: the profile's outbound proxy host.
          */
         trustedPeers: z.array(z.string().min(1)).optional(),
+        /**
+         * Bounds on what SIP input may cost (embedded engine): message size, held server transactions,
+         * TCP connections. Defaults fit a SIP core's traffic; docs/reliability.md "SIP limits" has the numbers.
+         */
+        limits: z
+          .strictObject({
+            /** Largest inbound header block; past it 513 Message Too Large (UDP) or the connection closed (TCP). */
+            maxHeaderBytes: z.number().int().min(1024).max(65535).default(16 * 1024),
+            /** Largest inbound body (a PIDF NOTIFY, a MESSAGE); past it as above. */
+            maxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+            /** Server transactions held at once (UDP ones stay 64·T1 after answering); past it 503. */
+            maxServerTransactions: z.number().int().min(10).max(1_000_000).default(20_000),
+            /** Bytes of encoded responses they may keep for retransmissions; past it 503 too. */
+            maxServerTransactionBytes: z.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
+            /** Retry-After seconds on that 503. */
+            retryAfterSeconds: z.number().int().min(1).max(3600).default(5),
+            tcp: z
+              .strictObject({
+                /** Inbound connections held at once, all peers together. */
+                maxConnections: z.number().int().min(1).max(100_000).default(1024),
+                /** Inbound connections held at once from one source address. */
+                maxConnectionsPerPeer: z.number().int().min(1).max(100_000).default(128),
+                /** A message must be complete this long after its first byte, or the connection is closed. */
+                messageTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+                /** A connection without traffic for this long is closed. */
+                idleTimeoutMs: z.number().int().min(1000).max(3_600_000).default(120_000),
+              })
+              .prefault({}),
+          })
+          .prefault({}),
         /** RFC 3261 §17.1.1.1 timer values; T1 smaller only in tests. */
         timers: z
           .strictObject({

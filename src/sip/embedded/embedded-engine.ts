@@ -23,10 +23,13 @@ import { BRANCH_COOKIE, newBranch, newCallId, newTag } from './identifiers.js';
 import { decodeMessage, encodeMessage, type DecodedMessage } from './message-codec.js';
 import { NonInviteClientTransaction } from './non-invite-client-transaction.js';
 import { NonInviteServerTransaction } from './non-invite-server-transaction.js';
+import { measureMessage, responseHeadersOnly } from './oversize.js';
+import { ServerTransactionTable } from './server-transaction-table.js';
 import { formatNameAddr, headerPairs, proxyRoute, toSipMessage, topVia, type OutgoingRequest } from './outgoing-request.js';
 import { buildResponse, missingMandatoryHeader, udpResponseDestination } from './response-builder.js';
 import { SubscriptionDialog, hopOf, type SubscriptionHost } from './subscription-dialog.js';
 import { TcpTransport } from './tcp-transport.js';
+import { resolveSipLimits, type SipLimits, type SipLimitsInput } from './sip-limits.js';
 import { resolveTimerValues, type SipTimerValues } from './timer-values.js';
 import type { Destination, InboundFrame, SipTransportBinding } from './transport.js';
 import { UdpTransport } from './udp-transport.js';
@@ -37,7 +40,9 @@ export interface EmbeddedEngineOptions {
   outboundProxy?: BoundAddress;
   timers?: Partial<SipTimerValues>;
   logger?: Logger;
-  /** Largest message body accepted on a stream (bytes); default 256 KiB. */
+  /** Message size, server-transaction and TCP connection bounds (config `sip.limits`); defaults in sip-limits.ts. */
+  limits?: SipLimitsInput;
+  /** Largest message body accepted (bytes); overrides `limits.maxBodyBytes` (the engine's own tests). */
   maxMessageBytes?: number;
   /**
    * Source addresses/CIDRs allowed to send SIP (config `sip.trustedPeers`); others get 403 for requests
@@ -67,14 +72,21 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
   private running = false;
   private bindings: SipTransportBinding[] = [];
   private readonly clientTransactions = new Map<string, NonInviteClientTransaction<MatchedResponse>>();
-  private readonly serverTransactions = new Map<string, NonInviteServerTransaction>();
+  private readonly serverTransactions: ServerTransactionTable;
   private readonly dialogs = new Map<string, SubscriptionDialog>();
   private readonly counters = new EngineCounters();
   private handler?: IncomingRequestHandler;
   private readonly trusted?: TrustedPeers;
+  readonly limits: SipLimits;
 
   constructor(private readonly options: EmbeddedEngineOptions) {
     this.timers = resolveTimerValues(options.timers);
+    const limits = resolveSipLimits(options.limits);
+    this.limits = options.maxMessageBytes === undefined ? limits : { ...limits, maxBodyBytes: options.maxMessageBytes };
+    this.serverTransactions = new ServerTransactionTable({
+      maxTransactions: this.limits.maxServerTransactions,
+      maxResponseBytes: this.limits.maxServerTransactionBytes,
+    });
     this.trusted = options.trustedPeers ? new TrustedPeers(options.trustedPeers) : undefined;
     this.logger = (options.logger ?? silentLogger()).child({ module: 'sip' });
     this.outboundProxy = options.outboundProxy;
@@ -90,7 +102,8 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
 
   async start(): Promise<void> {
     if (this.running) return;
-    const maxBody = this.options.maxMessageBytes ?? 256 * 1024;
+    const { maxHeaderBytes, maxBodyBytes, tcp } = this.limits;
+    const trusted = this.trusted;
     const events = {
       onFrame: (frame: InboundFrame) => this.onFrame(frame),
       onJunk: (reason: string) => this.onJunk(reason),
@@ -98,7 +111,11 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     const bindings = this.options.listen.map((listen) =>
       listen.transport === 'udp'
         ? new UdpTransport(listen, events, this.logger)
-        : new TcpTransport(listen, events, this.logger, { limits: { maxHeaderBytes: 64 * 1024, maxBodyBytes: maxBody } }),
+        : new TcpTransport(listen, events, this.logger, {
+            limits: { maxHeaderBytes, maxBodyBytes },
+            tcp,
+            acceptPeer: trusted ? (host) => trusted.allows(host) : undefined,
+          }),
     );
     const results = await Promise.allSettled(bindings.map((b) => b.start()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -116,7 +133,7 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     this.running = false;
     for (const dialog of [...this.dialogs.values()]) dialog.engineStopped();
     for (const tx of [...this.clientTransactions.values()]) tx.abort('engine stopped');
-    for (const tx of [...this.serverTransactions.values()]) tx.terminate();
+    for (const tx of this.serverTransactions.transactions()) tx.terminate();
     this.clientTransactions.clear();
     this.serverTransactions.clear();
     await Promise.all(this.bindings.map((b) => b.stop()));
@@ -132,9 +149,21 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     this.handler = handler;
   }
 
-  /** The port's stats plus junk, stray-response and untrusted-peer counters. */
-  stats(): ReturnType<EngineCounters['snapshot']> {
-    return this.counters.snapshot();
+  /** The port's stats plus junk, stray-response, untrusted-peer and limit counters. */
+  stats(): ReturnType<EngineCounters['snapshot']> & { serverTransactions: number; serverTransactionBytes: number; tcp: TcpStats } {
+    const tcp: TcpStats = { inboundConnections: 0, refused: {}, messageTimeouts: 0 };
+    for (const binding of this.bindings) {
+      if (!(binding instanceof TcpTransport)) continue;
+      tcp.inboundConnections += binding.inboundConnections;
+      tcp.messageTimeouts += binding.messageTimeouts;
+      for (const [reason, n] of Object.entries(binding.refused)) tcp.refused[reason] = (tcp.refused[reason] ?? 0) + n;
+    }
+    return {
+      ...this.counters.snapshot(),
+      serverTransactions: this.serverTransactions.size,
+      serverTransactionBytes: this.serverTransactions.responseBytes,
+      tcp,
+    };
   }
 
   /** RFC 3428 MESSAGE (or OPTIONS, ...) outside a dialog; no Contact (RFC 3428 §4). */
@@ -226,6 +255,11 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
 
   private onFrame(frame: InboundFrame): void {
     if (!this.running) return;
+    const size = measureMessage(frame.data);
+    if (size.headerBytes > this.limits.maxHeaderBytes || size.bodyBytes > this.limits.maxBodyBytes) {
+      this.onOversize(frame);
+      return;
+    }
     const decoded = decodeMessage(frame.data);
     if (!decoded) {
       if (frame.data.toString('latin1').trim() !== '') this.onJunk('unparsable message');
@@ -236,13 +270,37 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     else void this.onRequest(decoded, frame);
   }
 
+  /**
+   * Over `maxHeaderBytes`/`maxBodyBytes` (only a datagram can be: the TCP framer enforces both). From a
+   * trusted peer a request is answered 513 statelessly, from its routing headers alone (RFC 3261
+   * §21.5.14); anything else is dropped unparsed. Nothing of it is kept.
+   */
+  private onOversize(frame: InboundFrame): void {
+    this.counters.oversizeMessages += 1;
+    if (this.trusted && !this.trusted.allows(frame.source.host)) {
+      this.counters.untrusted += 1;
+      return;
+    }
+    const reduced = responseHeadersOnly(frame.data, this.limits.maxHeaderBytes);
+    const decoded = reduced ? decodeMessage(reduced) : undefined;
+    const method = decoded?.message.method;
+    if (!decoded || method === undefined || method === 'ACK' || missingMandatoryHeader(decoded)) return;
+    this.logger.debug({ source: frame.source.host, method, bytes: frame.data.length }, 'message too large');
+    this.answerStatelessly(decoded, frame, { status: 513, reason: 'Message Too Large' });
+  }
+
+  /** A response sent once and forgotten: no server transaction, nothing held (403, 503 at the cap, 513). */
+  private answerStatelessly(request: DecodedMessage, frame: InboundFrame, reply: IncomingReply): void {
+    const binding = this.bindings.find((b) => b.bound === frame.local);
+    responder(request, frame, binding, this.logger)(buildResponse(request, frame.source, reply, newTag()));
+  }
+
   /** Not from a trusted peer: a response is dropped, a request answered 403 statelessly (never ACK). */
   private onUntrusted(decoded: DecodedMessage, frame: InboundFrame): void {
     this.counters.untrusted += 1;
     this.logger.debug({ source: frame.source.host, method: decoded.message.method, status: decoded.message.status }, 'untrusted peer');
     if (decoded.message.status !== undefined || decoded.message.method === 'ACK' || missingMandatoryHeader(decoded)) return;
-    const binding = this.bindings.find((b) => b.bound === frame.local);
-    this.sendResponse(decoded, frame, binding, buildResponse(decoded, frame.source, { status: 403, reason: 'Forbidden' }, newTag()));
+    this.answerStatelessly(decoded, frame, { status: 403, reason: 'Forbidden' });
   }
 
   /** RFC 3261 §17.1.3: match by top Via branch and CSeq method. */
@@ -271,14 +329,27 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
       if (existing.receiveRetransmission()) this.counters.retransmissions += 1;
       return;
     }
+    if (this.serverTransactions.full()) {
+      // RFC 3261 §21.5.4: 503 with Retry-After; stateless, so the refusal itself holds nothing.
+      this.counters.serverTransactionsRefused += 1;
+      if (!missingMandatoryHeader(request)) {
+        this.answerStatelessly(request, frame, { status: 503, headers: { 'Retry-After': String(this.limits.retryAfterSeconds) } });
+      }
+      return;
+    }
     const binding = this.bindings.find((b) => b.bound === frame.local);
-    const tx = new NonInviteServerTransaction({
-      reliable: binding?.reliable ?? frame.source.transport === 'tcp',
-      timers: this.timers,
-      sendResponse: (bytes) => this.sendResponse(request, frame, binding, bytes),
-      onTerminated: () => this.serverTransactions.delete(key),
-    });
-    this.serverTransactions.set(key, tx);
+    // Its callbacks outlive the request by Timer J (64·T1 on UDP): they are built outside this scope so
+    // that they hold where to answer and the table key, never the request or its datagram.
+    const tx = this.serverTransactions.add(
+      key,
+      (hooks) =>
+        new NonInviteServerTransaction({
+          reliable: binding?.reliable ?? frame.source.transport === 'tcp',
+          timers: this.timers,
+          sendResponse: responder(request, frame, binding, this.logger),
+          ...hooks,
+        }),
+    );
     const missing = missingMandatoryHeader(request);
     if (missing) {
       tx.respond(400, buildResponse(request, frame.source, { status: 400, reason: missing }, newTag()));
@@ -327,21 +398,31 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
       return { status: 500 };
     }
   }
+}
 
-  /** UDP: RFC 3581 destination; TCP: the same connection, else a new one to the source (§18.2.2). */
-  private sendResponse(request: DecodedMessage, frame: InboundFrame, binding: SipTransportBinding | undefined, bytes: Buffer): void {
-    if (frame.source.transport === 'udp' && binding) {
-      binding.send(udpResponseDestination(request, frame.source), bytes).catch((error: unknown) => {
-        this.logger.debug({ err: error }, 'response send failed');
-      });
-      return;
-    }
-    const port = request.message.headers.via?.[0]?.port ?? 5060;
-    frame
-      .reply(bytes)
-      .catch(() => binding?.send({ host: frame.source.host, port }, bytes))
-      .catch((error: unknown) => this.logger.debug({ err: error }, 'response send failed'));
+/**
+ * How to answer `request`, resolved now and holding only that: UDP → the RFC 3581 destination from
+ * `binding`; TCP → the same connection, else a new one to the source and the Via port (§18.2.2).
+ */
+function responder(request: DecodedMessage, frame: InboundFrame, binding: SipTransportBinding | undefined, logger: Logger): (bytes: Buffer) => void {
+  const failed = (error: unknown): void => logger.debug({ err: error }, 'response send failed');
+  if (frame.source.transport === 'udp' && binding) {
+    const destination = udpResponseDestination(request, frame.source);
+    return (bytes) => void binding.send(destination, bytes).catch(failed);
   }
+  const reply = frame.reply;
+  const fallback = { host: frame.source.host, port: request.message.headers.via?.[0]?.port ?? 5060 };
+  return (bytes) =>
+    void reply(bytes)
+      .catch(() => binding?.send(fallback, bytes))
+      .catch(failed);
+}
+
+/** Inbound TCP connections held and refused, summed over the TCP listen addresses. */
+export interface TcpStats {
+  inboundConnections: number;
+  refused: Record<string, number>;
+  messageTimeouts: number;
 }
 
 /**
@@ -359,8 +440,12 @@ function serverTransactionKey(request: DecodedMessage): string {
   const sentBy = `${via.host}:${via.port ?? ''}`;
   const method = request.message.method ?? '';
   const branch = via.params.branch ?? '';
-  if (branch.startsWith(BRANCH_COOKIE)) return `${branch}|${sentBy}|${method}`;
-  return `legacy|${h['call-id']}|${h.cseq?.seq}|${h.from?.params?.tag}|${sentBy}|${method}`;
+  const key = branch.startsWith(BRANCH_COOKIE)
+    ? `${branch}|${sentBy}|${method}`
+    : `legacy|${h['call-id']}|${h.cseq?.seq}|${h.from?.params?.tag}|${sentBy}|${method}`;
+  // The parts are slices of the request's header text, and V8 keeps a sliced string's whole parent
+  // alive: a fresh copy, or the key (held until Timer J) would pin the entire request.
+  return Buffer.from(key, 'utf8').toString('utf8');
 }
 
 async function resolveHost(host: string): Promise<string> {

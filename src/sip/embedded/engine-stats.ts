@@ -12,6 +12,10 @@ export class EngineCounters {
   strayResponses = 0;
   /** Messages from outside `trustedPeers` (requests answered 403, responses dropped). */
   untrusted = 0;
+  /** Datagrams over `sip.limits.maxHeaderBytes`/`maxBodyBytes` (answered 513 when possible). */
+  oversizeMessages = 0;
+  /** Requests answered 503 because `sip.limits.maxServerTransactions` were held. */
+  serverTransactionsRefused = 0;
 
   requestSent(method: string): void {
     this.requestsSent[method] = (this.requestsSent[method] ?? 0) + 1;
@@ -26,7 +30,13 @@ export class EngineCounters {
     this.requestsReceived[method] = (this.requestsReceived[method] ?? 0) + 1;
   }
 
-  snapshot(): SipEngineStats & { junkMessages: number; strayResponses: number; untrusted: number } {
+  snapshot(): SipEngineStats & {
+    junkMessages: number;
+    strayResponses: number;
+    untrusted: number;
+    oversizeMessages: number;
+    serverTransactionsRefused: number;
+  } {
     return {
       requestsSent: { ...this.requestsSent },
       responsesReceived: { ...this.responsesReceived },
@@ -36,6 +46,8 @@ export class EngineCounters {
       junkMessages: this.junkMessages,
       strayResponses: this.strayResponses,
       untrusted: this.untrusted,
+      oversizeMessages: this.oversizeMessages,
+      serverTransactionsRefused: this.serverTransactionsRefused,
     };
   }
 }

@@ -12,8 +12,13 @@ export interface ServerTransactionOptions {
   /** False on UDP: Timer J keeps the transaction 64·T1 to absorb retransmitted requests. */
   reliable: boolean;
   timers: SipTimerValues;
-  /** Sends an encoded response back towards the request's source. */
+  /**
+   * Sends an encoded response back towards the request's source. It lives as long as the transaction
+   * (Timer J), so it should hold only where to send, never the request it answers.
+   */
   sendResponse: (response: Buffer) => void;
+  /** The transaction now keeps `bytes` of encoded response for retransmissions (for the engine's budget). */
+  onResponseHeld?: (bytes: number) => void;
   onTerminated?: () => void;
 }
 
@@ -54,8 +59,11 @@ export class NonInviteServerTransaction {
     if (this.stateValue === ServerTransactionState.Completed || this.stateValue === ServerTransactionState.Terminated) {
       return;
     }
-    this.lastResponse = encoded;
-    this.options.sendResponse(encoded);
+    // Held for retransmissions until Timer J: an exact-size copy, so it never pins a shared 8 KB
+    // Buffer-pool slab (or the larger buffer `encoded` may be a view of).
+    this.lastResponse = exactCopy(encoded);
+    this.options.sendResponse(this.lastResponse);
+    this.options.onResponseHeld?.(this.lastResponse.length);
     if (status < 200) {
       this.stateValue = ServerTransactionState.Proceeding;
       return;
@@ -75,4 +83,10 @@ export class NonInviteServerTransaction {
     clearTimeout(this.timerJ);
     this.options.onTerminated?.();
   }
+}
+
+function exactCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
 }

@@ -23,6 +23,11 @@ export class StreamFramer {
 
   constructor(private readonly limits: StreamFramerLimits) {}
 
+  /** Bytes of an incomplete message held (0 between messages). */
+  get buffered(): number {
+    return this.pending.length;
+  }
+
   /** Adds bytes; returns every complete message, and an error once the stream can no longer be framed. */
   push(chunk: Buffer): FrameResult {
     if (this.failed) return { frames: [], error: 'flood' };

@@ -40,7 +40,8 @@ const FD_SLACK = 25;
 const MESSAGE_TIMEOUT_MS = 1500;
 const MAX_CONNECTIONS = 150;
 const MAX_PER_PEER = 100;
-const MAX_SERVER_TRANSACTIONS = 2000;
+/** Low, so that the NOTIFY flood fills it within its time bound even on a busy machine. */
+const MAX_SERVER_TRANSACTIONS = 500;
 
 describe.skipIf(missing !== undefined)('SIP flood: bounded memory and file descriptors', () => {
   useProcessCleanup('all');
@@ -96,10 +97,10 @@ describe.skipIf(missing !== undefined)('SIP flood: bounded memory and file descr
     const notifies = await udpFlood({
       sourceHost: TRUSTED,
       to: target(),
-      count: 15_000,
+      count: 5000,
       perSecond: 5000,
       window: 50,
-      maxMs: 6000,
+      maxMs: 8000,
       make: (i, local) =>
         floodRequest({ method: 'NOTIFY', to: target(), via: { ...local, transport: 'UDP' }, branch: `z9hG4bK-nfy-${i}`, toTag: 'nope' }),
     });
@@ -108,13 +109,13 @@ describe.skipIf(missing !== undefined)('SIP flood: bounded memory and file descr
       `UDP trusted flood: RSS ${before.toFixed(0)} → peak ${peak.toFixed(0)} MiB; 60 KB OPTIONS sent ${big.sent}, answers ${JSON.stringify(big.statuses)}; ` +
         `NOTIFY sent ${notifies.sent}, answers ${JSON.stringify(notifies.statuses)}`,
     );
+    expect(peak - before).toBeLessThan(RSS_GROWTH_CEILING_MB);
     expect(big.statuses[200] ?? 0).toBe(0);
     expect(big.statuses[513]).toBeGreaterThan(0);
     expect(notifies.statuses[481]).toBeGreaterThan(0);
     expect(notifies.statuses[481]).toBeLessThanOrEqual(MAX_SERVER_TRANSACTIONS);
     expect(notifies.statuses[503]).toBeGreaterThan(0);
     expect(notifies.samples[503]).toMatch(/^Retry-After: *\d+\r$/im);
-    expect(peak - before).toBeLessThan(RSS_GROWTH_CEILING_MB);
   }, 60_000);
 
   it('UDP from an untrusted address: 403 or dropped, nothing held', async () => {

@@ -95,6 +95,8 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     entries(engine.stats().responsesReceived, 'status'));
   sourcedCounter('spa_sip_requests_received_total', 'SIP requests received, by method', ['method'], () =>
     entries(engine.stats().requestsReceived, 'method'));
+  sourcedCounter('spa_sip_refused_total', 'SIP input refused by the trust check or a limit (sip.limits), by reason', ['reason'], () =>
+    entries(engine.stats().refused ?? {}, 'reason'));
   sourcedCounter('spa_sip_transaction_timeouts_total', 'Client transactions that timed out (RFC 3261 Timer F)', [], () => [
     [{}, engine.stats().transactionTimeouts],
   ]);

@@ -189,6 +189,8 @@ export interface SipEngineStats {
   retransmissions: number;
   transactionTimeouts: number;
   requestsReceived: Record<string, number>;
+  /** SIP input refused by the trust check or a resource limit, by reason (engines that have them). */
+  refused?: Record<string, number>;
 }
 
 export interface SipEngine {

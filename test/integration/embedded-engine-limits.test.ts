@@ -130,6 +130,7 @@ describe('embedded engine limits (sip.limits)', () => {
     expect(await waitUntil(() => outsider.state.closedAt > 0, 2000)).toBe(true);
     expect(outsider.state.data).toBe('');
     expect(engine!.stats().tcp.refused.untrusted).toBe(1);
+    expect(engine!.stats().refused['tcp-untrusted']).toBe(1);
     expect(engine!.stats().tcp.inboundConnections).toBe(0);
   });
 

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { validateConfig } from '../../src/config/load-config.js';
 import { AgentError } from '../../src/errors.js';
+import { EngineCounters } from '../../src/sip/embedded/engine-stats.js';
 import { decodeMessage } from '../../src/sip/embedded/message-codec.js';
 import { NonInviteServerTransaction } from '../../src/sip/embedded/non-invite-server-transaction.js';
 import { measureMessage, responseHeadersOnly } from '../../src/sip/embedded/oversize.js';
@@ -105,6 +106,21 @@ describe('ServerTransactionTable', () => {
     tx.respond(200, slab.subarray(0, 16));
     expect(sent[0]!.buffer.byteLength).toBe(16);
     expect(sent[0]!.equals(slab.subarray(0, 16))).toBe(true);
+  });
+});
+
+describe('EngineCounters labels', () => {
+  it('count unknown methods and impossible status codes as other, so a peer cannot grow them', () => {
+    const counters = new EngineCounters();
+    for (let i = 0; i < 1000; i += 1) {
+      counters.requestReceived(`X${i}`);
+      counters.responseReceived(1000 + i);
+    }
+    counters.requestReceived('NOTIFY');
+    counters.responseReceived(481);
+    const snapshot = counters.snapshot();
+    expect(snapshot.requestsReceived).toEqual({ other: 1000, NOTIFY: 1 });
+    expect(snapshot.responsesReceived).toEqual({ other: 1000, '481': 1 });
   });
 });
 

@@ -150,7 +150,12 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
   }
 
   /** The port's stats plus junk, stray-response, untrusted-peer and limit counters. */
-  stats(): ReturnType<EngineCounters['snapshot']> & { serverTransactions: number; serverTransactionBytes: number; tcp: TcpStats } {
+  stats(): ReturnType<EngineCounters['snapshot']> & {
+    refused: Record<string, number>;
+    serverTransactions: number;
+    serverTransactionBytes: number;
+    tcp: TcpStats;
+  } {
     const tcp: TcpStats = { inboundConnections: 0, refused: {}, messageTimeouts: 0 };
     for (const binding of this.bindings) {
       if (!(binding instanceof TcpTransport)) continue;
@@ -158,8 +163,17 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
       tcp.messageTimeouts += binding.messageTimeouts;
       for (const [reason, n] of Object.entries(binding.refused)) tcp.refused[reason] = (tcp.refused[reason] ?? 0) + n;
     }
+    const counters = this.counters.snapshot();
+    const refused: Record<string, number> = {
+      untrusted: counters.untrusted,
+      oversize: counters.oversizeMessages,
+      'transaction-limit': counters.serverTransactionsRefused,
+      'tcp-message-timeout': tcp.messageTimeouts,
+    };
+    for (const [reason, n] of Object.entries(tcp.refused)) refused[`tcp-${reason}`] = n;
     return {
-      ...this.counters.snapshot(),
+      ...counters,
+      refused,
       serverTransactions: this.serverTransactions.size,
       serverTransactionBytes: this.serverTransactions.responseBytes,
       tcp,

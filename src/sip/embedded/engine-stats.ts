@@ -1,5 +1,23 @@
 import type { SipEngineStats } from '../port.js';
 
+/**
+ * Methods counted by name (RFC 3261 and the extensions a SIP core may route); any other method a peer
+ * sends counts as `other`, so the counters (and the metric labels made from them) stay bounded.
+ */
+const COUNTED_METHODS = new Set([
+  'INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH',
+  'INFO', 'REFER', 'MESSAGE', 'UPDATE',
+]);
+
+export function methodLabel(method: string): string {
+  return COUNTED_METHODS.has(method) ? method : 'other';
+}
+
+/** A status code as a label: 100–699 (RFC 3261 §7.2), anything else `other`. */
+export function statusLabel(status: number): string {
+  return Number.isInteger(status) && status >= 100 && status <= 699 ? String(status) : 'other';
+}
+
 /** Mutable counters behind {@link SipEngineStats}; `snapshot()` hands out a copy. */
 export class EngineCounters {
   private readonly requestsSent: Record<string, number> = {};
@@ -18,16 +36,18 @@ export class EngineCounters {
   serverTransactionsRefused = 0;
 
   requestSent(method: string): void {
-    this.requestsSent[method] = (this.requestsSent[method] ?? 0) + 1;
+    const key = methodLabel(method);
+    this.requestsSent[key] = (this.requestsSent[key] ?? 0) + 1;
   }
 
   responseReceived(status: number): void {
-    const key = String(status);
+    const key = statusLabel(status);
     this.responsesReceived[key] = (this.responsesReceived[key] ?? 0) + 1;
   }
 
   requestReceived(method: string): void {
-    this.requestsReceived[method] = (this.requestsReceived[method] ?? 0) + 1;
+    const key = methodLabel(method);
+    this.requestsReceived[key] = (this.requestsReceived[key] ?? 0) + 1;
   }
 
   snapshot(): SipEngineStats & {

@@ -9,6 +9,8 @@ export const ErrorCodes = {
   PROFILE_INVALID: 'PROFILE_INVALID',
   /** Presence document could not be parsed (malformed, too large, DOCTYPE/entities refused). */
   PIDF_INVALID: 'PIDF_INVALID',
+  /** Registration document (RFC 3680 reginfo) could not be parsed (malformed, too large, DOCTYPE refused). */
+  REGINFO_INVALID: 'REGINFO_INVALID',
   /** PAP control entity could not be parsed. */
   PAP_INVALID: 'PAP_INVALID',
   /** PAP version not supported (PAP 3002). */

@@ -1,0 +1,64 @@
+/**
+ * The registration-state source (RFC 3680 `Event: reg`) for the watcher: parses each NOTIFY, orders full
+ * and partial documents per subscription dialog (registration-sequence.ts) and hands the table the
+ * contacts bound now. A version gap marks the user as resynchronising and asks the watcher to refresh
+ * the subscription, which makes the notifier send the full state.
+ */
+import type { CapabilityTable } from '../capabilities/capability-table.js';
+import type { WatchSource } from '../presence/watch-source.js';
+import type { SipProfile } from '../profiles/schema.js';
+import type { NotifyEvent } from '../sip/port.js';
+import { parseReginfo } from './reginfo-parser.js';
+import { evidenceOf } from './registration-evidence.js';
+import { applyReginfo, type RegistrationView } from './registration-sequence.js';
+
+/** The CSeq number of a NOTIFY (RFC 3261 §20.16), when readable. */
+export function notifyCseq(event: NotifyEvent): number | undefined {
+  const value = event.headers.cseq?.[0];
+  const match = value === undefined ? null : /^\s*(\d{1,10})\b/.exec(value);
+  return match ? Number(match[1]) : undefined;
+}
+
+export interface RegSourceStats {
+  staleNotifies: number;
+  versionGaps: number;
+}
+
+export function regSource(profile: SipProfile, stats: RegSourceStats = { staleNotifies: 0, versionGaps: 0 }): WatchSource & { stats: RegSourceStats } {
+  const r = profile.registration;
+  /** Per watched AOR: the state of its current dialog (bounded by the watcher's users). */
+  const views = new Map<string, RegistrationView>();
+  return {
+    name: 'reg',
+    enabled: profile.sources.includes('reg'),
+    event: r.event,
+    accept: r.accept,
+    expiresSeconds: r.expiresSeconds,
+    firstNotifyWaitMs: r.firstNotifyWaitMs,
+    stats,
+    isFresh: (table, aor) => table.hasFreshRegistration(aor),
+    dialogStarted: (aor) => views.delete(aor),
+    applyNotify(table, aor, event) {
+      const outcome = applyReginfo(views.get(aor), parseReginfo(event.body, event.contentType), notifyCseq(event));
+      if (outcome.kind === 'stale') {
+        stats.staleNotifies++;
+        return 'ok';
+      }
+      if (outcome.kind === 'gap') {
+        stats.versionGaps++;
+        views.delete(aor);
+        table.recordRegistrationResync(aor);
+        return 'refresh';
+      }
+      views.set(aor, outcome.view);
+      table.recordRegistration(aor, evidenceOf(outcome.view));
+      return 'ok';
+    },
+    recordRefusal(table, aor, kind) {
+      // 404/noresource: the registrar has no such AOR, so nothing can be bound to it. A refusal of the
+      // watcher (403/rejected) says nothing about the user: the registration state stays unknown.
+      if (kind === 'noresource') table.recordRegistration(aor, { receivedAt: Date.now(), contacts: [], empty: true });
+    },
+    forget: (aor) => views.delete(aor),
+  };
+}

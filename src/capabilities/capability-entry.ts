@@ -3,7 +3,9 @@
  * ages. The table owns entries; the policy reads the fresh part of one through {@link policyInput}.
  */
 import type { PresenceDocument, PresenceSnapshot } from '../presence/presence-snapshot.js';
-import type { LastDelivery, ReachabilityDecision, ReachabilityInput } from './reachability-policy.js';
+import type { RegistrationEvidence } from '../registration/registration-evidence.js';
+import type { LastDelivery, ReachabilityDecision } from './reachability-policy.js';
+import type { SourcesInput } from './source-policy.js';
 
 export interface CapabilityEntry {
   aor: string;
@@ -20,6 +22,10 @@ export interface CapabilityEntry {
   presenceRefusal?: { kind: 'rejected' | 'noresource'; at: number };
   parseErrors: number;
   lastParseError?: { code: string; message: string; at: number };
+  /** The last registration state (reg event, RFC 3680). */
+  lastRegistration?: RegistrationEvidence;
+  /** Since when a version gap is being resynchronised (the registration state is not used meanwhile). */
+  registrationResyncSince?: number;
 }
 
 /** What the admin view shows for one user. */
@@ -35,6 +41,7 @@ export interface CapabilityEntryView {
     presenceRefusal?: { kind: 'rejected' | 'noresource'; at: number };
     parseErrors: number;
     lastParseError?: { code: string; message: string; at: number };
+    registration?: { receivedAt: number; ageMs: number; fresh: boolean; empty: boolean; contacts: RegistrationEvidence['contacts']; resyncing: boolean };
   };
   createdAt: number;
   /** Time since the entry last changed. */
@@ -56,21 +63,36 @@ export function freshSnapshot(entry: CapabilityEntry, now: number, ttlMs: number
 }
 
 /** The policy input made of the entry's fresh evidence only: expired evidence counts as unknown. */
-export function policyInput(entry: CapabilityEntry | undefined, now: number, ttlMs: number): ReachabilityInput {
+export function policyInput(entry: CapabilityEntry | undefined, now: number, ttlMs: number): SourcesInput {
   if (!entry) return { now };
-  const input: ReachabilityInput = { now };
+  const input: SourcesInput = { now };
   const snapshot = freshSnapshot(entry, now, ttlMs);
   if (snapshot) input.snapshot = snapshot;
   if (entry.lastDelivery && isFresh(entry.lastDelivery.at, now, ttlMs)) input.lastDelivery = entry.lastDelivery;
   if (entry.holdDownUntil !== undefined && entry.holdDownUntil > now) input.holdDownUntil = entry.holdDownUntil;
   if (entry.presenceRefusal && isFresh(entry.presenceRefusal.at, now, ttlMs)) input.presenceRefusal = entry.presenceRefusal.kind;
+  if (entry.lastRegistration && isFresh(entry.lastRegistration.receivedAt, now, ttlMs)) input.registration = entry.lastRegistration;
+  if (entry.registrationResyncSince !== undefined) input.registrationResyncing = true;
   return input;
 }
 
 /** True when the entry holds any evidence that still counts (the watcher need not wait for a NOTIFY). */
-export function hasFreshEvidence(entry: CapabilityEntry, now: number, ttlMs: number): boolean {
+export function hasFreshEvidence(entry: CapabilityEntry, now: number, ttlMs: number, countRegistration = true): boolean {
   const input = policyInput(entry, now, ttlMs);
-  return input.snapshot !== undefined || input.lastDelivery !== undefined || input.holdDownUntil !== undefined || input.presenceRefusal !== undefined;
+  if (!countRegistration) input.registration = undefined;
+  return (
+    input.snapshot !== undefined ||
+    input.lastDelivery !== undefined ||
+    input.holdDownUntil !== undefined ||
+    input.presenceRefusal !== undefined ||
+    input.registration !== undefined
+  );
+}
+
+/** True when the entry holds registration state that still counts and is not being resynchronised. */
+export function hasFreshRegistration(entry: CapabilityEntry, now: number, ttlMs: number): boolean {
+  const input = policyInput(entry, now, ttlMs);
+  return input.registration !== undefined && !input.registrationResyncing;
 }
 
 /** When the entry's last change or evidence stops counting, or its hold-down ends (the LRU TTL). */
@@ -81,6 +103,7 @@ export function entryExpiresAt(entry: CapabilityEntry, ttlMs: number): number {
     entry.lastEmptyAt,
     entry.lastDelivery?.at,
     entry.presenceRefusal?.at,
+    entry.lastRegistration?.receivedAt,
   ].filter((t): t is number => t !== undefined);
   return Math.max(Math.max(...times) + ttlMs, entry.holdDownUntil ?? 0);
 }
@@ -107,5 +130,16 @@ export function entryView(entry: CapabilityEntry, decision: ReachabilityDecision
   if (entry.holdDownUntil !== undefined && entry.holdDownUntil > now) sources.holdDownUntil = entry.holdDownUntil;
   if (entry.presenceRefusal) sources.presenceRefusal = entry.presenceRefusal;
   if (entry.lastParseError) sources.lastParseError = entry.lastParseError;
+  const reg = entry.lastRegistration;
+  if (reg) {
+    sources.registration = {
+      receivedAt: reg.receivedAt,
+      ageMs: now - reg.receivedAt,
+      fresh: isFresh(reg.receivedAt, now, ttlMs),
+      empty: reg.empty,
+      contacts: reg.contacts,
+      resyncing: entry.registrationResyncSince !== undefined,
+    };
+  }
   return { aor: entry.aor, decision, fresh: hasFreshEvidence(entry, now, ttlMs), sources, createdAt: entry.createdAt, ageMs: now - entry.updatedAt };
 }

@@ -20,8 +20,18 @@
 import { LRUCache } from 'lru-cache';
 import type { PresenceSnapshot } from '../presence/presence-snapshot.js';
 import type { SipProfile } from '../profiles/schema.js';
-import { entryExpiresAt, entryView, hasFreshEvidence, policyInput, type CapabilityEntry, type CapabilityEntryView } from './capability-entry.js';
-import { decideReachability, type ReachabilityDecision } from './reachability-policy.js';
+import type { RegistrationEvidence } from '../registration/registration-evidence.js';
+import {
+  entryExpiresAt,
+  entryView,
+  hasFreshEvidence,
+  hasFreshRegistration,
+  policyInput,
+  type CapabilityEntry,
+  type CapabilityEntryView,
+} from './capability-entry.js';
+import type { ReachabilityDecision } from './reachability-policy.js';
+import { decideFromSources } from './source-policy.js';
 
 /** Why an entry left the table: LRU capacity, all evidence expired, or `delete()`. */
 export type EvictionReason = 'capacity' | 'expired' | 'deleted';
@@ -52,6 +62,8 @@ export interface CapabilityTableStats {
   emptyNotifies: number;
   parseErrors: number;
   deliveriesRecorded: number;
+  registrationUpdates: number;
+  registrationResyncs: number;
 }
 
 /** Statuses that mean "this user cannot be reached over SIP now". */
@@ -62,7 +74,7 @@ export class CapabilityTable {
   private readonly now: () => number;
   private readonly ttlMs: number;
   private readonly evictionListeners = new Set<(aor: string, reason: EvictionReason) => void>();
-  private readonly counters = { hits: 0, misses: 0, evictions: 0, expirations: 0, deletions: 0, presenceUpdates: 0, emptyNotifies: 0, parseErrors: 0, deliveriesRecorded: 0 };
+  private readonly counters = { hits: 0, misses: 0, evictions: 0, expirations: 0, deletions: 0, presenceUpdates: 0, emptyNotifies: 0, parseErrors: 0, deliveriesRecorded: 0, registrationUpdates: 0, registrationResyncs: 0 };
 
   constructor(private readonly options: CapabilityTableOptions) {
     this.now = options.now ?? Date.now;
@@ -92,13 +104,43 @@ export class CapabilityTable {
     else this.counters.misses++;
     const input = policyInput(entry, now, this.ttlMs);
     if (options.firstNotifyTimedOut) input.firstNotifyTimedOut = true;
-    return decideReachability(input, this.options.profile);
+    return decideFromSources(input, this.options.profile);
   }
 
-  /** True when the user has evidence that still counts (drops the entry when it all expired). */
-  isFresh(aor: string): boolean {
+  /**
+   * True when the user has evidence that still counts (drops the entry when it all expired).
+   * `countRegistration: false` leaves the registration state out (the presence watcher's question).
+   */
+  isFresh(aor: string, countRegistration = true): boolean {
     const entry = this.cache.get(aor);
-    return entry !== undefined && hasFreshEvidence(entry, this.now(), this.ttlMs);
+    return entry !== undefined && hasFreshEvidence(entry, this.now(), this.ttlMs, countRegistration);
+  }
+
+  /** True when the user has registration state that counts (fresh, no gap being resynchronised). */
+  hasFreshRegistration(aor: string): boolean {
+    const entry = this.cache.peek(aor);
+    return entry !== undefined && hasFreshRegistration(entry, this.now(), this.ttlMs);
+  }
+
+  /** A reg NOTIFY was applied (RFC 3680): its state replaces the last one and ends any resync. */
+  recordRegistration(aor: string, evidence: RegistrationEvidence): void {
+    this.counters.registrationUpdates++;
+    this.update(aor, (entry) => {
+      entry.lastNotifyAt = evidence.receivedAt;
+      entry.lastRegistration = evidence;
+      entry.registrationResyncSince = undefined;
+    });
+  }
+
+  /**
+   * Reg NOTIFYs were lost (a version gap, RFC 3680 §5.2): the registration state is not used until a full
+   * state arrives (the watcher refreshes the subscription for it).
+   */
+  recordRegistrationResync(aor: string): void {
+    this.counters.registrationResyncs++;
+    this.update(aor, (entry, now) => {
+      entry.registrationResyncSince ??= now;
+    });
   }
 
   /** Creates an evidence-less entry (a user being subscribed to), so its lifetime is bounded by the LRU. */
@@ -164,7 +206,7 @@ export class CapabilityTable {
     const entry = this.cache.peek(aor);
     if (!entry) return undefined;
     const now = this.now();
-    return entryView(entry, decideReachability(policyInput(entry, now, this.ttlMs), this.options.profile), now, this.ttlMs);
+    return entryView(entry, decideFromSources(policyInput(entry, now, this.ttlMs), this.options.profile), now, this.ttlMs);
   }
 
   delete(aor: string): boolean {

@@ -55,7 +55,13 @@ export type ReachabilityRule =
   | 'basic-open'
   | 'open-not-push-capable'
   | 'all-closed'
-  | 'no-tuples';
+  | 'no-tuples'
+  // Registration-state rules (source-policy.ts), when the profile's sources include `reg`:
+  | 'reg-no-contact'
+  | 'presence-veto'
+  | 'reg-push-tag'
+  | 'reg-registered'
+  | 'reg-not-push-capable';
 
 export interface ReachabilityDecision {
   reachability: Reachability;

@@ -77,6 +77,31 @@ export const profileSchema = z
         whenUnknown: z.enum(['try-sip', 'hand-back']).default('try-sip'),
       })
       .prefault({}),
+    /**
+     * Where the agent learns about users: `presence` (Event: presence, PIDF), `reg` (Event: reg, RFC 3680
+     * registration state), or both. docs/architecture.md "Capability sources" says which suits which core.
+     */
+    sources: z
+      .array(z.enum(['presence', 'reg']))
+      .min(1)
+      .refine((list) => new Set(list).size === list.length, 'must not repeat a source')
+      .default(['presence']),
+    registration: z
+      .object({
+        event: z.string().default('reg'),
+        accept: z.array(z.string()).default(['application/reginfo+xml']),
+        expiresSeconds: z.number().int().min(60).max(86400).default(3600),
+        /** How long a push for a user not yet known waits for the first reg NOTIFY. */
+        firstNotifyWaitMs: z.number().int().min(0).max(30000).default(1500),
+        /** The Contact feature tag naming the push applications a device accepts (OMA SIP Push §5.2.2). */
+        pushAppTag: z.string().min(1).default('+g.oma.pusheventapp'),
+        /**
+         * Whether a bound contact without the push tag is enough to try SIP. Needed when the registrar does
+         * not report feature tags (Kamailio 5.6's pua_reginfo does not).
+         */
+        registrationIsEnough: z.boolean().default(false),
+      })
+      .prefault({}),
     capabilities: z
       .strictObject({
         /** Delivery failures (404/408/480/timeout) mark the user unreachable for this long. */

@@ -17,12 +17,14 @@ import { effectiveTrustedPeers } from './ops/trusted-peers.js';
 import { createMetrics } from './ops/metrics.js';
 import { readinessChecks } from './ops/readiness.js';
 import { PresenceWatcher } from './presence/presence-watcher.js';
+import { SourceWatchers } from './presence/source-watchers.js';
 import { loadProfile } from './profiles/load-profile.js';
 import type { SipProfile } from './profiles/schema.js';
 import { OutboxDispatcher } from './push/outbox/outbox-dispatcher.js';
 import { PpgHttpClient } from './push/outbox/ppg-http-client.js';
 import { PushService } from './push/push-service.js';
 import { PushStore } from './push/store/push-store.js';
+import { regSource } from './registration/reg-source.js';
 import { createDrachtioEngine } from './sip/drachtio/drachtio-engine.js';
 import { createEmbeddedEngine } from './sip/embedded/embedded-engine.js';
 import type { SipEngine } from './sip/port.js';
@@ -40,7 +42,12 @@ export interface RunningAgent {
   readonly engine: SipEngine;
   readonly store: PushStore;
   readonly table: CapabilityTable;
+  /** The presence watcher (always built; it never subscribes when presence is not a source). */
   readonly watcher: PresenceWatcher;
+  /** The registration-state watcher, when the profile's sources include `reg`. */
+  readonly regWatcher?: PresenceWatcher;
+  /** Every source's watcher: the push path's oracle. */
+  readonly sources: SourceWatchers;
   readonly pushes: PushService;
   readonly http: { host: string; port: number };
   stop(options?: { drainMs?: number }): Promise<void>;
@@ -107,7 +114,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
   const httpClient = ppgHttpClient(config);
   let http: HttpServer | undefined;
   let dispatcher: OutboxDispatcher | undefined;
-  let watcher: PresenceWatcher | undefined;
+  let watcher: SourceWatchers | undefined;
   try {
     await engine.start();
     // Evicting a user from the table unsubscribes their presence (RFC 6665 §4.1.2.3 Expires: 0).
@@ -123,11 +130,22 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       logger: moduleLog('presence'),
       maxConcurrentSubscribes: config.presence.maxConcurrentSubscribes,
     });
-    watcher = presenceWatcher;
+    const regWatcher = profile.sources.includes('reg')
+      ? new PresenceWatcher({
+          engine,
+          table,
+          profile,
+          logger: moduleLog('presence'),
+          maxConcurrentSubscribes: config.presence.maxConcurrentSubscribes,
+          source: regSource(profile),
+        })
+      : undefined;
+    const sources = new SourceWatchers(table, regWatcher ? [presenceWatcher, regWatcher] : [presenceWatcher]);
+    watcher = sources;
     const pushes = new PushService({
       store,
       engine,
-      oracle: presenceWatcher,
+      oracle: sources,
       profile,
       logger: moduleLog('push'),
       handBackUrl: config.ppg.handBackUrl,
@@ -160,7 +178,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
     pushes.resume();
     dispatcher.start();
     if (config.presence.watchList) {
-      void presenceWatcher.watch(presenceWatcher.loadWatchList(config.presence.watchList));
+      void sources.watch(presenceWatcher.loadWatchList(config.presence.watchList));
     }
     const pruneTimer = setInterval(() => store.prune(config.store.retentionHours * 3600_000), 3600_000);
     pruneTimer.unref();
@@ -176,7 +194,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       handlePap: (contentType, body) => pushes.handlePap(contentType, body),
       readiness: readinessChecks({ engine, store, pushes }),
       metrics: createMetrics({ pushes, store, engine, table, presence: presenceWatcher }),
-      admin: { token: config.admin.token, table, presence: presenceWatcher, pushes: store },
+      admin: { token: config.admin.token, table, presence: { stats: () => presenceWatcher.stats(), refresh: (aor) => sources.refresh(aor) }, pushes: store },
       jsonPushes: { submit: (push, type, body, source) => pushes.submit(push, type, body, source), get: (id) => store.get(id) },
       intakeGuard: intakeGuardFromConfig(config, moduleLog('http')),
       tls: tlsFromConfig(config),
@@ -194,6 +212,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       store,
       table,
       watcher: presenceWatcher,
+      ...(regWatcher && { regWatcher }),
+      sources,
       pushes,
       http: address,
       stop(options = {}) {
@@ -202,7 +222,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
           clearInterval(pruneTimer);
           await pushes.drain(options.drainMs ?? 5000);
           await httpServer.close();
-          await presenceWatcher.stop(2000);
+          await sources.stop(2000);
           await outbox.stop();
           httpClient.close();
           await engine.stop();

@@ -13,6 +13,9 @@
  * - An entry leaving the table (LRU capacity, expiry, delete) → the user is forgotten and unsubscribed
  *   (`Expires: 0`), so subscriptions are bounded by the table's `maxUsers`.
  * - SUBSCRIBE transactions are bounded by `maxConcurrentSubscribes`; on-demand ones go first.
+ *
+ * One watcher serves one {@link WatchSource}: presence by default, or the registration state (`Event: reg`,
+ * src/registration/reg-source.ts); `source-watchers.ts` combines them for the push path.
  */
 import type { CapabilityTable, EvictionReason } from '../capabilities/capability-table.js';
 import type { ReachabilityDecision } from '../capabilities/reachability-policy.js';
@@ -22,8 +25,8 @@ import type { SipProfile } from '../profiles/schema.js';
 import { SipRequestError, SipStatusError, type NotifyEvent, type SipEngine, type SubscriptionDelegate, type SubscriptionEnded } from '../sip/port.js';
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
 import { ConcurrencyLimiter, type TaskPriority } from './concurrency-limiter.js';
-import { parsePresence } from './pidf-parser.js';
 import { stepAfterEnd, stepAfterSubscribeError, type NextStep } from './resubscribe-policy.js';
+import { presenceSource, type WatchSource } from './watch-source.js';
 import { readWatchList } from './watch-list.js';
 import { WATCH_PHASES, WatchedUser, type WatchPhase } from './watched-user.js';
 
@@ -37,6 +40,8 @@ export interface PresenceWatcherOptions {
   backoff?: BackoffSettings;
   /** [0, 1) source for backoff jitter (tests pin it). */
   random?: () => number;
+  /** What is watched; default the presence source of `profile`. */
+  source?: WatchSource;
 }
 
 export interface PresenceWatcherStats {
@@ -62,34 +67,46 @@ export class PresenceWatcher {
   private readonly log: Logger;
   private readonly detach: () => void;
   private stopping = false;
+  readonly source: WatchSource;
   private readonly counters = { notifiesReceived: 0, parseErrors: 0, subscribeAttempts: 0, subscribeFailures: 0, resubscribesScheduled: 0, unsubscribes: 0 };
 
   constructor(private readonly options: PresenceWatcherOptions) {
     this.limiter = new ConcurrencyLimiter(options.maxConcurrentSubscribes ?? 50);
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.random = options.random ?? Math.random;
-    this.log = options.logger.child({ component: 'presence-watcher' });
+    this.source = options.source ?? presenceSource(options.profile);
+    this.log = options.logger.child({ component: this.source.name === 'presence' ? 'presence-watcher' : `${this.source.name}-watcher` });
     this.detach = options.table.addEvictionListener((aor, reason) => this.forget(aor, reason));
   }
 
   /** The reachability decision for a push to `aor` (see the module comment). */
   async decide(aor: string): Promise<ReachabilityDecision> {
-    const { table, profile } = this.options;
-    if (!profile.presence.enabled || this.stopping || table.isFresh(aor)) return table.decide(aor);
+    const notified = await this.prepare(aor);
+    return this.options.table.decide(aor, notified === false ? { firstNotifyTimedOut: true } : {});
+  }
+
+  /**
+   * The waiting half of {@link decide}: subscribes or refreshes when the table lacks this source's state
+   * and waits for a NOTIFY. Resolves true (a NOTIFY came), false (none in time) or undefined (no wait:
+   * fresh, disabled, stopping, or in backoff).
+   */
+  async prepare(aor: string): Promise<boolean | undefined> {
+    const { table } = this.options;
+    const source = this.source;
+    if (!source.enabled || this.stopping || source.isFresh(table, aor)) return undefined;
     let user = this.users.get(aor);
     if (user?.phase === 'backoff' || (user?.phase === 'stopped' && (user.stoppedUntil ?? Infinity) > Date.now())) {
-      return table.decide(aor);
+      return undefined;
     }
-    const wait = (user ??= this.track(aor)).waitForNotify(profile.presence.firstNotifyWaitMs);
+    const wait = (user ??= this.track(aor)).waitForNotify(source.firstNotifyWaitMs);
     if (user.phase === 'active' && user.subscription) {
-      this.refreshForDecision(user, profile.presence.firstNotifyWaitMs);
+      this.refreshForDecision(user, source.firstNotifyWaitMs);
     } else if (user.phase === 'stopped') {
       void this.start(user, 'high');
     } else if (user.generation === 0) {
       void this.start(user, 'high');
     } // queued / subscribing: share the attempt in flight
-    const notified = await wait;
-    return table.decide(aor, notified ? {} : { firstNotifyTimedOut: true });
+    return wait;
   }
 
   /** Forwards a MESSAGE outcome to the table (2xx → reachable; 404/408/480/timeout → hold-down). */
@@ -174,13 +191,18 @@ export class PresenceWatcher {
    * NOTIFY may still be on the way.
    */
   private refreshForDecision(user: WatchedUser, waitMs: number): void {
+    if (user.lastNotifyAt === undefined && Date.now() - (user.activeSince ?? 0) < waitMs) return;
+    this.refreshNow(user);
+  }
+
+  /** One refresh SUBSCRIBE for `user`'s live subscription (shared while one is in flight). */
+  private refreshNow(user: WatchedUser): void {
     const subscription = user.subscription;
     if (!subscription || user.refreshing) return;
-    if (user.lastNotifyAt === undefined && Date.now() - (user.activeSince ?? 0) < waitMs) return;
     user.refreshing = true;
     subscription
       .refresh()
-      .catch((err: unknown) => this.log.debug({ err, aor: user.aor }, 'presence refresh failed'))
+      .catch((err: unknown) => this.log.debug({ err, aor: user.aor }, 'subscription refresh failed'))
       .finally(() => (user.refreshing = false));
   }
 
@@ -201,7 +223,9 @@ export class PresenceWatcher {
   private async subscribe(user: WatchedUser, generation: number): Promise<void> {
     if (!this.current(user, generation)) return;
     const { engine, profile } = this.options;
+    const source = this.source;
     user.phase = 'subscribing';
+    source.dialogStarted(user.aor);
     this.counters.subscribeAttempts++;
     const delegate: SubscriptionDelegate = {
       onNotify: (event) => this.onNotify(user, generation, event),
@@ -212,7 +236,7 @@ export class PresenceWatcher {
     };
     try {
       const subscription = await engine.subscribe(
-        { resource: user.aor, from: profile.identity.uri, event: profile.presence.event, accept: profile.presence.accept, expires: profile.presence.expiresSeconds },
+        { resource: user.aor, from: profile.identity.uri, event: source.event, accept: source.accept, expires: source.expiresSeconds },
         delegate,
       );
       if (!this.current(user, generation) || user.endedGeneration === generation) {
@@ -235,9 +259,10 @@ export class PresenceWatcher {
    * else is a defect and keeps its stack.
    */
   private logSubscribeFailure(aor: string, err: unknown): void {
-    if (err instanceof SipRequestError) this.log.warn({ aor, failure: err.kind, reason: err.message }, `presence SUBSCRIBE ${err.kind === 'timeout' ? 'timed out' : 'failed'}: ${err.message}`);
-    else if (err instanceof SipStatusError) this.log.info({ aor, status: err.status, reason: err.reason }, `presence SUBSCRIBE refused: ${err.status} ${err.reason}`);
-    else this.log.error({ err, aor }, 'presence SUBSCRIBE failed');
+    const what = `${this.source.event} SUBSCRIBE`;
+    if (err instanceof SipRequestError) this.log.warn({ aor, failure: err.kind, reason: err.message }, `${what} ${err.kind === 'timeout' ? 'timed out' : 'failed'}: ${err.message}`);
+    else if (err instanceof SipStatusError) this.log.info({ aor, status: err.status, reason: err.reason }, `${what} refused: ${err.status} ${err.reason}`);
+    else this.log.error({ err, aor }, `${what} failed`);
   }
 
   private onNotify(user: WatchedUser, generation: number, event: NotifyEvent): void {
@@ -245,11 +270,16 @@ export class PresenceWatcher {
     if (!this.current(user, generation)) return;
     user.lastNotifyAt = Date.now();
     try {
-      this.options.table.recordPresence(user.aor, parsePresence(event.body, event.contentType));
+      if (this.source.applyNotify(this.options.table, user.aor, event) === 'refresh') {
+        // RFC 3680 §5.2: notifications were lost; a refresh makes the notifier send the full state.
+        this.log.info({ aor: user.aor }, 'reg NOTIFY version gap: refreshing for the full state');
+        this.refreshNow(user);
+        return; // waiting pushes keep waiting for the full state (or their own timeout)
+      }
     } catch (err) {
       if (!(err instanceof AgentError)) throw err;
       this.counters.parseErrors++;
-      this.log.warn({ aor: user.aor, code: err.code, msg: err.message }, 'unparseable presence NOTIFY');
+      this.log.warn({ aor: user.aor, code: err.code, msg: err.message }, `unparseable ${this.source.name} NOTIFY`);
       this.options.table.recordParseError(user.aor, err);
     }
     user.wake(true);
@@ -264,11 +294,11 @@ export class PresenceWatcher {
     user.activeSince = undefined;
     user.lastNotifyAt = undefined;
     user.wake(false);
-    this.log.debug({ aor: user.aor, ended, step }, 'presence subscription ended');
+    this.log.debug({ aor: user.aor, ended, step, event: this.source.event }, 'subscription ended');
     if (step.action === 'stop') {
       user.phase = 'stopped';
       if (step.refusal) {
-        this.options.table.recordPresenceRefusal(user.aor, step.refusal);
+        this.source.recordRefusal(this.options.table, user.aor, step.refusal);
         user.stoppedUntil = now + this.options.profile.capabilities.ttlSeconds * 1000;
       }
       return;
@@ -286,10 +316,11 @@ export class PresenceWatcher {
     const user = this.users.get(aor);
     if (!user) return;
     this.users.delete(aor);
+    this.source.forget(aor);
     user.forgotten = true;
     user.clearRetry();
     user.wake(false);
-    this.log.debug({ aor, reason }, 'presence watch dropped with the table entry');
+    this.log.debug({ aor, reason, event: this.source.event }, 'watch dropped with the table entry');
     const subscription = user.subscription;
     user.subscription = undefined;
     user.phase = 'stopped';

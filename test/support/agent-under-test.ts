@@ -89,10 +89,19 @@ export interface AgentUnderTest {
 }
 
 /** The kamailio-lab profile pointed at a core on host:port. */
-export function labProfile(core: { host: string; port: number }, changes: Partial<SipProfile['presence']> = {}): SipProfile {
+/**
+ * The kamailio-lab profile pointed at `core`. Sources default to presence only — the suites written for
+ * presence count SUBSCRIBEs and expect presence-only decisions; reg tests pass `sources`.
+ */
+export function labProfile(
+  core: { host: string; port: number },
+  changes: Partial<SipProfile['presence']> = {},
+  sources: SipProfile['sources'] = ['presence'],
+): SipProfile {
   const base = loadProfile('kamailio-lab');
   return {
     ...base,
+    sources,
     outboundProxy: { host: core.host, port: core.port, transport: 'udp' },
     identity: { ...base.identity, uri: `sip:push-agent@${core.host}` },
     addressing: { ...base.addressing, homeDomain: core.host },

@@ -4,7 +4,7 @@
  * ctl socket with `kamcmd`. See test/support/README.md.
  */
 import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { trackProcess, untrackProcess, terminateGroup, groupAlive, processStartSeq } from './cleanup.js';
@@ -64,10 +64,31 @@ export function kamailioMissingReason(): string | undefined {
   if (v.error || v.status !== 0) return 'kamailio binary not found (Debian package `kamailio`)';
   if (spawnSync('kamcmd', ['-h'], { encoding: 'utf8' }).error) return 'kamcmd not found (package `kamailio`)';
   const modules = ['/usr/lib/x86_64-linux-gnu/kamailio/modules', '/usr/lib/aarch64-linux-gnu/kamailio/modules', '/usr/lib/kamailio/modules'];
-  if (!modules.some((dir) => existsSync(join(dir, 'presence.so')))) {
+  const moduleDir = modules.find((dir) => existsSync(join(dir, 'presence.so')));
+  if (!moduleDir) {
     return 'Kamailio presence module missing (Debian package `kamailio-presence-modules`)';
   }
+  for (const module of ['pua.so', 'pua_reginfo.so', 'presence_reginfo.so', 'db_text.so']) {
+    if (!existsSync(join(moduleDir, module))) return `Kamailio module ${module} missing (Debian packages \`kamailio\`, \`kamailio-presence-modules\`)`;
+  }
+  if (!existsSync(join(DBTEXT_SCHEMA_DIR, 'pua'))) return `${DBTEXT_SCHEMA_DIR}/pua missing (Debian package \`kamailio\`)`;
   return undefined;
+}
+
+/** Where Debian's kamailio package keeps the db_text table files (the `version` and `pua` tables). */
+const DBTEXT_SCHEMA_DIR = '/usr/share/kamailio/dbtext/kamailio';
+
+/**
+ * pua (under pua_reginfo) needs a database even in memory mode: a private db_text directory per instance
+ * with the `version` and `pua` tables, copied from the package (kamailio.cfg, PUA_DB_URL).
+ */
+function preparePuaDb(tmpDir: string): string {
+  const dir = join(tmpDir, 'dbtext');
+  mkdirSync(dir, { recursive: true });
+  for (const table of ['version', 'pua']) {
+    if (!existsSync(join(dir, table))) copyFileSync(join(DBTEXT_SCHEMA_DIR, table), join(dir, table));
+  }
+  return dir;
 }
 
 /** True when kamailio, kamcmd and the presence modules are installed. */
@@ -97,6 +118,7 @@ export async function startKamailio(options: KamailioOptions = {}): Promise<Kama
   const port = options.port ?? (await freePort(host));
   const tmpDir = options.tmpDir ?? makeTempDir('kamailio');
   const ctlSocket = `unix:${join(tmpDir, 'ctl.sock')}`;
+  const puaDb = preparePuaDb(tmpDir);
   const children = options.children ?? 2;
   const defines: Record<string, string> = {
     LISTEN_IP: host,
@@ -106,6 +128,9 @@ export async function startKamailio(options: KamailioOptions = {}): Promise<Kama
     RUN_DIR: `"${tmpDir}"`,
     CHILDREN: String(children),
     TCP_CHILDREN: String(children),
+    PUA_DB_URL: `"text://${puaDb}"`,
+    REGINFO_PUBLISH_PROXY: `"sip:${host}:${port}"`,
+    REGINFO_DOMAIN: `"${host}"`,
     ...(options.knownUserRegex ? { KNOWN_USER_REGEX: JSON.stringify(options.knownUserRegex) } : {}),
     ...options.defines,
   };

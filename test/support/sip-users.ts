@@ -96,6 +96,40 @@ export async function publishPresence(core: SipCoreAddress, o: PublishOptions): 
   return runToEnd(handle, `PUBLISH ${o.user}`, true);
 }
 
+export interface RegPublishOptions {
+  user: string;
+  /** Contact ports: the first contact has no feature tag, the second carries +g.oma.pusheventapp. */
+  plainPort: number;
+  taggedPort: number;
+  /** The tag's value (a push application id); default `ua-wml`. */
+  pushApp?: string;
+  expires?: number;
+  domain?: string;
+}
+
+/**
+ * PUBLISH a reginfo document with two contacts, one with the push feature tag
+ * (test/sipp/publish-reginfo.xml): a registrar that reports feature tags; rejects unless answered 200.
+ */
+export async function publishReginfo(core: SipCoreAddress, o: RegPublishOptions): Promise<ScenarioRun> {
+  const handle = await runSipp({
+    scenario: 'test/sipp/publish-reginfo.xml',
+    remote: `${core.host}:${core.port}`,
+    calls: 1,
+    timeoutS: 10,
+    keys: {
+      user: o.user,
+      domain: o.domain ?? core.host,
+      contact_host: '127.0.0.1',
+      port_plain: String(o.plainPort),
+      port_tagged: String(o.taggedPort),
+      push_app: o.pushApp ?? 'ua-wml',
+      expires: String(o.expires ?? 600),
+    },
+  });
+  return runToEnd(handle, `PUBLISH reg ${o.user}`, true);
+}
+
 export interface UasOptions {
   host?: string;
   port?: number;

@@ -12,6 +12,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDrachtioEngine } from '../../src/sip/drachtio/drachtio-engine.js';
 import { createEmbeddedEngine } from '../../src/sip/embedded/embedded-engine.js';
+import { parseReginfo } from '../../src/registration/reginfo-parser.js';
+import { notifyCseq } from '../../src/registration/reg-source.js';
 import type { BoundAddress, NotifyEvent, SipEngine, SubscriptionEnded } from '../../src/sip/port.js';
 import { useProcessCleanup, waitUntil } from '../support/cleanup.js';
 import { kamailioMissingReason, startKamailio, type KamailioHandle } from '../support/kamailio.js';
@@ -198,6 +200,28 @@ for (const spec of engines) {
       expect((await counter.delta()).subscribe).toBeGreaterThanOrEqual(1);
       expect(notifies.at(-1)?.subscriptionState.state).toBe('terminated');
       expect(subscription.phase).toBe('terminated');
+    });
+
+    it('SUBSCRIBE Event: reg (RFC 3680): a REGISTER brings a reginfo NOTIFY with the contact, parsed as registered', async () => {
+      const sip = await startEngine();
+      const name = user('reg');
+      const notifies: NotifyEvent[] = [];
+      const subscription = await sip.subscribe(
+        { resource: aor(name), from: aor('push-agent'), event: 'reg', accept: ['application/reginfo+xml'], expires: 120 },
+        { onNotify: (n) => notifies.push(n), onEnded: () => undefined },
+      );
+      await registerUser(kamailio, { user: name, contactPort: 5999 });
+      expect(await waitUntil(() => notifies.some((n) => n.body.length > 0), 10_000)).toBe(true);
+      const reginfo = notifies.find((n) => n.body.length > 0)!;
+      expect(reginfo.contentType).toMatch(/application\/reginfo\+xml/);
+      const parsed = parseReginfo(reginfo.body, reginfo.contentType);
+      expect(parsed.kind === 'document' && parsed.registrations[0]).toMatchObject({
+        aor: aor(name),
+        state: 'active',
+        contacts: [expect.objectContaining({ state: 'active', uri: `sip:${name}@127.0.0.1:5999` })],
+      });
+      expect(notifyCseq(reginfo)).toBeGreaterThan(0);
+      await subscription.unsubscribe();
     });
   });
 }

@@ -130,14 +130,15 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       logger: moduleLog('presence'),
       maxConcurrentSubscribes: config.presence.maxConcurrentSubscribes,
     });
-    const regWatcher = profile.sources.includes('reg')
+    const registration = profile.sources.includes('reg') ? regSource(profile) : undefined;
+    const regWatcher = registration
       ? new PresenceWatcher({
           engine,
           table,
           profile,
           logger: moduleLog('presence'),
           maxConcurrentSubscribes: config.presence.maxConcurrentSubscribes,
-          source: regSource(profile),
+          source: registration,
         })
       : undefined;
     const sources = new SourceWatchers(table, regWatcher ? [presenceWatcher, regWatcher] : [presenceWatcher]);
@@ -193,7 +194,14 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       logger: moduleLog('http'),
       handlePap: (contentType, body) => pushes.handlePap(contentType, body),
       readiness: readinessChecks({ engine, store, pushes }),
-      metrics: createMetrics({ pushes, store, engine, table, presence: presenceWatcher }),
+      metrics: createMetrics({
+        pushes,
+        store,
+        engine,
+        table,
+        presence: presenceWatcher,
+        ...(regWatcher && registration && { registration: { stats: () => regWatcher.stats(), gaps: () => registration.stats } }),
+      }),
       admin: { token: config.admin.token, table, presence: { stats: () => presenceWatcher.stats(), refresh: (aor) => sources.refresh(aor) }, pushes: store },
       jsonPushes: { submit: (push, type, body, source) => pushes.submit(push, type, body, source), get: (id) => store.get(id) },
       intakeGuard: intakeGuardFromConfig(config, moduleLog('http')),

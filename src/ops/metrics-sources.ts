@@ -40,4 +40,6 @@ export interface MetricsSources {
   table: TableStatsSource;
   /** Absent when presence is off (e.g. `policy: always-sip` tests). */
   presence?: PresenceStatsSource;
+  /** The registration-state (Event: reg) watcher, when the profile's sources include `reg`. */
+  registration?: PresenceStatsSource & { gaps(): { staleNotifies: number; versionGaps: number } };
 }

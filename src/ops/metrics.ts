@@ -64,7 +64,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     });
   };
 
-  const { pushes, store, engine, table, presence } = sources;
+  const { pushes, store, engine, table, presence, registration } = sources;
   sourcedCounter('spa_pushes_total', 'Pushes by outcome and reason (product.md §2)', ['outcome', 'reason'], () => {
     const c = pushes.counters;
     return [
@@ -121,6 +121,19 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     sourcedCounter('spa_presence_notifies_total', 'NOTIFYs received (RFC 6665 §4.1.3)', [], () => [[{}, presence.stats().notifiesReceived]]);
     sourcedCounter('spa_presence_subscribe_failures_total', 'SUBSCRIBE attempts that failed', [], () => [
       [{}, presence.stats().subscribeFailures],
+    ]);
+  }
+
+  if (registration) {
+    sourcedGauge('spa_reg_subscriptions', 'Users watched for registration state (Event: reg, RFC 3680) by subscription state', ['state'], () =>
+      entries(registration.stats().subscriptions, 'state'));
+    sourcedCounter('spa_reg_notifies_total', 'reg NOTIFYs received (RFC 3680)', [], () => [[{}, registration.stats().notifiesReceived]]);
+    sourcedCounter('spa_reg_subscribe_failures_total', 'reg SUBSCRIBE attempts that failed', [], () => [[{}, registration.stats().subscribeFailures]]);
+    sourcedCounter('spa_reg_version_gaps_total', 'reg NOTIFYs whose version showed lost notifications (refresh for the full state, RFC 3680 §5.2)', [], () => [
+      [{}, registration.gaps().versionGaps],
+    ]);
+    sourcedCounter('spa_reg_stale_notifies_total', 'reg NOTIFYs dropped as older than the state held (version or CSeq)', [], () => [
+      [{}, registration.gaps().staleNotifies],
     ]);
   }
 

@@ -87,7 +87,7 @@ export const profileSchema = z
       .refine((list) => new Set(list).size === list.length, 'must not repeat a source')
       .default(['presence']),
     registration: z
-      .object({
+      .strictObject({
         event: z.string().default('reg'),
         accept: z.array(z.string()).default(['application/reginfo+xml']),
         expiresSeconds: z.number().int().min(60).max(86400).default(3600),

@@ -102,6 +102,15 @@ describe.skipIf(missing !== undefined)('registration state (Event: reg) with rea
     await uas.stop();
   });
 
+  it('/metrics counts the reg subscriptions and NOTIFYs', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${sut.agent.http.port}/metrics`)).text();
+    const notifies = Number(/^spa_reg_notifies_total (\d+)/m.exec(text)?.[1] ?? -1);
+    expect(notifies).toBeGreaterThan(0);
+    expect(notifies).toBeLessThanOrEqual(sut.agent.regWatcher?.stats().notifiesReceived ?? 0);
+    expect(text).toMatch(/^spa_reg_subscriptions\{state="active"\} [1-9]/m);
+    expect(text).toMatch(/^spa_reg_version_gaps_total 0$/m);
+  });
+
   it('two contacts, one with the push feature tag: reachable only through the tag when the profile requires it', async () => {
     const base = labProfile(kamailio, {}, ['reg']);
     const strict = await startAgentUnderTest(kamailio, { profile: { ...base, registration: { ...base.registration, registrationIsEnough: false } } });

@@ -1,9 +1,11 @@
 /**
  * Experiment 2, the signalling claim: populations with 0/25/50/75 % SIP-unreachable users (presence
- * `closed`, not registered), one push per user, `presence-aware` against `always-sip`. Core messages
- * are Kamailio statistics deltas over the push window only; the presence warm-up (SUBSCRIBE, NOTIFY
- * and their 200s, at agent start from the watch list) is measured in its own window and reported apart.
+ * `closed`, not registered), one push per user, `always-sip` against the decision by capability source:
+ * presence, reg (the registration state, Event: reg) and both. Core messages are Kamailio statistics
+ * deltas over the push window only; the warm-up (SUBSCRIBE, NOTIFY and their 200s, at agent start from
+ * the watch list) is measured in its own window and reported apart, with the NOTIFYs/s it took.
  */
+import { readFileSync } from 'node:fs';
 import { metricValue, startAgentProcess } from './lib/agent-process.js';
 import type { BenchEnv } from './lib/bench-env.js';
 import { coreCounts, diffCounts } from './lib/core-stats.js';
@@ -11,13 +13,28 @@ import { fmt, mean, quantile } from './lib/percentiles.js';
 import { makePopulation, provision } from './lib/population.js';
 import { awaitTerminal, runPapStep, succeeded, terminalMs } from './lib/pap-load.js';
 import { table } from './lib/report.js';
-import { awaitSubscriptions } from './throughput.js';
+import { parseReginfo } from '../src/registration/reginfo-parser.js';
+import { applyReginfo } from '../src/registration/registration-sequence.js';
+import { repoPath } from '../test/support/repo-paths.js';
+import type { AgentProcess } from './lib/agent-process.js';
 
 export type Policy = 'presence-aware' | 'always-sip';
+type Source = 'presence' | 'reg';
+
+/** The rows of one population: the naive baseline, then each capability source and both. */
+const VARIANTS: Array<{ policy: Policy; sources: Source[] }> = [
+  { policy: 'always-sip', sources: ['presence'] },
+  { policy: 'presence-aware', sources: ['presence'] },
+  { policy: 'presence-aware', sources: ['reg'] },
+  { policy: 'presence-aware', sources: ['presence', 'reg'] },
+];
+
+const label = (policy: Policy, sources: Source[]): string => (policy === 'always-sip' ? 'always-sip' : sources.join('+'));
 
 export interface SignallingRow {
   unreachable: number;
   policy: Policy;
+  sources: Source[];
   pushes: number;
   coreMsgsPerPush: number;
   messagesPerPush: number;
@@ -26,6 +43,23 @@ export interface SignallingRow {
   meanMs: number;
   p99Ms: number;
   warmupMsgsPerUser: number;
+  /** NOTIFYs received per second during the warm-up (every source). */
+  warmupNotifiesPerS: number;
+}
+
+/** Waits until every source of the agent has an active subscription and a NOTIFY per user. */
+async function awaitSources(agent: AgentProcess, sources: Source[], count: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = await agent.metrics();
+    const counts = sources.map((s) => ({
+      active: metricValue(m, `spa_${s}_subscriptions`, 'state="active"'),
+      notifies: metricValue(m, `spa_${s}_notifies_total`),
+    }));
+    const total = counts.reduce((sum, c) => sum + c.notifies, 0);
+    if (counts.every((c) => c.active >= count && c.notifies >= count) || Date.now() > deadline) return total;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 export async function runSignalling(env: BenchEnv): Promise<SignallingRow[]> {
@@ -36,10 +70,11 @@ export async function runSignalling(env: BenchEnv): Promise<SignallingRow[]> {
     await provision(kamailio, population, env.uas);
     const aors = population.users.map((u) => u.aor);
     const unreachable = new Set(population.unreachable.map((u) => u.aor));
-    for (const policy of ['always-sip', 'presence-aware'] as const) {
+    for (const { policy, sources } of VARIANTS) {
       const warmBefore = await coreCounts(kamailio);
+      const warmStart = performance.now();
       const agent = await startAgentProcess({
-        profile: env.profile(),
+        profile: { ...env.profile(), sources },
         config: {
           policy,
           sip: { timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 } },
@@ -48,7 +83,8 @@ export async function runSignalling(env: BenchEnv): Promise<SignallingRow[]> {
         watch: policy === 'presence-aware' ? aors : undefined,
       });
       try {
-        if (policy === 'presence-aware') await awaitSubscriptions(agent, aors.length, 120_000);
+        const warmNotifies = policy === 'presence-aware' ? await awaitSources(agent, sources, aors.length, 120_000) : 0;
+        const warmSeconds = (performance.now() - warmStart) / 1000;
         await new Promise((r) => setTimeout(r, 500));
         const before = await coreCounts(kamailio);
         const warm = diffCounts(before, warmBefore);
@@ -58,7 +94,7 @@ export async function runSignalling(env: BenchEnv): Promise<SignallingRow[]> {
           rate: plan.signallingRate,
           durationS: aors.length / plan.signallingRate,
           aors,
-          idPrefix: `sig-${policy}-${Math.round(share * 100)}`,
+          idPrefix: `sig-${label(policy, sources)}-${Math.round(share * 100)}`,
           notifyTo: sink.url('/notify'),
         });
         await awaitTerminal(samples, sink, 30_000);
@@ -71,6 +107,7 @@ export async function runSignalling(env: BenchEnv): Promise<SignallingRow[]> {
         const row: SignallingRow = {
           unreachable: share,
           policy,
+          sources,
           pushes: samples.length,
           coreMsgsPerPush: delta.total / samples.length,
           messagesPerPush: sent / samples.length,
@@ -79,9 +116,10 @@ export async function runSignalling(env: BenchEnv): Promise<SignallingRow[]> {
           meanMs: mean(times),
           p99Ms: quantile(times, 0.99),
           warmupMsgsPerUser: policy === 'presence-aware' ? warm.total / aors.length : 0,
+          warmupNotifiesPerS: warmNotifies / warmSeconds,
         };
         rows.push(row);
-        console.log(`  ${fmt(share * 100)} % unreachable, ${policy}: ${fmt(row.coreMsgsPerPush, 2)} core msgs/push, wasted ${wasted}, success ${fmt(row.successRate * 100, 1)} %, mean ${fmt(row.meanMs, 1)} ms`);
+        console.log(`  ${fmt(share * 100)} % unreachable, ${label(policy, sources)}: ${fmt(row.coreMsgsPerPush, 2)} core msgs/push, wasted ${wasted}, success ${fmt(row.successRate * 100, 1)} %, mean ${fmt(row.meanMs, 1)} ms`);
       } finally {
         await agent.stop();
       }
@@ -92,10 +130,10 @@ export async function runSignalling(env: BenchEnv): Promise<SignallingRow[]> {
 
 export function signallingTable(rows: SignallingRow[]): string {
   return table(
-    ['unreachable', 'policy', 'pushes', 'core SIP msgs / push', 'MESSAGE / push', 'wasted MESSAGEs', 'success', 'mean to outcome ms', 'p99 to outcome ms', 'warm-up msgs / user (apart)'],
+    ['unreachable', 'decision', 'pushes', 'core SIP msgs / push', 'MESSAGE / push', 'wasted MESSAGEs', 'success', 'mean to outcome ms', 'p99 to outcome ms', 'warm-up msgs / user (apart)', 'warm-up NOTIFY/s'],
     rows.map((r) => [
       `${fmt(r.unreachable * 100)} %`,
-      r.policy,
+      label(r.policy, r.sources),
       r.pushes,
       fmt(r.coreMsgsPerPush, 2),
       fmt(r.messagesPerPush, 2),
@@ -104,6 +142,24 @@ export function signallingTable(rows: SignallingRow[]): string {
       fmt(r.meanMs, 1),
       fmt(r.p99Ms, 1),
       r.policy === 'presence-aware' ? fmt(r.warmupMsgsPerUser, 2) : '–',
+      r.policy === 'presence-aware' ? fmt(r.warmupNotifiesPerS, 0) : '–',
     ]),
   );
+}
+
+/**
+ * reg NOTIFY bodies parsed and applied per second in-process (parseReginfo + applyReginfo on the
+ * recorded Kamailio two-contact document), bounded to `maxMs`.
+ */
+export function regParseRate(maxMs = 2000, maxDocs = 200_000): { docs: number; perS: number; bytes: number } {
+  const body = readFileSync(repoPath('test/fixtures/reginfo/kamailio-5.6-two-contacts.xml'));
+  const start = performance.now();
+  let docs = 0;
+  let view;
+  while (docs < maxDocs && performance.now() - start < maxMs) {
+    const out = applyReginfo(view, parseReginfo(body, 'application/reginfo+xml'), docs + 1);
+    if (out.kind === 'applied') view = out.view;
+    docs++;
+  }
+  return { docs, perS: docs / ((performance.now() - start) / 1000), bytes: body.length };
 }

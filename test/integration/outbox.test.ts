@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,7 +44,8 @@ class FakePpg {
           const url = new URL(req.url ?? '/', 'http://x');
           const pushId = url.searchParams.get('push') ?? '';
           if (res.statusCode >= 300) res.end();
-          else res.end(url.pathname.startsWith('/notify') ? resultNotificationResponseXml(pushId, 1000) : pushResponseXml(pushId, 1001, 'Accepted'));
+          else if (url.pathname.startsWith('/notify')) res.end(resultNotificationResponseXml(pushId, url.pathname === '/notify-refuse' ? 2000 : 1000));
+          else res.end(pushResponseXml(pushId, 1001, 'Accepted'));
         }, this.holdMs);
       });
     });
@@ -343,5 +346,62 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     expect(h?.lastError).toMatch(/request cannot be built/);
     for (const item of [n, h]) expect(item?.lastError).not.toContain('s3cr3tpw');
     expect(ppg.hits).toHaveLength(0);
+  });
+
+  it('a notification the PI refuses (resultnotification-response 2000 inside HTTP 200) ends that item refused, counted, never re-sent', async () => {
+    const pi = newPpg();
+    const port = await pi.listen();
+    store.insert({ pushId: 'r-1', address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
+    store.transition('r-1', 'expired', {}, {
+      outbox: { kind: 'result-notification', url: `http://127.0.0.1:${port}/notify-refuse?push=r-1`, contentType: 'application/xml', body: BODY },
+    });
+    const settled: string[] = [];
+    const d = dispatcher({ onSettled: (_item, s) => { settled.push(s.outcome); } });
+    d.start();
+    await waitFor(() => settled.length === 1, 'ended');
+    expect(settled).toEqual(['refused']);
+    expect(store.outbox.stats()).toMatchObject({ pending: 0, refused: 1 });
+    expect(store.outbox.listForPush('r-1')[0]?.lastError).toBe('PAP 2000 Bad request');
+    d.kick();
+    await waitFor(() => d.inflight() === 0, 'idle');
+    expect(pi.hits).toHaveLength(1);
+    expect(store.get('r-1')?.state).toBe('expired');
+  });
+
+  it('trusts an extra CA (what ppg.tls.caPath feeds the client) for an https PPG; without it the POST fails and is retried', async () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'outbox-tls-'));
+    const openssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir2, 'key.pem'), '-out', join(dir2, 'cert.pem')], { encoding: 'utf8' });
+    if (openssl.status !== 0) {
+      console.warn(`outbox TLS test skipped: openssl could not make a certificate (${openssl.stderr || openssl.error?.message})`);
+      rmSync(dir2, { recursive: true, force: true });
+      return;
+    }
+    const cert = readFileSync(join(dir2, 'cert.pem'));
+    const server = createHttpsServer({ cert, key: readFileSync(join(dir2, 'key.pem')) }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(202, { 'content-type': 'application/xml' }).end(pushResponseXml('t-1', 1001, 'Accepted')));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    store.insert({ pushId: 't-1', address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
+    store.transition('t-1', 'handing-back', {}, {
+      outbox: { kind: 'hand-back', url: `https://127.0.0.1:${port}/pap`, contentType: 'multipart/related; boundary=x', body: BODY },
+    });
+    const items = store.outbox.listForPush('t-1');
+    const untrusted = new PpgHttpClient({ userAgent: 'sip-push-agent/test', maxSocketsPerOrigin: 1 });
+    const first = dispatcher({ client: untrusted });
+    first.start();
+    await waitFor(() => (store.outbox.get(items[0]?.id ?? 0)?.attempts ?? 0) >= 1, 'a refused TLS handshake');
+    expect(store.outbox.get(items[0]?.id ?? 0)?.lastError).toMatch(/certificate/i);
+    await first.stop();
+    untrusted.close();
+    const trusted = new PpgHttpClient({ userAgent: 'sip-push-agent/test', maxSocketsPerOrigin: 1, ca: cert });
+    dispatcher({ client: trusted }).start();
+    await waitFor(() => store.get('t-1')?.state === 'handed-back', 'handed back over https with the configured CA');
+    trusted.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir2, { recursive: true, force: true });
   });
 });

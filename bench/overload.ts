@@ -68,7 +68,7 @@ export async function runOverload(env: BenchEnv, sustained: number): Promise<Ove
   const aors = await throughputPopulation(env);
   const agent = await startAgentProcess({
     profile: env.profile(),
-    config: { sip: { timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 } }, ppg: { handBackUrl: sink.url('/handback') }, capabilityTable: { maxUsers: 1_000_000 } },
+    config: { sip: { timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 } }, ppg: { handBackUrl: sink.url('/handback'), numberBearers: [] }, capabilityTable: { maxUsers: 1_000_000 } },
     watch: aors,
     // Diagnostics: SPA_BENCH_HEAPSNAP_AT="8,40" writes a V8 heap snapshot at those seconds after the load
     // started into SPA_BENCH_HEAPSNAP_DIR (each snapshot pauses the agent for seconds and inflates RSS).

@@ -78,7 +78,7 @@ export async function runSignalling(env: BenchEnv): Promise<SignallingRow[]> {
         config: {
           policy,
           sip: { timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 } },
-          ppg: { handBackUrl: sink.url('/handback'), backoff: { baseMs: 50, maxMs: 1000 } },
+          ppg: { handBackUrl: sink.url('/handback'), backoff: { baseMs: 50, maxMs: 1000 }, numberBearers: [] },
         },
         watch: policy === 'presence-aware' ? aors : undefined,
       });

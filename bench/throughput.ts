@@ -78,7 +78,7 @@ export async function runThroughput(
   const aors = await throughputPopulation(env);
   const agent = await startAgentProcess({
     profile: env.profile(),
-    config: { sip: { engine, timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 }, ...(engine === 'drachtio' ? { drachtio: drachtioFromEnv() } : {}) }, ppg: { handBackUrl: sink.url('/handback') }, capabilityTable: { maxUsers: 1_000_000 }, store: { synchronous: sync } },
+    config: { sip: { engine, timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 }, ...(engine === 'drachtio' ? { drachtio: drachtioFromEnv() } : {}) }, ppg: { handBackUrl: sink.url('/handback'), numberBearers: [] }, capabilityTable: { maxUsers: 1_000_000 }, store: { synchronous: sync } },
     watch: aors,
     cpuProfileDir,
   });

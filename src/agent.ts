@@ -50,6 +50,10 @@ export interface RunningAgent {
   readonly sources: SourceWatchers;
   readonly pushes: PushService;
   readonly http: { host: string; port: number };
+  /** The `/metrics` listener when config `metrics.port` gives it one. */
+  readonly metricsHttp: { host: string; port: number } | undefined;
+  /** The routes the HTTP listener serves (method, fastify path), for checks against docs/openapi.yaml. */
+  httpRoutes(): { method: string; url: string }[];
   stop(options?: { drainMs?: number }): Promise<void>;
 }
 
@@ -202,6 +206,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
         presence: presenceWatcher,
         ...(regWatcher && registration && { registration: { stats: () => regWatcher.stats(), gaps: () => registration.stats } }),
       }),
+      metricsServing: {
+        ...(config.metrics.port !== undefined ? { listen: { host: config.metrics.host ?? config.http.host, port: config.metrics.port } } : {}),
+        ...(config.metrics.requireAdminToken ? { token: config.admin.token } : {}),
+      },
       admin: { token: config.admin.token, table, presence: { stats: () => presenceWatcher.stats(), refresh: (aor) => sources.refresh(aor) }, pushes: store },
       jsonPushes: { submit: (push, type, body, source) => pushes.submit(push, type, body, source), get: (id) => store.get(id) },
       intakeGuard: intakeGuardFromConfig(config, moduleLog('http')),
@@ -224,6 +232,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       sources,
       pushes,
       http: address,
+      metricsHttp: httpServer.metricsAddress(),
+      httpRoutes: () => httpServer.routes(),
       stop(options = {}) {
         stopping ??= (async () => {
           pushes.stopAccepting();

@@ -282,8 +282,25 @@ export const configSchema = z
         token: z.string().min(8).optional(),
       })
       .prefault({}),
+    /**
+     * Where `/metrics` is served. Default: on the intake listener, open (a scrape shows volumes, not
+     * pushes or credentials). `port` gives it a listener of its own (on `host`, default `http.host`), so a
+     * firewall can keep scrapers and PIs apart; `requireAdminToken` asks for `Bearer <admin.token>`.
+     */
+    metrics: z
+      .strictObject({
+        port: z.number().int().min(0).max(65535).optional(),
+        host: z.string().min(1).optional(),
+        requireAdminToken: z.boolean().default(false),
+      })
+      .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.metrics.requireAdminToken && config.admin.token === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['metrics', 'requireAdminToken'], message: 'needs admin.token to be set' });
+    }
+  });
 
 export type AgentConfig = z.infer<typeof configSchema>;
 export type AgentConfigInput = z.input<typeof configSchema>;

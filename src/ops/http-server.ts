@@ -19,6 +19,7 @@ import { intakeOutcome } from './intake-outcome.js';
 import { registerJsonPushRoutes, type JsonPushDependencies } from './json-push-routes.js';
 import { drainAfterRefusal, type OverLimitDrain } from './over-limit-drain.js';
 import type { AgentMetrics } from './metrics.js';
+import { createMetricsServer, registerMetricsRoute } from './metrics-route.js';
 
 /** docs/openapi.yaml, served at `GET /openapi.yaml`. */
 export const OPENAPI_FILE = new URL('../../docs/openapi.yaml', import.meta.url);
@@ -37,6 +38,8 @@ export interface HttpServerOptions {
   readiness(): Record<string, boolean>;
   /** Served at `/metrics`; the PAP and JSON routes record intake latency into it. */
   metrics?: AgentMetrics;
+  /** Where `/metrics` is served (config `metrics`): a listener of its own, a bearer token. Default: here, open. */
+  metricsServing?: { listen?: { host: string; port: number }; token?: string };
   /** The admin API; absent → no `/admin` routes at all. */
   admin?: AdminDependencies;
   /** The JSON push API (`/v1/pushes`); absent → not served. */
@@ -49,6 +52,10 @@ export interface HttpServerOptions {
 
 export interface HttpServer {
   readonly app: FastifyInstance;
+  /** Every route the intake listener serves (method, path in fastify form), HEAD excluded. */
+  routes(): { method: string; url: string }[];
+  /** The metrics listener's address once listening, when `/metrics` has a port of its own. */
+  metricsAddress(): { host: string; port: number } | undefined;
   listen(): Promise<{ host: string; port: number }>;
   close(): Promise<void>;
 }
@@ -65,6 +72,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     ...(options.tls ? { https: { ...server, ...options.tls } } : { http: server }),
   }) as unknown as FastifyInstance;
   const log = options.logger.child({ module: 'http' });
+  const routes: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
   if (options.intakeGuard) registerIntakeGuard(app, options.papPath, options.intakeGuard);
   registerBodyDeadline(app, options.requestTimeoutMs, log);
 
@@ -81,13 +92,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   });
 
   const metrics = options.metrics;
-  if (metrics) {
-    app.get('/metrics', async (_request, reply) => {
-      const { contentType, body } = await metrics.scrape();
-      reply.type(contentType);
-      return body;
-    });
-  }
+  const metricsListen = options.metricsServing?.listen;
+  const metricsApp = metrics && metricsListen ? createMetricsServer(metrics, options.metricsServing?.token) : undefined;
+  if (metrics && !metricsListen) registerMetricsRoute(app, metrics, options.metricsServing?.token);
   if (options.admin) registerAdminRoutes(app, options.admin, log);
   if (options.jsonPushes) registerJsonPushRoutes(app, options.jsonPushes, options.metrics);
 
@@ -112,6 +119,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     return { status: ready ? 'ready' : 'not-ready', checks };
   });
 
+  // Unknown routes answer in the same shape as every other ops error (docs/openapi.yaml `Error`).
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, ErrorCodes.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`));
+
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) log.error({ err }, 'http handler failed');
@@ -125,9 +135,18 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     reply.code(status).type('application/json').send({ error: err.code ?? 'HTTP_ERROR', message: err.message });
   });
 
+  let metricsAddress: { host: string; port: number } | undefined;
   return {
     app,
+    routes: () => [...routes],
+    metricsAddress: () => metricsAddress,
     async listen() {
+      if (metricsApp && metricsListen) {
+        await metricsApp.listen({ host: metricsListen.host, port: metricsListen.port });
+        const bound = metricsApp.server.address();
+        metricsAddress = { host: metricsListen.host, port: typeof bound === 'object' && bound ? bound.port : metricsListen.port };
+        log.info(metricsAddress, 'metrics listening');
+      }
       await app.listen({ host: options.host, port: options.port });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : options.port;
@@ -136,6 +155,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     },
     async close() {
       await app.close();
+      await metricsApp?.close();
     },
   };
 }

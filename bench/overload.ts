@@ -1,5 +1,5 @@
 /**
- * Overload (issue 6 item 6): PAP pushes at 10× the sustainable rate for a bounded time against the agent
+ * Overload: PAP pushes at 10× the sustainable rate for a bounded time against the agent
  * with its default limits (`limits.maxInFlight`, `limits.maxQueued`). Reports the share answered PAP 4001
  * and how fast those answers came, pushes accepted/s, and the agent's RSS (and queue depth) once a
  * second from before the load until the accepted pushes are done, to show memory stays bounded.

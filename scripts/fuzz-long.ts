@@ -1,5 +1,5 @@
 /**
- * The long fuzz run (issue #6 §4): the same properties as the suite's fast-check tests, for minutes
+ * The long fuzz run: the same properties as the suite's fast-check tests, for minutes
  * instead of seconds, plus a live agent fed over HTTP and UDP.
  *
  *   npx tsx scripts/fuzz-long.ts [--seconds 60] [--seed 42] [--only pap,multipart,pidf,sip,framer,intake,http,udp]

@@ -1,8 +1,8 @@
 /**
  * The project's own declarations for drachtio-srf 5.0.x (CommonJS, `module.exports = Srf`).
  *
- * They replace the bundled `lib/@types/index.d.ts`, which is incomplete and partly wrong (lab-facts.md,
- * "drachtio-server 0.9.10 with drachtio-srf 5.0.29"): `message`/`options`/`notify` missing, `request()`
+ * They replace the bundled `lib/@types/index.d.ts`, which is incomplete and partly wrong (docs/interop.md,
+ * "Types"): `message`/`options`/`notify` missing, `request()`
  * mistyped, no `method` in the createUAC options, `Dialog` without `id`, `connect()` mistyped. An ambient
  * module declaration takes precedence over the package's own types.
  *

@@ -2,11 +2,11 @@
  * The bearer-hint vocabulary and how a presence document suggests a bearer other than SIP (pure).
  *
  * Vocabulary (the value of `quality-of-service bearer="…"` in a hand-back, and of the hint header):
- * - `SMS`      — WAP Push over SMS (WDP bearer name "SMS", standards-digest §1.6 / PAP §2.3);
+ * - `SMS`      — WAP Push over SMS (WDP bearer name "SMS", docs/standards.md §2.6);
  * - `MMS`      — deliver as/with an MMS notification (operator convention; not a WDP bearer name);
  * - `OTA-HTTP` — OMA Push OTA over HTTP (PAP 2.x / Push OTA 2.x, TO-TCP/PO-TCP);
  * - `OTA-WSP`  — Push OTA over WSP/WDP on a packet bearer (WAP 1.x connectionless push);
- * - `SIP`      — SIP Push; a private token (no WDP/PAP name exists, standards-digest §1.6). The policy
+ * - `SIP`      — SIP Push; a private token (no WDP/PAP name exists, docs/standards.md §2.6). The policy
  *                never *suggests* `SIP` for a hand-back; it only appears when a PI asks for it.
  *
  * The hint is always the best *non-SIP* bearer, so the same hint serves when SIP delivery fails later.

@@ -51,7 +51,7 @@ export interface CapabilityEntryView {
 const isFresh = (at: number | undefined, now: number, ttlMs: number): at is number => at !== undefined && now - at < ttlMs;
 
 /**
- * The presence snapshot the policy should see. Rule for empty NOTIFYs (lab-facts: they arrive
+ * The presence snapshot the policy should see. Rule for empty NOTIFYs (docs/interop.md: they arrive
  * mid-subscription after body-less PUBLISH refreshes): a fresh document wins over any later empty NOTIFY
  * until the document's own TTL runs out; only then does a fresh empty NOTIFY count ("nothing published").
  * A user who never published stays unknown.

@@ -1,12 +1,12 @@
 /**
- * The per-user capability table (product.md §2 step 2): an LRU (lru-cache v11) of {@link CapabilityEntry},
+ * The per-user capability table (step 2 of a push: what do we know about this user?): an LRU (lru-cache v11) of {@link CapabilityEntry},
  * fed by presence NOTIFYs and by the outcomes of our own MESSAGEs, read by the push path via `decide`.
  *
- * The table is a *hint with a TTL* (peers-and-libraries A.9: stale reachability is the top complaint):
+ * The table is a *hint with a TTL* (stale reachability is the most reported failure of SIP servers: docs/interop.md):
  * - every piece of evidence counts for `capabilities.ttlSeconds`; expired evidence counts as unknown, never
  *   as its old state; the LRU entry itself lives until its newest evidence (or hold-down) expires;
  * - an empty NOTIFY after a good document keeps the document until the document's TTL (no flapping on
- *   body-less PUBLISH refreshes, lab-facts); a user who never published stays unknown;
+ *   body-less PUBLISH refreshes, docs/interop.md); a user who never published stays unknown;
  * - a presence document does not lift a hold-down (a refresh NOTIFY re-sends the old, possibly stale
  *   document); only a 2xx to a MESSAGE does;
  * - a parse error keeps the last good state and is only counted.

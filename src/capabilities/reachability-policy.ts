@@ -1,6 +1,6 @@
 /**
  * The reachability policy (pure): from what the agent knows about a user, decide whether a push should
- * go out as a SIP MESSAGE now (product.md §2 step 3; the patent's "obtain client information, then
+ * go out as a SIP MESSAGE now (step 3 of a push; the patent's "obtain client information, then
  * select the bearer").
  *
  * Rules, first match wins (`rule` names each one; `reason` says it in words):
@@ -20,7 +20,7 @@
  *     registration-state is not terminated, and caps do not list MESSAGE as `notsupported`.
  *     `push-service-blocked` — push tuples exist but none is usable → unreachable.
  *  9. `message-capable`  — (no push tuple) a usable SIP tuple lists MESSAGE as supported in
- *                          `<caps:methods>` (RFC 5196; standards-digest §3.5 (a)) → reachable.
+ *                          `<caps:methods>` (RFC 5196; docs/standards.md §4.3) → reachable.
  * 10. `basic-open`       — (no push tuple) a usable SIP tuple exists → reachable if
  *                          `presence.basicOpenIsEnough`, else `open-not-push-capable` → unreachable.
  * 11. `all-closed`       — tuples exist, none usable over SIP → unreachable.

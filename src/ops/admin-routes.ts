@@ -1,5 +1,5 @@
 /**
- * The admin API under `/admin` (issue #8 §5), behind `Authorization: Bearer <admin.token>`:
+ * The admin API under `/admin`, behind `Authorization: Bearer <admin.token>`:
  *
  * - `GET  /admin/users/:aor`          a user's capability entry (state, reason, sources, age)
  * - `POST /admin/users/:aor/refresh`  force a presence refresh (202; the SUBSCRIBE runs in background)

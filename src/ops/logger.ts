@@ -2,7 +2,7 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger } from 'pino';
 
-/** Paths never logged in full: credentials and push bodies (style.md: no secrets or bodies in logs). */
+/** Paths never logged in full: credentials and push bodies (a log line must never carry a secret or a push body). */
 export const REDACT_PATHS = [
   'secret',
   '*.secret',

@@ -65,7 +65,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
   };
 
   const { pushes, store, engine, table, presence, registration } = sources;
-  sourcedCounter('spa_pushes_total', 'Pushes by outcome and reason (product.md §2)', ['outcome', 'reason'], () => {
+  sourcedCounter('spa_pushes_total', 'Pushes by outcome and reason', ['outcome', 'reason'], () => {
     const c = pushes.counters;
     return [
       [{ outcome: 'accepted', reason: 'sip-reachable' }, c.accepted],

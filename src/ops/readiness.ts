@@ -1,5 +1,5 @@
 /**
- * `/readyz` checks (issue #8 §4): SIP engine connected, store open, intake accepting. Each check asks
+ * `/readyz` checks: SIP engine connected, store open, intake accepting. Each check asks
  * the part itself, so a closed database or a stopped engine turns readiness off at once.
  */
 export interface ReadinessSources {

@@ -1,7 +1,7 @@
 /**
  * Readers for the parts of a PIDF document (pure): tuples (RFC 3863 §4.1), persons and devices
  * (RFC 4479 §3.2–§3.4), RPID activities (RFC 4480 §6.1), RFC 5196 caps and the OMA Presence SIMPLE
- * elements (standards-digest §3.4). Matching is by namespace URI and local name, never by prefix.
+ * elements (docs/standards.md §4.2). Matching is by namespace URI and local name, never by prefix.
  */
 import { PidfNs } from './pidf-namespaces.js';
 import type {

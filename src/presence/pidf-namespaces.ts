@@ -1,5 +1,5 @@
 /**
- * XML namespaces a presence document may use (standards-digest §3.2–§3.6). Vendors bind them to any
+ * XML namespaces a presence document may use (docs/standards.md §4.2). Vendors bind them to any
  * prefix, so the parser matches on these URIs, never on prefixes.
  */
 export const PidfNs = {

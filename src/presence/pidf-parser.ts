@@ -2,7 +2,7 @@
  * `parsePresence`: a NOTIFY body (Event: presence) → a typed {@link PresenceSnapshot}. Pure, no I/O.
  *
  * Implements the reading side of RFC 3863 (PIDF), RFC 4479 (data model), RFC 4480 (RPID), RFC 5196 (caps)
- * and the OMA Presence SIMPLE extensions (standards-digest §3.2–§3.7).
+ * and the OMA Presence SIMPLE extensions (docs/standards.md §4.2).
  *
  * Safety (the body comes from the network):
  * - any `<!DOCTYPE` or `<!ENTITY` is refused before parsing: no external entities (XXE), no entity
@@ -12,7 +12,7 @@
  *   else is ever thrown.
  *
  * An empty (or whitespace-only) body is not an error: it returns `{ kind: 'empty' }` (RFC 6665 "no state
- * now"; Kamailio sends it initially and when a publication expires — lab-facts).
+ * now"; Kamailio sends it initially and when a publication expires — docs/interop.md).
  */
 import { AgentError, ErrorCodes } from '../errors.js';
 import { readDevice, readPerson, readTuple } from './pidf-elements.js';

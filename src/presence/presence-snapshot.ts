@@ -1,10 +1,10 @@
 /**
  * The typed result of parsing one presence NOTIFY body (RFC 3863 PIDF with RFC 4479/4480, RFC 5196 caps
- * and the OMA Presence SIMPLE extensions; standards-digest §3.2–§3.7).
+ * and the OMA Presence SIMPLE extensions; docs/standards.md §4.2).
  *
  * Two kinds, on purpose:
  * - `empty`: the NOTIFY had no body (or only whitespace). RFC 6665 and Kamailio use this for "nothing is
- *   published now" (initial NOTIFY, publication expired, body-less PUBLISH refresh — lab-facts). It is
+ *   published now" (initial NOTIFY, publication expired, body-less PUBLISH refresh — docs/interop.md). It is
  *   *not* an error and *not* a closed document; the capability table decides what it means.
  * - `document`: a well-formed PIDF document, with everything the reachability policy reads.
  */
@@ -12,7 +12,7 @@
 /** PIDF `<basic>` (RFC 3863 §4.1.4) and OMA `<op:basic>` in willingness elements. */
 export type BasicStatus = 'open' | 'closed';
 
-/** OMA `registration-state` / `barring-state` / `network` states (standards-digest §3.4). */
+/** OMA `registration-state` / `barring-state` / `network` states (docs/standards.md §4.2). */
 export type ActiveTerminated = 'active' | 'terminated';
 
 /** `<op:service-description>` (OMA Presence SIMPLE 1.1 §10.5.1). */
@@ -56,8 +56,8 @@ export interface PresenceTuple {
   /** `<pdm:deviceID>` linking the service to a device (RFC 4479 §3.4). */
   deviceId?: string;
   /**
-   * Push application ids the service advertises (local convention, no standard exists — standards-digest
-   * §3.5): text of any element named `pusheventapp` inside the tuple, in any namespace, comma/space
+   * Push application ids the service advertises (local convention, no standard exists —
+   * docs/standards.md §4.3): text of any element named `pusheventapp` inside the tuple, in any namespace, comma/space
    * separated; e.g. `<x:pusheventapp>wml.ua,mms.ua</x:pusheventapp>` inside `op:service-description`.
    */
   pushApps: string[];
@@ -67,7 +67,7 @@ export interface PresenceTuple {
 /** A `<pdm:person>` (RFC 4479 §3.2). */
 export interface PresencePerson {
   id: string;
-  /** `<op:overriding-willingness>` (standards-digest §3.4). */
+  /** `<op:overriding-willingness>` (docs/standards.md §4.2). */
   overridingWillingness?: BasicStatus;
   /** RPID activities, element local names (`away`, `busy`, `on-the-phone`, ...; RFC 4480 §6.1). */
   activities: string[];

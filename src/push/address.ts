@@ -1,12 +1,12 @@
 /**
- * PAP client addresses (WAP-249 PPG Service §6/§7; standards-digest §2.4) and their mapping to SIP AORs
+ * PAP client addresses (WAP-249 PPG Service §6/§7; docs/standards.md §2.4) and their mapping to SIP AORs
  * through `profile.addressing`:
  *
  *     address-value = "WAPPUSH=" client-address "/TYPE=" type-value [ "@" ppg-specifier ]
  *
  * `client-address` is %-escaped (`WAPPUSH=sip%3Aalice%40example.com/TYPE=USER@ppg.example.com`). Keywords are
  * upper case in the spec but lower case is seen in the wild, so they match case-insensitively. No SIP
- * address type exists in PAP (digest §2.4 ⚠️): a SIP target is `TYPE=USER` with an escaped URI.
+ * address type exists in PAP (docs/standards.md §2.4): a SIP target is `TYPE=USER` with an escaped URI.
  */
 import { AgentError, ErrorCodes } from '../errors.js';
 import type { SipProfile } from '../profiles/schema.js';

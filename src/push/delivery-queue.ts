@@ -1,7 +1,7 @@
 /**
  * A bounded delivery queue: at most `maxInFlight` SIP transactions at once and at most `maxQueued`
  * pushes waiting for a slot. Intake asks {@link DeliveryQueue.hasRoom} before accepting a push so
- * overload is answered with PAP 4001 at once instead of piling up (issue: overload).
+ * overload is answered with PAP 4001 at once instead of piling up.
  */
 export class DeliveryQueue {
   private inFlight = 0;

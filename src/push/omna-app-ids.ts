@@ -1,12 +1,12 @@
 /**
- * Push Application IDs (OMNA registry `push_application_id`, standards-digest §1.4 ✅ [S1]) and the
- * `+g.oma.pusheventapp` feature-tag value derived from an `X-Wap-Application-Id` (digest §1.4 🟡: the
+ * Push Application IDs (OMNA registry `push_application_id`, docs/standards.md §3) and the
+ * `+g.oma.pusheventapp` feature-tag value derived from an `X-Wap-Application-Id` (docs/standards.md §3: the
  * value is the application id without its `x-wap-application:` / `x-oma-application:` prefix, e.g.
  * `ulp.ua` ↔ 0x10, `mms.ua` ↔ 0x04).
  */
 import { AgentError, ErrorCodes } from '../errors.js';
 
-/** Well-known (0x0000–0x7FFF) and registered values quoted in the digest. */
+/** Well-known (0x0000–0x7FFF) and registered values from the OMNA registry. */
 export const OMNA_PUSH_APPLICATION_IDS: ReadonlyMap<number, string> = new Map([
   [0x00, 'x-wap-application:*'],
   [0x01, 'x-wap-application:push.sia'],
@@ -26,7 +26,7 @@ export const OMNA_PUSH_APPLICATION_IDS: ReadonlyMap<number, string> = new Map([
 
 /**
  * With no X-Wap-Application-Id the push is for the WML user agent (Push OTA default; Kannel's
- * `parse_appid_header` also falls back to app-id 2, digest §1.3).
+ * `parse_appid_header` also falls back to app-id 2).
  */
 export const DEFAULT_PUSH_APPLICATION = 'wml.ua';
 

@@ -14,7 +14,7 @@ export interface ReachabilityVerdict {
   reason: string;
 }
 
-/** A SIP delivery result fed back into the table (product.md §2 step 4). */
+/** A SIP delivery result fed back into the table (step 4 of a push: the outcome teaches the table). */
 export interface DeliveryReport {
   status?: number;
   timeout?: boolean;

@@ -1,5 +1,5 @@
 /**
- * Security of the intake (issue #6 §5), against the real HTTP listener: per-PI credentials (Basic and
+ * Security of the intake, against the real HTTP listener: per-PI credentials (Basic and
  * Bearer; the JSON push API too), the per-PI rate limit (PAP 4001 with HTTP 429 and Retry-After, other PIs
  * unaffected, recovery), HTTPS with a throw-away self-signed certificate, and no secret, credential or
  * push content in the logs even at trace level.

@@ -1,6 +1,6 @@
 /**
  * The embedded engine against real SIPp processes on loopback (no Kamailio). SIPp listens on 127.0.0.1,
- * the engine on 127.0.0.2 (lab-facts: keep the agent's address distinct from the peer's).
+ * the engine on 127.0.0.2 (docs/interop.md: keep the agent's address distinct from the peer's).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { useProcessCleanup, waitUntil } from '../support/cleanup.js';

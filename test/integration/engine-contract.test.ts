@@ -7,7 +7,7 @@
  *   (inbound mode). Requests leave drachtio-server through Kamailio as outbound proxy.
  *
  * Same assertions for both, except bodies: the embedded engine carries binary bytes exactly, the
- * drachtio engine refuses them with BODY_NOT_CARRIED (lab-facts.md: drachtio bodies are UTF-8 text).
+ * drachtio engine refuses them with BODY_NOT_CARRIED (docs/interop.md: drachtio bodies are text).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDrachtioEngine } from '../../src/sip/drachtio/drachtio-engine.js';

@@ -1,6 +1,6 @@
 /**
- * Fault: the agent process is SIGKILLed while a bounded load of pushes flows (issue #6 §3, product.md §2
- * "every accepted push ends in exactly one terminal state … across restarts too").
+ * Fault: the agent process is SIGKILLed while a bounded load of pushes flows ("every accepted push
+ * ends in exactly one terminal state … across restarts too").
  *
  * Real processes: Kamailio, two SIPp UASs (one answers 200, one 480), the agent as its own OS process
  * (`node --import tsx src/cli.ts start`) on a SQLite file. Policy `always-sip` so pushes to the 480 user

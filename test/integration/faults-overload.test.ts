@@ -1,5 +1,5 @@
 /**
- * Overload (issue #6 §6): past the bounds (`limits.maxInFlight` SIP transactions + `limits.maxQueued`
+ * Overload: past the bounds (`limits.maxInFlight` SIP transactions + `limits.maxQueued`
  * waiting pushes) intake answers PAP 4001 at once (HTTP 503, Retry-After) instead of queueing without
  * end, and accepts again as soon as the transactions finish. The SIP core is a closed port, so every
  * MESSAGE holds its slot for Timer F (64·T1 = 3.2 s with T1 = 50 ms).

@@ -1,5 +1,5 @@
 /**
- * Fault: graceful shutdown (issue #6 §2). The agent runs as its own OS process; SIGTERM arrives while a
+ * Fault: graceful shutdown. The agent runs as its own OS process; SIGTERM arrives while a
  * SIP MESSAGE is in flight to a UA that never answers. While the agent drains, new pushes get PAP 4001
  * (HTTP 503, Retry-After); the in-flight transaction reaches an outcome (Timer F = 64·T1 with T1 = 50 ms
  * is inside the 5 s drain bound); the process exits 0 within the bound. A second signal exits at once.

@@ -1,6 +1,6 @@
 /**
  * The admin API over a real socket: 404 when no token is configured, 401 for a missing or wrong token,
- * 200 for users, pushes, table counters and a forced presence refresh (issue #8 §5).
+ * 200 for users, pushes, table counters and a forced presence refresh.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startOpsServer, type OpsServer, readJson } from './ops-server.js';

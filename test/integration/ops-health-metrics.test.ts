@@ -1,5 +1,5 @@
 /**
- * /healthz, /readyz, /metrics and /openapi.yaml over a real socket (issue #8 §3, §4, §6).
+ * /healthz, /readyz, /metrics and /openapi.yaml over a real socket.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';

@@ -1,5 +1,5 @@
 /**
- * The JSON push API over a real socket (issue #8 §6): outcomes mirror PAP, validation errors name the
+ * The JSON push API over a real socket: outcomes mirror PAP, validation errors name the
  * field, and the persisted bytes are a PAP push-message a resume can re-parse.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * The push path end to end (issue: PAP intake → presence decision → SIP MESSAGE → outcome), with a real
+ * The push path end to end (PAP intake → presence decision → SIP MESSAGE → outcome), with a real
  * Kamailio (registrar + presence + proxy), real SIPp UAs and publishers, the real agent (embedded
  * engine, SQLite store, HTTP intake) and a PPG stand-in recording hand-backs and notifications.
  */

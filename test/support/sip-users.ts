@@ -2,7 +2,7 @@
  * One-call helpers over the SIPp scenarios in test/sipp/: a user registers, publishes presence, receives
  * MESSAGE (a UAS on the Contact port) or sends one through the core. Each runs a real SIPp process.
  * A UA that registers and receives is two SIPp processes (SIPp cannot send and accept new requests at
- * once; lab-facts.md), so `registerUser` points the Contact at a UAS started by `startMessageUas`.
+ * once; docs/interop.md), so `registerUser` points the Contact at a UAS started by `startMessageUas`.
  */
 import { runSipp, type SippHandle, type SippResult, type SippTransport } from './sipp.js';
 

@@ -24,7 +24,7 @@ describe('CapabilityTable: presence', () => {
   it('an unknown user is unknown and counts a miss; a document makes it known and counts a hit', () => {
     const { table, snapshot } = setup();
     expect(table.decide(ALICE).reachability).toBe('unknown');
-    table.recordPresence(ALICE, snapshot('standards-digest-3-7.xml'));
+    table.recordPresence(ALICE, snapshot('oma-push-open.xml'));
     expect(table.decide(ALICE)).toMatchObject({ reachability: 'reachable', rule: 'push-service-open' });
     expect(table.stats()).toMatchObject({ size: 1, hits: 1, misses: 1, presenceUpdates: 1 });
   });
@@ -68,7 +68,7 @@ describe('CapabilityTable: presence', () => {
 
   it('a parse error keeps the last good state and is counted', () => {
     const { table, snapshot } = setup();
-    table.recordPresence(ALICE, snapshot('standards-digest-3-7.xml'));
+    table.recordPresence(ALICE, snapshot('oma-push-open.xml'));
     table.recordParseError(ALICE, { code: 'PIDF_INVALID', message: 'truncated' });
     expect(table.decide(ALICE).reachability).toBe('reachable');
     expect(table.entry(ALICE)?.sources).toMatchObject({ parseErrors: 1, lastParseError: { code: 'PIDF_INVALID' } });
@@ -77,7 +77,7 @@ describe('CapabilityTable: presence', () => {
 
   it('noresource drops the document and marks unreachable; rejected alone is unknown', () => {
     const { table, snapshot } = setup();
-    table.recordPresence(ALICE, snapshot('standards-digest-3-7.xml'));
+    table.recordPresence(ALICE, snapshot('oma-push-open.xml'));
     table.recordPresenceRefusal(ALICE, 'noresource');
     expect(table.decide(ALICE)).toMatchObject({ reachability: 'unreachable', rule: 'noresource' });
     table.recordPresenceRefusal('sip:bob@127.0.0.1', 'rejected');
@@ -88,7 +88,7 @@ describe('CapabilityTable: presence', () => {
 describe('CapabilityTable: deliveries', () => {
   it.each([[404], [408], [480], [undefined]])('status %s (undefined = timeout) holds the user down, then releases', (status) => {
     const { table, snapshot, clock } = setup();
-    table.recordPresence(ALICE, snapshot('standards-digest-3-7.xml'));
+    table.recordPresence(ALICE, snapshot('oma-push-open.xml'));
     const d = table.recordDelivery(ALICE, status === undefined ? { timeout: true } : { status });
     expect(d).toMatchObject({ reachability: 'unreachable', rule: 'hold-down' });
     clock.t += HOLD - 1;
@@ -108,7 +108,7 @@ describe('CapabilityTable: deliveries', () => {
 
   it('a 415 or 503 is recorded without a hold-down', () => {
     const { table, snapshot } = setup();
-    table.recordPresence(ALICE, snapshot('standards-digest-3-7.xml'));
+    table.recordPresence(ALICE, snapshot('oma-push-open.xml'));
     expect(table.recordDelivery(ALICE, { status: 415 }).reachability).toBe('reachable');
     expect(table.recordDelivery(ALICE, { status: 503 }).reachability).toBe('reachable');
     expect(table.entry(ALICE)?.sources.delivery).toMatchObject({ outcome: 'failed', status: 503 });
@@ -149,7 +149,7 @@ describe('CapabilityTable: LRU, admin view, stats', () => {
 
   it('entry() shows sources and ages without touching LRU order', () => {
     const { table, snapshot, clock, evicted } = setup(2);
-    table.recordPresence('sip:a@x', snapshot('standards-digest-3-7.xml'));
+    table.recordPresence('sip:a@x', snapshot('oma-push-open.xml'));
     table.recordPresence('sip:b@x', snapshot('baresip.xml'));
     clock.t += 2500;
     const view = table.entry('sip:a@x');

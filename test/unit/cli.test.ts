@@ -1,5 +1,5 @@
 /**
- * The CLI as an operator runs it (issue #8 §2): `check-config` exit codes and its ONE error line naming
+ * The CLI as an operator runs it: `check-config` exit codes and its ONE error line naming
  * the field (config and profile), and `push` against a real agent started with `start` on free ports.
  * Real processes: each is spawned in its own process group and stopped by pid in afterAll.
  */

@@ -1,5 +1,5 @@
 /**
- * Config validation (issue #8 §1, §7): defaults that run on one machine, `SPA__a__b` overrides, one
+ * Config validation: defaults that run on one machine, `SPA__a__b` overrides, one
  * error naming the field and its allowed values, per-module log levels.
  */
 import { Writable } from 'node:stream';

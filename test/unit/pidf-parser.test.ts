@@ -15,8 +15,8 @@ function doc(snapshot: PresenceSnapshot): PresenceDocument {
 
 
 describe('parsePresence: documents', () => {
-  it('reads the standards-digest §3.7 example completely', () => {
-    const d = doc(parsePresence(fixture('standards-digest-3-7.xml'), PIDF, { receivedAt: 42 }));
+  it('reads the full OMA push-open example completely', () => {
+    const d = doc(parsePresence(fixture('oma-push-open.xml'), PIDF, { receivedAt: 42 }));
     expect(d.entity).toBe('sip:alice@ims.example.com');
     expect(d.receivedAt).toBe(42);
     expect(d.tuples).toHaveLength(1);

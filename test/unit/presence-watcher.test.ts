@@ -20,7 +20,7 @@ import {
   type SubscriptionEnded,
 } from '../../src/sip/port.js';
 
-const OPEN = readFileSync(new URL('../fixtures/pidf/standards-digest-3-7.xml', import.meta.url));
+const OPEN = readFileSync(new URL('../fixtures/pidf/oma-push-open.xml', import.meta.url));
 const CLOSED = readFileSync(new URL('../fixtures/pidf/kamailio-publication-removed.xml', import.meta.url));
 const profile = loadProfile('kamailio-lab'); // firstNotifyWaitMs 1000, ttl 600 s
 const A = 'sip:alice@127.0.0.1';

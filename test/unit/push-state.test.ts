@@ -8,7 +8,7 @@ import {
   type PushState,
 } from '../../src/push/store/push-state.js';
 
-describe('push lifecycle (product.md §2)', () => {
+describe('push lifecycle (every accepted push ends in exactly one terminal state)', () => {
   it('has exactly the terminal states of the contract', () => {
     expect([...TERMINAL_STATES].sort()).toEqual(['cancelled', 'delivered', 'expired', 'hand-back-abandoned', 'hand-back-refused', 'handed-back']);
     expect(isTerminal('accepted')).toBe(false);

@@ -44,12 +44,12 @@ function decide(input: Partial<ReachabilityInput>, profile = oma) {
 
 describe('decideReachability: delivery evidence', () => {
   it('hold-down wins over an open push service', () => {
-    const d = decide({ snapshot: fixture('standards-digest-3-7.xml'), holdDownUntil: NOW + 1, lastDelivery: { outcome: 'failed', status: 480, at: NOW - 1 } });
+    const d = decide({ snapshot: fixture('oma-push-open.xml'), holdDownUntil: NOW + 1, lastDelivery: { outcome: 'failed', status: 480, at: NOW - 1 } });
     expect(d).toMatchObject({ reachability: 'unreachable', rule: 'hold-down', bearerHint: 'SMS' });
   });
 
   it('an expired hold-down no longer applies', () => {
-    expect(decide({ snapshot: fixture('standards-digest-3-7.xml'), holdDownUntil: NOW }).rule).toBe('push-service-open');
+    expect(decide({ snapshot: fixture('oma-push-open.xml'), holdDownUntil: NOW }).rule).toBe('push-service-open');
   });
 
   it('a delivery newer than the document beats a closed document; an older one does not', () => {
@@ -75,7 +75,7 @@ describe('decideReachability: no usable presence', () => {
   it('noresource → unreachable, rejected → unknown (only without a document)', () => {
     expect(decide({ presenceRefusal: 'noresource' }).reachability).toBe('unreachable');
     expect(decide({ presenceRefusal: 'rejected' })).toMatchObject({ reachability: 'unknown', rule: 'rejected' });
-    expect(decide({ presenceRefusal: 'rejected', snapshot: fixture('standards-digest-3-7.xml') }).reachability).toBe('reachable');
+    expect(decide({ presenceRefusal: 'rejected', snapshot: fixture('oma-push-open.xml') }).reachability).toBe('reachable');
   });
 
   it('a document with no tuples is unknown', () => {
@@ -84,8 +84,8 @@ describe('decideReachability: no usable presence', () => {
 });
 
 describe('decideReachability: presence documents', () => {
-  it('standards-digest §3.7 → reachable on the push service', () => {
-    expect(decide({ snapshot: fixture('standards-digest-3-7.xml') })).toMatchObject({
+  it('the full OMA push-open example → reachable on the push service', () => {
+    expect(decide({ snapshot: fixture('oma-push-open.xml') })).toMatchObject({
       reachability: 'reachable',
       rule: 'push-service-open',
       acceptedApps: 'any',
@@ -94,7 +94,7 @@ describe('decideReachability: presence documents', () => {
 
   it('push service ids come from the profile', () => {
     const other = withPresence(oma, { pushServiceIds: ['com.example:push'] });
-    expect(decide({ snapshot: fixture('standards-digest-3-7.xml') }, other).rule).toBe('message-capable');
+    expect(decide({ snapshot: fixture('oma-push-open.xml') }, other).rule).toBe('message-capable');
   });
 
   it('accepted apps are collected from usable push tuples', () => {
@@ -180,6 +180,6 @@ describe('shouldTrySip', () => {
     expect(shouldTrySip(unknown, oma)).toBe(true);
     expect(shouldTrySip(unknown, ims)).toBe(false);
     expect(shouldTrySip(decide({ snapshot: fixture('all-closed.xml') }), oma)).toBe(false);
-    expect(shouldTrySip(decide({ snapshot: fixture('standards-digest-3-7.xml') }), ims)).toBe(true);
+    expect(shouldTrySip(decide({ snapshot: fixture('oma-push-open.xml') }), ims)).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Typed reads of PAP attributes (PAP 2.0 §9 attribute lists; standards-digest §2.3). Every failure is
+ * Typed reads of PAP attributes (PAP 2.0 §9 attribute lists; docs/standards.md §2.3). Every failure is
  * PAP_INVALID with `field` = `element@attribute`, so a badmessage-response can say what was wrong.
  */
 import { AgentError, ErrorCodes } from '../../errors.js';

@@ -1,6 +1,6 @@
 /**
  * PAP status codes and message states (WAP-164 PAP 1.0 §9.13, WAP-247 PAP 2.0 / OMA-TS-PAP 2.x status
- * code table; standards-digest §2.5). Descriptions are the standard wording as PPGs send it.
+ * code table; docs/standards.md §2.5). Descriptions are the standard wording as PPGs send it.
  */
 import { ErrorCodes, type ErrorCode } from '../../errors.js';
 

@@ -1,5 +1,5 @@
 /**
- * PAP request parsing (WAP-164 PAP 1.0, WAP-247 PAP 2.0, OMA-TS-PAP 2.1; standards-digest §2.1–§2.3).
+ * PAP request parsing (WAP-164 PAP 1.0, WAP-247 PAP 2.0, OMA-TS-PAP 2.1; docs/standards.md §2.1–§2.3).
  *
  * A push is `multipart/related; type="application/xml"`: the control entity (`<pap><push-message>`)
  * first — or the part named by `start` (RFC 2387 §3.2) — then the content entity, then an optional

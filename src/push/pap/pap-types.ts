@@ -1,6 +1,6 @@
 /**
  * Typed PAP requests, as {@link parsePapRequest} produces them from untrusted input (WAP-164 PAP 1.0 §9,
- * WAP-247 PAP 2.0 §9; standards-digest §2.2–§2.3). Everything past the parser trusts these types.
+ * WAP-247 PAP 2.0 §9; docs/standards.md §2.2–§2.3). Everything past the parser trusts these types.
  */
 
 /** PAP versions this agent reads. 2.2/2.3 are the OMA revisions of the 2.x line. */

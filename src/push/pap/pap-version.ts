@@ -1,5 +1,5 @@
 /**
- * Which PAP version a control entity speaks (standards-digest §2.1): the DOCTYPE public identifier
+ * Which PAP version a control entity speaks (docs/standards.md §2.1): the DOCTYPE public identifier
  * (`-//WAPFORUM//DTD PAP 2.0//EN`) or system identifier (`…/pap_2.1.dtd`) decides; without a DOCTYPE the
  * `<?wap-pap-ver supported-versions="2.0,1.*"?>` PI (PAP 2.0 §8.2) names what the PI speaks and the highest
  * version both sides support is used; with neither, PAP 2.0 is assumed (what a 2.x PPG does).

@@ -1,6 +1,6 @@
 /**
- * Writes PAP documents: the XML declaration, the DOCTYPE of the version in use (standards-digest §2.1)
- * and escaped elements. Identifiers for 2.2/2.3 are unconfirmed (digest §2.1 ⚠️), so those versions are
+ * Writes PAP documents: the XML declaration, the DOCTYPE of the version in use (docs/standards.md §2.1)
+ * and escaped elements. The public identifiers of the 2.2/2.3 DTDs could not be confirmed, so those versions are
  * answered with the PAP 2.1 DOCTYPE, which every 2.x PI reads.
  */
 import type { PapQualityOfService, PapVersion } from './pap-types.js';

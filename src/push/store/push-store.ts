@@ -80,7 +80,7 @@ function isPrimaryKeyViolation(err: unknown): boolean {
 }
 
 /**
- * The durable record of every accepted push (product.md §2: each accepted push ends in exactly one
+ * The durable record of every accepted push (each accepted push ends in exactly one
  * terminal state, and nothing accepted is lost across restarts). SQLite via better-sqlite3, WAL journal,
  * prepared statements, one small transaction per state change, each with a history row.
  *

@@ -71,7 +71,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /**
  * `synchronous` for the WAL journal. FULL (the default) fsyncs the WAL at every commit: a push the agent
  * answered PAP 1001 for survives a power cut or kernel crash, not only a process crash, which is what
- * product.md §2 ("nothing accepted is lost, across restarts too") promises the PPG. NORMAL is durable
+ * the agent's promise to the PPG ("nothing accepted is lost, across restarts too") needs. NORMAL is durable
  * against a process crash only (the last commits may roll back on power loss) and is offered for
  * benchmarks and tmpfs deployments.
  */

@@ -24,7 +24,7 @@ export interface DrachtioConnectionOptions {
 const MAX_MISSED_PINGS = 2;
 
 /**
- * One supervised connection to drachtio-server (peers-and-libraries.md §B.1 "Connection modes").
+ * One supervised connection to drachtio-server (inbound mode: the agent dials the server's control port; docs/interop.md).
  *
  * Inbound mode builds a new `Srf` per attempt with srf's own reconnect switched off, so the backoff is
  * ours and every reconnect starts from a clean dialog table (dialogs belong to the connection,

@@ -43,7 +43,7 @@ export interface DrachtioEngineOptions {
 const ALLOW = 'MESSAGE, OPTIONS, NOTIFY';
 
 /**
- * The SipEngine port on drachtio-srf 5 talking to a drachtio-server (peers-and-libraries.md §B.1, §B.4).
+ * The SipEngine port on drachtio-srf 5 talking to a drachtio-server (docs/production-drachtio.md, docs/interop.md).
  * drachtio-server runs the RFC 3261 transactions (retransmissions, Timer F); this class turns srf's
  * callbacks into the port's promises. Bodies: UTF-8 text only (see `text-body.ts`).
  */

@@ -36,9 +36,9 @@ let nextId = 0;
  * The subscriber side of one RFC 6665 subscription over drachtio-srf; the lifecycle (refresh before
  * expiry with one 423 → Min-Expires retry, Timer N, ending once) is {@link SubscriberLifecycle}.
  *
- * srf gives only the dialog (peers-and-libraries.md §B.1), so this adds: unsubscribe as an in-dialog
+ * srf gives only the dialog (docs/interop.md), so this adds: unsubscribe as an in-dialog
  * SUBSCRIBE with `Expires: 0` (RFC 6665 §4.1.2.3; `dialog.destroy()` would send a NOTIFY), its own check
- * of `Subscription-State: terminated` (srf misses it when From ≠ To, lab-facts.md defect B), and
+ * of `Subscription-State: terminated` (srf misses it when From ≠ To: docs/interop.md), and
  * re-establishment with a new dialog after a reconnect (dialogs die with the connection).
  */
 export class DrachtioSubscription extends SubscriberLifecycle implements SipSubscription {

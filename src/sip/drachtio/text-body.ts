@@ -6,7 +6,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * The body as the text drachtio can carry, or a refusal.
  *
  * drachtio-srf frames its wire protocol as UTF-8 text and keeps SIP bodies as JS strings
- * (lab-facts.md "drachtio-server … Bodies"; drachtio-server#339), so only bytes that decode as UTF-8 and
+ * (docs/interop.md, "Bodies are text"), so only bytes that decode as UTF-8 and
  * encode back to the same bytes survive. NUL is refused too: the server's C string handling may cut the
  * body there. Anything else (WBXML, `application/vnd.wap.*c`, raw binary) is refused with
  * `BODY_NOT_CARRIED` instead of being corrupted. Pure.

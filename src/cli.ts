@@ -1,15 +1,15 @@
 /**
- * The command line: `start`, `check-config`, `push`. Expected failures (bad config, bad profile, an
- * unreachable agent) print ONE line naming the field or the cause and exit 1.
+ * The command line: `start`, `check-config`, and the PI-side `push`, `status`, `cancel`
+ * (cli/client-commands.ts). Expected failures (bad config, bad profile) print ONE line naming the field
+ * and exit 1; the client commands exit by PAP code class (cli/pap-answer.ts), 64 on a usage error.
  */
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
-import { startAgent } from './agent.js';
+import { Command, CommanderError } from 'commander';
 import { loadConfig } from './config/load-config.js';
 import { AgentError } from './errors.js';
-import { createLogger } from './ops/logger.js';
 import { loadProfile } from './profiles/load-profile.js';
-import { buildMultipartRelated } from './push/pap/multipart.js';
+import { addClientCommands } from './cli/client-commands.js';
+import { EXIT } from './cli/pap-answer.js';
 
 /** Prints one line for expected failures, a stack for programming errors, and exits 1. */
 function fail(err: unknown): never {
@@ -18,9 +18,18 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
+/** package.json sits one level above both src/ and dist/. */
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('sip-push-agent')
-  .description('SIP Push Sender Agent: PAP in, presence-aware SIP MESSAGE out, hand-back with a bearer hint');
+  .description('SIP Push Sender Agent: PAP in, presence-aware SIP MESSAGE out, hand-back with a bearer hint')
+  .version(version, '-V, --version')
+  // Usage errors exit 64 (sysexits EX_USAGE), apart from 1 (no PAP answer) and the PAP classes 2..5.
+  .exitOverride((err: CommanderError) => {
+    const done = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+    process.exit(done ? 0 : EXIT.usage);
+  });
 
 program
   .command('start')
@@ -35,6 +44,8 @@ program
       fail(err);
     }
     const pretty = config.log.pretty === 'auto' ? Boolean(process.stdout.isTTY) : config.log.pretty;
+    // Loaded here, not at the top: the client commands need none of the agent (fastify, SQLite, SIP).
+    const [{ startAgent }, { createLogger }] = await Promise.all([import('./agent.js'), import('./ops/logger.js')]);
     const logger = createLogger({ level: config.log.level, pretty });
     let agent;
     try {
@@ -77,45 +88,6 @@ program
     }
   });
 
-program
-  .command('push')
-  .description('send a PAP push-message to a running agent')
-  .option('--url <url>', 'the agent PAP URL', 'http://127.0.0.1:8180/pap')
-  .requiredOption('--to <address>', 'PAP address-value, or a SIP URI / number (wrapped as WAPPUSH=…/TYPE=USER|PLMN)')
-  .option('--push-id <id>', 'push-id (default: generated)')
-  .option('--content-type <type>', 'content type of the push content', 'text/plain')
-  .option('--app-id <id>', 'X-Wap-Application-Id', 'x-wap-application:wml.ua')
-  .option('--text <text>', 'content as text')
-  .option('--file <file>', 'content from a file (bytes as they are)')
-  .option('--notify-to <url>', 'ppg-notify-requested-to')
-  .action(async (opts: { url: string; to: string; pushId?: string; contentType: string; appId: string; text?: string; file?: string; notifyTo?: string }) => {
-    const address = opts.to.startsWith('WAPPUSH=')
-      ? opts.to
-      : /^\+?\d+$/.test(opts.to)
-        ? `WAPPUSH=${opts.to}/TYPE=PLMN`
-        : `WAPPUSH=${encodeURIComponent(opts.to)}/TYPE=USER`;
-    const pushId = opts.pushId ?? `cli-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-    const content = opts.file ? readFileSync(opts.file) : Buffer.from(opts.text ?? 'hello from sip-push-agent', 'utf8');
-    const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-    const control =
-      '<?xml version="1.0"?>\n<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP 2.0//EN" "http://www.wapforum.org/DTD/pap_2.0.dtd">\n' +
-      `<pap><push-message push-id="${esc(pushId)}"${opts.notifyTo ? ` ppg-notify-requested-to="${esc(opts.notifyTo)}"` : ''}>` +
-      `<address address-value="${esc(address)}"/><quality-of-service bearer="SIP"/></push-message></pap>`;
-    const multipart = buildMultipartRelated([
-      { headers: { 'Content-Type': 'application/xml' }, body: Buffer.from(control, 'utf8') },
-      { headers: { 'Content-Type': opts.contentType, 'X-Wap-Application-Id': opts.appId }, body: content },
-    ]);
-    try {
-      const response = await fetch(opts.url, { method: 'POST', headers: { 'content-type': multipart.contentType }, body: multipart.body });
-      const hint = response.headers.get('x-push-bearer-hint');
-      console.log(`HTTP ${response.status}${hint ? ` (bearer hint: ${hint})` : ''}`);
-      console.log(await response.text());
-      process.exitCode = response.ok ? 0 : 1;
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      console.error(`error: cannot reach the agent at ${opts.url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
-      process.exit(1);
-    }
-  });
+addClientCommands(program);
 
 await program.parseAsync(process.argv);

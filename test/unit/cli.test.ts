@@ -68,7 +68,10 @@ describe('check-config', () => {
   });
 });
 
-describe('push against a running agent', () => {
+const PI_PASSWORD = 'pw-secret-1';
+const PI_TOKEN = 'tok-secret-0123456789';
+
+describe('push, status and cancel against a running agent (intake with credentials)', () => {
   let agent: ChildProcess | undefined;
   let httpPort = 0;
   let stderr = '';
@@ -82,6 +85,7 @@ describe('push against a running agent', () => {
       http: { host: '127.0.0.1', port: httpPort },
       store: { path: join(dir, 'pushes.sqlite') },
       ppg: { handBackUrl: 'http://127.0.0.1:1/pap' },
+      intake: { auth: { users: [{ name: 'pi-one', password: PI_PASSWORD, token: PI_TOKEN }] } },
       log: { level: 'warn', pretty: false },
     });
     agent = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--config', config], { cwd: repoRoot, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -99,14 +103,56 @@ describe('push against a running agent', () => {
     if (agent?.pid !== undefined) await terminateGroup(agent.pid);
   });
 
-  it('sends a PAP push and prints the HTTP status, the bearer hint and the PAP answer', () => {
-    const run = cli(['push', '--url', `http://127.0.0.1:${httpPort}/pap`, '--to', 'sip:zoe@127.0.0.1', '--push-id', 'cli-1', '--text', 'hi']);
+  const url = () => `http://127.0.0.1:${httpPort}/pap`;
+  const basic = () => ['--user', 'pi-one', '--password', PI_PASSWORD];
+
+  it('push: a human summary by default, exit 3 for PAP 3010 (class 3xxx), with Basic credentials', () => {
+    const run = cli(['push', '--url', url(), ...basic(), '--to', 'sip:zoe@127.0.0.1', '--push-id', 'cli-1', '--text', 'hi']);
     expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
-    expect(run.stdout).toContain('HTTP 200 (bearer hint: SMS)');
-    expect(run.stdout).toMatch(/push-id="cli-1"/);
-    expect(run.stdout).toMatch(/code="3010"/);
+    expect(run.stdout).toBe('3010 handed back, hint SMS (push-id cli-1)\n');
+    expect(run.status).toBe(3);
   });
+
+  it('push --xml prints the raw PAP answer; --json the fields; a bearer --token works too', () => {
+    const xml = cli(['push', '--url', url(), '--token', PI_TOKEN, '--to', 'sip:zoe@127.0.0.1', '--push-id', 'cli-2', '--xml']);
+    expect(xml.status).toBe(3);
+    expect(xml.stdout).toMatch(/^<\?xml[\s\S]*<push-response push-id="cli-2"[\s\S]*code="3010"/);
+    const json = cli(['push', '--url', url(), '--token', PI_TOKEN, '--to', 'sip:zoe@127.0.0.1', '--push-id', 'cli-3', '--json']);
+    expect(json.status).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({ httpStatus: 200, element: 'push-response', pushId: 'cli-3', code: 3010, bearerHint: 'SMS' });
+  }, 120_000);
+
+  it('push: a credential in --url is sent as Basic auth and never printed', async () => {
+    const withCreds = `http://pi-one:${PI_PASSWORD}@127.0.0.1:${httpPort}/pap`;
+    const ok = cli(['push', '--url', withCreds, '--to', 'sip:zoe@127.0.0.1', '--push-id', 'cli-4']);
+    expect(ok.stdout).toContain('3010 handed back, hint SMS');
+    const down = cli(['push', '--url', `http://pi-one:${PI_PASSWORD}@127.0.0.1:${await freePort()}/pap`, '--to', '+15550100']);
+    expect(down.status).toBe(1);
+    expect(down.stderr).toMatch(/^error: cannot reach the agent at http:\/\/127\.0\.0\.1:\d+\/pap: ECONNREFUSED\n$/);
+    expect(`${ok.stdout}${ok.stderr}${down.stdout}${down.stderr}`).not.toContain(PI_PASSWORD);
+  }, 120_000);
+
+  it('exit 1 without a PAP answer (401 without credentials); status and cancel exit 2 for a 2xxx answer', () => {
+    const denied = cli(['push', '--url', url(), '--to', 'sip:zoe@127.0.0.1']);
+    expect(denied.status).toBe(1);
+    expect(denied.stdout).toMatch(/^HTTP 401 without a PAP answer \(the intake wants credentials/);
+    // A push answered 3010 is not kept, so its id is unknown to status and cancel: 2004, class 2.
+    const status = cli(['status', '--url', url(), ...basic(), 'no-such-push']);
+    expect(status.stdout).toMatch(/^no-such-push: unknown \(2004/);
+    expect(status.status).toBe(2);
+    const cancel = cli(['cancel', '--url', url(), ...basic(), 'no-such-push']);
+    expect(cancel.stdout).toMatch(/^2004/);
+    expect(cancel.status).toBe(2);
+  }, 120_000);
+
+  it('--version prints the package version; a usage error exits 64', () => {
+    const version = cli(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version);
+    const usage = cli(['push', '--url', url()]);
+    expect(usage.status).toBe(64);
+    expect(usage.stderr).toContain("required option '--to <address>' not specified");
+  }, 120_000);
 
   it('the started agent serves readiness, metrics, the JSON API and the OpenAPI file (wired in agent.ts)', async () => {
     const base = `http://127.0.0.1:${httpPort}`;
@@ -114,7 +160,7 @@ describe('push against a running agent', () => {
     expect(ready.status).toBe(200);
     const json = await fetch(`${base}/v1/pushes`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${PI_TOKEN}` },
       body: JSON.stringify({ target: 'sip:yves@127.0.0.1', content: { text: 'hi' }, contentType: 'text/plain', pushId: 'cli-json-1' }),
     });
     expect(json.status).toBe(200);

@@ -25,6 +25,25 @@ import { regParseRate, runSignalling, signallingTable } from './signalling.js';
 import { drachtioFromEnv, runThroughput, throughputTable, type StepResult } from './throughput.js';
 
 const argv = process.argv.slice(2);
+const USAGE = `Usage: npm run bench -- [--quick | --full] [--only throughput,relay,signalling,scale,overload]
+                       [--sustained N] [--cpu-prof] [--out file.md]
+
+  --quick        short steps (default); --full: the numbers in docs/benchmarks.md
+  --only LIST    run only these parts (comma-separated)
+  --sustained N  pushes/s overload takes as sustainable when throughput is not run
+  --cpu-prof     CPU-profile the agent (store NORMAL run)
+  --out FILE     also write the markdown report to FILE
+  -h, --help     this text; nothing is started
+
+Starts a load-tuned Kamailio, SIPp and the agent on loopback (needs kamailio, sip-tester); minutes long.`;
+const KNOWN_FLAGS = new Set(['--quick', '--full', '--only', '--sustained', '--cpu-prof', '--out', '--help', '-h']);
+const unknown = argv.find((a, i) => a.startsWith('-') && !KNOWN_FLAGS.has(a) && !['--only', '--sustained', '--out'].includes(argv[i - 1] ?? ''));
+if (argv.includes('--help') || argv.includes('-h') || unknown !== undefined) {
+  // Asking for help (or mistyping a flag) must never start a benchmark run.
+  if (unknown !== undefined) console.error(`bench: unknown option ${unknown}`);
+  console.log(USAGE);
+  process.exit(unknown !== undefined ? 64 : 0);
+}
 const arg = (name: string) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;

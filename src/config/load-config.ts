@@ -14,6 +14,7 @@ const PATH_FIELDS: readonly (readonly string[])[] = [
   ['presence', 'watchList'],
   ['http', 'tls', 'certPath'],
   ['http', 'tls', 'keyPath'],
+  ['ppg', 'tls', 'caPath'],
   ['profile'],
 ];
 

@@ -90,6 +90,7 @@ describe('relative paths in a config file', () => {
         'store: { path: ../var/pushes.sqlite }',
         'presence: { watchList: watch.txt }',
         'http: { tls: { certPath: tls/cert.pem, keyPath: /abs/key.pem } }',
+        'ppg: { tls: { caPath: ca/ppg.pem } }',
       ].join('\n'),
     );
     const config = loadConfig(file, {});
@@ -97,6 +98,7 @@ describe('relative paths in a config file', () => {
     expect(config.store.path).toBe(join(dir, 'var', 'pushes.sqlite'));
     expect(config.presence.watchList).toBe(join(dir, 'etc', 'watch.txt'));
     expect(config.http.tls).toEqual({ certPath: join(dir, 'etc', 'tls', 'cert.pem'), keyPath: '/abs/key.pem' });
+    expect(config.ppg.tls?.caPath).toBe(join(dir, 'etc', 'ca', 'ppg.pem'));
   });
 
   it('leave profile names, :memory: and environment values alone', () => {

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { CapabilityTable } from './capabilities/capability-table.js';
 import type { AgentConfig } from './config/config-schema.js';
 import { createHttpServer, type HttpServer } from './ops/http-server.js';
-import { intakeGuardFromConfig, tlsFromConfig } from './ops/intake-security.js';
+import { intakeGuardFromConfig, notifyAllowListFromConfig, tlsFromConfig } from './ops/intake-security.js';
 import { loggerForModule } from './ops/logger.js';
 import { effectiveTrustedPeers } from './ops/trusted-peers.js';
 import { createMetrics } from './ops/metrics.js';
@@ -147,6 +147,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       : undefined;
     const sources = new SourceWatchers(table, regWatcher ? [presenceWatcher, regWatcher] : [presenceWatcher]);
     watcher = sources;
+    const notifyAllowList = notifyAllowListFromConfig(config);
     const pushes = new PushService({
       store,
       engine,
@@ -167,6 +168,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       maxQueued: config.limits.maxQueued,
       senderName: 'sip-push-agent',
       outcomeLogLevel: config.log.outcomes,
+      notifyAllowed: (pi, url) => notifyAllowList.allowed(pi, url),
       // Send a queued hand-back / result notification now, not at the dispatcher's next poll (≤ 1 s).
       onOutboxQueued: () => dispatcher?.kick(),
     });
@@ -196,7 +198,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       requestTimeoutMs: config.http.requestTimeoutMs,
       overLimitDrain: config.http.overLimitDrain,
       logger: moduleLog('http'),
-      handlePap: (contentType, body) => pushes.handlePap(contentType, body),
+      handlePap: (contentType, body, caller) => pushes.handlePap(contentType, body, caller),
       readiness: readinessChecks({ engine, store, pushes }),
       metrics: createMetrics({
         pushes,
@@ -211,7 +213,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
         ...(config.metrics.requireAdminToken ? { token: config.admin.token } : {}),
       },
       admin: { token: config.admin.token, table, presence: { stats: () => presenceWatcher.stats(), refresh: (aor) => sources.refresh(aor) }, pushes: store },
-      jsonPushes: { submit: (push, type, body, source) => pushes.submit(push, type, body, source), get: (id) => store.get(id) },
+      jsonPushes: {
+        submit: (push, type, body, source, caller) => pushes.submit(push, type, body, source, caller),
+        get: (id, caller) => pushes.recordFor(id, caller),
+      },
       intakeGuard: intakeGuardFromConfig(config, moduleLog('http')),
       tls: tlsFromConfig(config),
     });

@@ -10,11 +10,11 @@ import type { Logger } from 'pino';
 import { ErrorCodes } from '../errors.js';
 import { buildBadMessageResponse } from '../push/pap/pap-builder.js';
 import { PapCode } from '../push/pap/pap-codes.js';
-import type { IntakeReply } from '../push/push-service.js';
+import type { IntakeCaller, IntakeReply } from '../push/push-service.js';
 import { registerAdminRoutes, type AdminDependencies } from './admin-routes.js';
 import { sendError } from './http-errors.js';
 import { registerBodyDeadline } from './body-deadline.js';
-import { registerIntakeGuard, type IntakeGuardOptions } from './intake-guard.js';
+import { intakeCallerOf, registerIntakeGuard, type IntakeGuardOptions } from './intake-guard.js';
 import { intakeOutcome } from './intake-outcome.js';
 import { registerJsonPushRoutes, type JsonPushDependencies } from './json-push-routes.js';
 import { drainAfterRefusal, type OverLimitDrain } from './over-limit-drain.js';
@@ -33,7 +33,7 @@ export interface HttpServerOptions {
   /** After a 413, how long and how much of the rest of the body is read and discarded (over-limit-drain.ts). */
   overLimitDrain?: OverLimitDrain;
   logger: Logger;
-  handlePap(contentType: string, body: Buffer): Promise<IntakeReply>;
+  handlePap(contentType: string, body: Buffer, caller: IntakeCaller): Promise<IntakeReply>;
   /** Readiness checks: name → ok. */
   readiness(): Record<string, boolean>;
   /** Served at `/metrics`; the PAP and JSON routes record intake latency into it. */
@@ -85,7 +85,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
   app.post(options.papPath, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const result = await options.handlePap(request.headers['content-type'] ?? '', body);
+    const result = await options.handlePap(request.headers['content-type'] ?? '', body, intakeCallerOf(request));
     options.metrics?.observeIntake('pap', intakeOutcome(result), reply.elapsedTime / 1000);
     reply.code(result.httpStatus).headers(result.headers).type(result.contentType);
     return result.body;

@@ -1,6 +1,9 @@
 /**
  * The intake's front door, as fastify hooks on the PAP route and the JSON push API: per-PI
  * authentication (intake-auth.ts) before any body is read, then the per-PI rate limit (token-bucket.ts).
+ * The authenticated caller ({@link intakeCallerOf}) goes with the request to the push path, which
+ * records it with each push and answers status query, read and cancel only for the caller's own pushes.
+ * The admin token (`admin.token`) is taken here too, as a caller that may read and cancel any push.
  *
  * - Missing or wrong credentials → HTTP 401 with `WWW-Authenticate` for Basic and Bearer (RFC 7235 §3.1),
  *   JSON error `INTAKE_UNAUTHORIZED`. Logged with the source address only, never the header.
@@ -14,6 +17,8 @@ import type { Logger } from 'pino';
 import { ErrorCodes } from '../errors.js';
 import { PapCode } from '../push/pap/pap-codes.js';
 import { buildPushResponse } from '../push/pap/pap-builder.js';
+import { ANONYMOUS_CALLER, type IntakeCaller } from '../push/push-service.js';
+import { bearerMatches } from './bearer-auth.js';
 import { sendError } from './http-errors.js';
 import { INTAKE_CHALLENGE, type IntakeAuthenticator } from './intake-auth.js';
 import type { TokenBucketLimiter } from './token-bucket.js';
@@ -24,6 +29,16 @@ export interface IntakeGuardOptions {
   limiter?: TokenBucketLimiter;
   logger: Logger;
   senderName?: string;
+  /** `admin.token`: presented as `Authorization: Bearer`, the caller may read and cancel any PI's push. */
+  adminToken?: string;
+}
+
+const ADMIN_CALLER: IntakeCaller = Object.freeze({ pi: 'admin', admin: true });
+const callers = new WeakMap<FastifyRequest, IntakeCaller>();
+
+/** The caller the guard authenticated for `request`; the anonymous PI when no guard is registered. */
+export function intakeCallerOf(request: FastifyRequest): IntakeCaller {
+  return callers.get(request) ?? ANONYMOUS_CALLER;
 }
 
 /** The push-id of a PAP push-message, read from the first bytes only (for the 4001 answer). */
@@ -45,13 +60,21 @@ export function registerIntakeGuard(app: FastifyInstance, papPath: string, optio
   app.addHook('onRequest', async (request, reply) => {
     const url = request.routeOptions.url;
     if (!isIntake(url)) return;
-    const pi = options.auth.authenticate(request.headers.authorization);
+    const authorization = request.headers.authorization;
+    if (options.adminToken !== undefined && bearerMatches(authorization, options.adminToken)) {
+      callers.set(request, ADMIN_CALLER);
+      piOf.set(request, ADMIN_CALLER.pi);
+      return;
+    }
+    const pi = options.auth.authenticate(authorization);
     if (pi === undefined) {
       log.warn({ ip: request.ip, url, scheme: request.headers.authorization?.split(' ')[0] }, 'intake: authentication failed');
       reply.header('WWW-Authenticate', INTAKE_CHALLENGE);
       await sendError(reply, 401, ErrorCodes.INTAKE_UNAUTHORIZED, 'intake needs the Basic or Bearer credentials of a configured PI');
       return reply;
     }
+    callers.set(request, options.auth.open ? ANONYMOUS_CALLER : { pi });
+    // The rate limit tells open-intake callers apart by address; ownership cannot (NAT, PPG clusters).
     piOf.set(request, options.auth.open ? `anonymous@${request.ip}` : pi);
   });
 

@@ -29,8 +29,9 @@ export function intakeOutcome(reply: IntakeReply): IntakeOutcome {
   return headerValue(reply.headers, BEARER_HINT_HEADER) !== undefined ? 'handed-back' : 'rejected';
 }
 
-/** JSON API status for a refusal: 409 duplicate push-id, 503 overloaded, 422 address, else 400. */
+/** JSON API status for a refusal: 409 duplicate push-id, 503 overloaded, 422 address, 403 forbidden, else 400. */
 function rejectionStatus(code: number): number {
+  if (code === PapCode.FORBIDDEN) return 403;
   if (code === PapCode.DUPLICATE_PUSH_ID) return 409;
   if (code === PapCode.SERVICE_UNAVAILABLE) return 503;
   if (code === PapCode.ADDRESS_ERROR || code === PapCode.ADDRESS_NOT_FOUND) return 422;

@@ -10,17 +10,19 @@
 import type { FastifyInstance } from 'fastify';
 import { AgentError, ErrorCodes } from '../errors.js';
 import type { PushSubmission } from '../push/pap/pap-types.js';
-import type { IntakeReply } from '../push/push-service.js';
+import type { IntakeCaller, IntakeReply } from '../push/push-service.js';
 import type { PushRecord, PushSource } from '../push/store/push-record.js';
 import { sendError } from './http-errors.js';
+import { intakeCallerOf } from './intake-guard.js';
 import { describeIntakeReply } from './intake-outcome.js';
 import { mapJsonPush, parseJsonPushRequest } from './json-push-request.js';
 import type { AgentMetrics } from './metrics.js';
 import { pushView } from './push-view.js';
 
 export interface JsonPushDependencies {
-  submit(push: PushSubmission, rawContentType: string, rawBody: Buffer, source: PushSource): Promise<IntakeReply>;
-  get(pushId: string): PushRecord | undefined;
+  submit(push: PushSubmission, rawContentType: string, rawBody: Buffer, source: PushSource, caller: IntakeCaller): Promise<IntakeReply>;
+  /** The push as `caller` may see it (its own PI's only): undefined reads exactly like an unknown push-id. */
+  get(pushId: string, caller: IntakeCaller): PushRecord | undefined;
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
@@ -45,7 +47,7 @@ export function registerJsonPushRoutes(app: FastifyInstance, deps: JsonPushDepen
       if (err instanceof AgentError) return sendError(reply, 400, err.code, err.message, err.field);
       throw err;
     }
-    const intake = await deps.submit(mapped.submission, mapped.contentType, mapped.body, 'json');
+    const intake = await deps.submit(mapped.submission, mapped.contentType, mapped.body, 'json', intakeCallerOf(request));
     const result = describeIntakeReply(intake);
     metrics?.observeIntake('json', result.outcome, reply.elapsedTime / 1000);
     if (intake.headers['Retry-After'] !== undefined) reply.header('Retry-After', intake.headers['Retry-After']);
@@ -59,7 +61,7 @@ export function registerJsonPushRoutes(app: FastifyInstance, deps: JsonPushDepen
   });
 
   app.get<{ Params: { pushId: string } }>('/v1/pushes/:pushId', async (request, reply) => {
-    const record = deps.get(request.params.pushId);
+    const record = deps.get(request.params.pushId, intakeCallerOf(request));
     if (!record) return sendError(reply, 404, ErrorCodes.PUSH_NOT_FOUND, `no push ${request.params.pushId}`, 'pushId');
     return pushView(record);
   });

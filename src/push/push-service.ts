@@ -43,6 +43,17 @@ import type { PushStore } from './store/push-store.js';
 /** The intake response header that carries the bearer hint on a synchronous hand-back (never sent to the PPG's hand-back endpoint). */
 export const BEARER_HINT_HEADER = 'X-Push-Bearer-Hint';
 
+/** Who sent an intake request, as the HTTP intake authenticated it. */
+export interface IntakeCaller {
+  /** The PI: its intake user name, or `anonymous` when the intake is open. */
+  pi: string;
+  /** Presented the admin token: may read and cancel any PI's push. */
+  admin?: boolean;
+}
+
+/** Every caller of an open intake (no `intake.auth.users`): one PI, since nothing tells callers apart. */
+export const ANONYMOUS_CALLER: IntakeCaller = Object.freeze({ pi: 'anonymous' });
+
 /** Bearers that mean "SIP is fine" when a PI sets `bearer-required="true"`. */
 const SIP_BEARERS = new Set(['sip', 'ims', 'any']);
 
@@ -67,6 +78,12 @@ export interface PushServiceOptions {
   /** How hand-backs are written for the PPG behind the agent (config `ppg`); defaults in {@link DEFAULT_PPG}. */
   ppg?: Partial<PpgSettings>;
   now?: () => number;
+  /**
+   * May `pi` have result notifications POSTed to `url` (its `ppg-notify-requested-to`)? Absent: any URL.
+   * The agent POSTs to that URL and retries until acknowledged, so an open choice lets a PI aim the
+   * agent at any host it can reach (the composition root passes the configured allow-list).
+   */
+  notifyAllowed?: (pi: string, url: string) => boolean;
   /** Called after a hand-back or result notification was queued in the outbox (the composition root kicks the dispatcher). */
   onOutboxQueued?: () => void;
   /** Level of the one line logged per outcome (config `log.outcomes`, default `info`). */
@@ -231,8 +248,8 @@ export class PushService {
     return resumed;
   }
 
-  /** Handles one PAP request body (push, cancel or status query). Never throws. */
-  async handlePap(contentType: string, body: Buffer): Promise<IntakeReply> {
+  /** Handles one PAP request body (push, cancel or status query) from `caller`. Never throws. */
+  async handlePap(contentType: string, body: Buffer, caller: IntakeCaller = ANONYMOUS_CALLER): Promise<IntakeReply> {
     let request;
     try {
       request = parsePapRequest(contentType, body);
@@ -241,16 +258,27 @@ export class PushService {
     }
     switch (request.kind) {
       case 'push':
-        return this.submit(request.push, contentType, body, 'pap');
+        return this.submit(request.push, contentType, body, 'pap', caller);
       case 'cancel':
-        return this.cancel(request.pushId, request.papVersion);
+        return this.cancel(request.pushId, request.papVersion, caller);
       case 'statusquery':
-        return this.statusQuery(request.pushId, request.papVersion);
+        return this.statusQuery(request.pushId, request.papVersion, caller);
     }
   }
 
+  /**
+   * A stored push as `caller` may see it: its own PI's (or any, for the admin or a push stored before PIs
+   * were recorded), else undefined — exactly what a push-id that does not exist gives, so one PI learns
+   * nothing about another's pushes from status query, read or cancel.
+   */
+  recordFor(pushId: string, caller: IntakeCaller): PushRecord | undefined {
+    const record = this.options.store.get(pushId);
+    if (!record || caller.admin || record.submittedBy === undefined || record.submittedBy === caller.pi) return record;
+    return undefined;
+  }
+
   /** Intake of one parsed push; `rawContentType`/`rawBody` are persisted for resume. */
-  async submit(push: PushSubmission, rawContentType: string, rawBody: Buffer, source: PushSource): Promise<IntakeReply> {
+  async submit(push: PushSubmission, rawContentType: string, rawBody: Buffer, source: PushSource, caller: IntakeCaller = ANONYMOUS_CALLER): Promise<IntakeReply> {
     const log = this.log.child({ pushId: push.pushId });
     const reply = (code: number, desc?: string, extra: Partial<IntakeReply> = {}, progressNote?: { stage: string; note?: string }): IntakeReply => ({
       httpStatus: code === PapCode.ACCEPTED_FOR_PROCESSING ? 202 : code === PapCode.SERVICE_UNAVAILABLE ? 503 : 200,
@@ -271,6 +299,11 @@ export class PushService {
     if (!this.accepting || !this.queue.hasRoom()) {
       this.counters.overloaded += 1;
       return reply(PapCode.SERVICE_UNAVAILABLE, this.accepting ? 'Overloaded: try again shortly' : 'Shutting down');
+    }
+    if (push.notifyTo !== undefined && this.options.notifyAllowed && !this.options.notifyAllowed(caller.pi, push.notifyTo)) {
+      // PAP 2001 Forbidden: a valid request this PI may not make (its notify destinations are allow-listed).
+      this.counters.rejected += 1;
+      return reply(PapCode.FORBIDDEN, `ppg-notify-requested-to: ${push.notifyTo} is not an allowed notification destination for this PI`);
     }
     if (push.addresses.length !== 1) {
       this.counters.rejected += 1;
@@ -333,6 +366,7 @@ export class PushService {
         deliverBefore: push.deliverBefore?.getTime(),
         notifyTo: push.notifyTo,
         source,
+        submittedBy: caller.pi,
       });
     } catch (err) {
       if (err instanceof AgentError && err.code === ErrorCodes.DUPLICATE_PUSH_ID) {
@@ -348,9 +382,9 @@ export class PushService {
     return reply(PapCode.ACCEPTED_FOR_PROCESSING, undefined, {}, { stage: 'accepted', note: 'delivering over SIP' });
   }
 
-  /** PAP cancel-message: only a push not yet on the wire can be cancelled (else 2008). */
-  cancel(pushId: string, version: PapVersion = '2.0'): IntakeReply {
-    const record = this.options.store.get(pushId);
+  /** PAP cancel-message: only a push not yet on the wire can be cancelled (else 2008); only by its own PI. */
+  cancel(pushId: string, version: PapVersion = '2.0', caller: IntakeCaller = ANONYMOUS_CALLER): IntakeReply {
+    const record = this.recordFor(pushId, caller);
     let code: number = PapCode.OK;
     let desc: string | undefined;
     const state = record && this.visibleState(record);
@@ -377,9 +411,9 @@ export class PushService {
     };
   }
 
-  /** PAP statusquery-message: the push's state as a PAP message-state. */
-  statusQuery(pushId: string, version: PapVersion = '2.0'): IntakeReply {
-    const record = this.options.store.get(pushId);
+  /** PAP statusquery-message: the push's state as a PAP message-state (its own PI's pushes only). */
+  statusQuery(pushId: string, version: PapVersion = '2.0', caller: IntakeCaller = ANONYMOUS_CALLER): IntakeReply {
+    const record = this.recordFor(pushId, caller);
     const results = record
       ? [{ address: record.address, ...papStateView(this.visibleState(record), record.reason, record), eventTime: new Date(record.updatedAt) }]
       : [{ messageState: 'unknown' as const, code: PapCode.PUSH_ID_NOT_FOUND }];

@@ -69,6 +69,12 @@ describe('PushStore on a SQLite file', () => {
     store = PushStore.open(':memory:'); // for afterEach
   });
 
+  it('records the submitting PI; a push stored without one reads as undefined', () => {
+    expect(store.insert(newPush('by-a', { submittedBy: 'pi-a' })).submittedBy).toBe('pi-a');
+    expect(store.insert(newPush('by-none')).submittedBy).toBeUndefined();
+    expect(store.get('by-a')?.submittedBy).toBe('pi-a');
+  });
+
   it('inserts a push as accepted, keeping the request bytes exact', () => {
     const rec = store.insert(newPush('p1', { aor: 'sip:alice@lab', deliverBefore: clock + 60_000, notifyTo: 'http://ppg/n' }));
     expect(rec).toMatchObject({ pushId: 'p1', state: 'accepted', aor: 'sip:alice@lab', source: 'pap', createdAt: clock });

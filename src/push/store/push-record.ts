@@ -22,6 +22,8 @@ export interface NewPushRecord {
   /** PAP `ppg-notify-requested-to`: where the result notification goes. */
   notifyTo?: string;
   source?: PushSource;
+  /** The PI that submitted it (intake user name, or `anonymous` on an open intake). */
+  submittedBy?: string;
 }
 
 /** What a state change may record; the latest values are also kept on the record itself. */
@@ -49,6 +51,8 @@ export interface PushRecord {
   deliverBefore: number | undefined;
   notifyTo: string | undefined;
   source: PushSource;
+  /** The submitting PI; undefined for pushes stored before PIs were recorded (readable by any PI). */
+  submittedBy: string | undefined;
   state: PushState;
   /** Latest {@link TransitionDetail.reason} recorded. */
   reason: string | undefined;

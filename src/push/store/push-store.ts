@@ -36,6 +36,7 @@ interface PushRow {
   deliver_before: number | null;
   notify_to: string | null;
   source: 'pap' | 'json';
+  submitted_by: string | null;
   state: PushState;
   reason: string | null;
   bearer_hint: string | null;
@@ -65,6 +66,7 @@ function toRecord(row: PushRow): PushRecord {
     deliverBefore: row.deliver_before ?? undefined,
     notifyTo: row.notify_to ?? undefined,
     source: row.source,
+    submittedBy: row.submitted_by ?? undefined,
     state: row.state,
     reason: row.reason ?? undefined,
     bearerHint: row.bearer_hint ?? undefined,
@@ -117,8 +119,8 @@ export class PushStore {
     this.#stmt = {
       insert: db.prepare(
         `INSERT INTO pushes (push_id, address, aor, request_content_type, request_body, deliver_after,
-           deliver_before, notify_to, source, state, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?)`,
+           deliver_before, notify_to, source, submitted_by, state, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?)`,
       ),
       get: db.prepare('SELECT * FROM pushes WHERE push_id = ?'),
       update: db.prepare(
@@ -225,7 +227,7 @@ export class PushStore {
         this.#stmt.insert.run(
           rec.pushId, rec.address, rec.aor ?? null, rec.requestContentType, rec.requestBody,
           rec.deliverAfter ?? null, rec.deliverBefore ?? null, rec.notifyTo ?? null,
-          rec.source ?? 'pap', now, now,
+          rec.source ?? 'pap', rec.submittedBy ?? null, now, now,
         );
       } catch (err) {
         if (!isPrimaryKeyViolation(err)) throw err;

@@ -63,6 +63,11 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE outbox ADD COLUMN outcome TEXT CHECK (outcome IN ('acknowledged', 'refused', 'gave-up'));
   ALTER TABLE pushes ADD COLUMN pap_code INTEGER;
   `,
+  // 2 → 3: the PI that submitted each push (its intake user name, `anonymous` on an open intake), so status
+  // query, read and cancel answer only that PI. Rows from before have none and stay readable by any PI.
+  `
+  ALTER TABLE pushes ADD COLUMN submitted_by TEXT;
+  `,
 ];
 
 /** The schema version this code writes. */

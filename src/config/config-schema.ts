@@ -26,6 +26,12 @@ export type LogModule = (typeof LOG_MODULES)[number];
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
+/** Notification destinations a PI may name (ops/notify-allow-list.ts): URL prefixes. */
+const notifyPrefixes = z.array(z.url({ protocol: /^https?$/ }).refine(withoutCredentials, 'must not carry credentials (user:password@)')).max(100);
+
+/** Intake user names with a meaning of their own: the open intake's PI and the admin token's. */
+const RESERVED_PI_NAMES = new Set(['anonymous', 'admin']);
+
 const listenSchema = z.strictObject({
   host: z.string().min(1),
   port: z.number().int().min(0).max(65535),
@@ -263,15 +269,26 @@ export const configSchema = z
               .array(
                 z
                   .strictObject({
-                    name: z.string().min(1).regex(/^[^:]+$/, 'must not contain ":" (RFC 7617 user-id)'),
+                    name: z
+                      .string()
+                      .min(1)
+                      .regex(/^[^:]+$/, 'must not contain ":" (RFC 7617 user-id)')
+                      .refine((name) => !RESERVED_PI_NAMES.has(name), 'anonymous and admin are reserved PI names'),
                     password: z.string().min(8).optional(),
                     token: z.string().min(16).optional(),
+                    /** Where this PI may have result notifications sent (URL prefixes); default `intake.notifyPrefixes`. */
+                    notifyPrefixes: notifyPrefixes.optional(),
                   })
                   .refine((u) => u.password !== undefined || u.token !== undefined, 'needs a password or a token'),
               )
               .min(1),
           })
           .optional(),
+        /**
+         * Where PIs may have result notifications sent (URL prefixes), for PIs without their own list.
+         * Default: the origin of `ppg.handBackUrl`. Others → PAP 2001.
+         */
+        notifyPrefixes: notifyPrefixes.optional(),
         /** Token bucket per PI (per source address when the intake is open); over it → PAP 4001, HTTP 429. */
         rateLimit: z.strictObject({ perSecond: z.number().positive(), burst: z.number().int().min(1) }).optional(),
       })

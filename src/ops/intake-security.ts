@@ -8,13 +8,24 @@ import type { AgentConfig } from '../config/config-schema.js';
 import { AgentError, ErrorCodes } from '../errors.js';
 import { IntakeAuthenticator } from './intake-auth.js';
 import type { IntakeGuardOptions } from './intake-guard.js';
+import { NotifyAllowList } from './notify-allow-list.js';
 import { TokenBucketLimiter } from './token-bucket.js';
 
 export function intakeGuardFromConfig(config: AgentConfig, logger: Logger): IntakeGuardOptions {
   const auth = new IntakeAuthenticator(config.intake.auth?.users ?? []);
   if (auth.open) logger.warn('intake is open: any client that reaches the HTTP port may push (set intake.auth.users)');
   const rate = config.intake.rateLimit;
-  return { auth, limiter: rate ? new TokenBucketLimiter({ perSecond: rate.perSecond, burst: rate.burst }) : undefined, logger };
+  return {
+    auth,
+    limiter: rate ? new TokenBucketLimiter({ perSecond: rate.perSecond, burst: rate.burst }) : undefined,
+    logger,
+    adminToken: config.admin.token,
+  };
+}
+
+/** The notify-destination allow-list (notify-allow-list.ts) from `intake` and `ppg.handBackUrl`. */
+export function notifyAllowListFromConfig(config: AgentConfig): NotifyAllowList {
+  return new NotifyAllowList({ handBackUrl: config.ppg.handBackUrl, defaultPrefixes: config.intake.notifyPrefixes, users: config.intake.auth?.users });
 }
 
 /** Reads `http.tls` files; a missing or unreadable file stops start-up naming the field. */

@@ -57,6 +57,16 @@ describe('check-config', () => {
     expect(lines[0]).toMatch(/^error \[CONFIG_INVALID\]: .*http\.port/);
   });
 
+  it('exits 1 with ONE line naming ppg.handBackUrl when it carries user:password@ (the password not echoed)', () => {
+    const config = writeYaml('credentials.yaml', { ppg: { handBackUrl: 'http://ppg:pw-in-url-77@127.0.0.1:8181/pap' } });
+    const run = cli(['check-config', config]);
+    expect(run.status).toBe(1);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error \[CONFIG_INVALID\]: .*ppg\.handBackUrl.*credentials/);
+    expect(run.stderr).not.toContain('pw-in-url-77');
+  });
+
   it('exits 1 with ONE line naming the profile field when the config points to an invalid profile', async () => {
     const profile = writeYaml('bad-profile.yaml', await quietProfile({ message: { sizeThreshold: 1300, largeMessage: 'carrier-pigeon' } }));
     const config = writeYaml('points-to-bad-profile.yaml', { profile });

@@ -20,6 +20,24 @@ function configError(run: () => unknown): AgentError {
 }
 
 describe('validateConfig', () => {
+  it('refuses credentials in configured URLs naming the field, without echoing the password', () => {
+    const handBack = configError(() => validateConfig({ ppg: { handBackUrl: 'http://ppg:s3cret-pw@127.0.0.1:8181/pap' } }));
+    expect(handBack.code).toBe('CONFIG_INVALID');
+    expect(handBack.field).toBe('ppg.handBackUrl');
+    expect(handBack.message).toContain('credentials');
+    expect(handBack.message).not.toContain('s3cret-pw');
+    expect(configError(() => validateConfig({ intake: { notifyPrefixes: ['https://u:p@ppg.example/'] } })).field).toBe('intake.notifyPrefixes.0');
+    const users = [{ name: 'pi', password: 'password-1', notifyPrefixes: ['http://x:y@ppg.example/n/'] }];
+    expect(configError(() => validateConfig({ intake: { auth: { users } } })).field).toBe('intake.auth.users.0.notifyPrefixes.0');
+    expect(validateConfig({ ppg: { handBackUrl: 'https://ppg.example/pap' } }).ppg.handBackUrl).toBe('https://ppg.example/pap');
+  });
+
+  it('reserves the PI names anonymous and admin', () => {
+    for (const name of ['anonymous', 'admin']) {
+      expect(configError(() => validateConfig({ intake: { auth: { users: [{ name, password: 'password-1' }] } } })).field).toBe('intake.auth.users.0.name');
+    }
+  });
+
   it('fills documented defaults for an empty config', () => {
     const config = validateConfig({});
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8180, papPath: '/pap' });

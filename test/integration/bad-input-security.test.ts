@@ -85,7 +85,9 @@ describe('intake security', () => {
     expect((await pap(base, 'a-5', `bearer ${TOKEN}`)).text).toContain('code="1001"');
     // The JSON push API is intake too; health is not.
     expect((await fetch(`${base}/v1/pushes/a-3`)).status).toBe(401);
-    expect((await fetch(`${base}/v1/pushes/a-3`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    expect((await fetch(`${base}/v1/pushes/a-3`, { headers: { authorization: basic('pi-basic', PASSWORD) } })).status).toBe(200);
+    // Another PI reads it as a push-id that does not exist (tenancy: hostile-intake.test.ts).
+    expect((await fetch(`${base}/v1/pushes/a-3`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 

@@ -101,7 +101,7 @@ describe('oversized chunked upload', () => {
   it('20 MB chunked gets HTTP 413 before the connection closes (fetch used to fail with EPIPE), and the agent keeps serving', async () => {
     // A separate agent process: client and server in one event loop interleave too politely to show it.
     const agent = spawnAgent(await planAgent(labProfile({ host: '127.0.0.1', port: await freePort('127.0.0.1') }), { log: { level: 'warn', pretty: false } }));
-    await agent.ready(20_000);
+    await agent.ready();
     const push = papPush({ pushId: 'huge-1', address: ADDRESS, content: Buffer.from('x') });
     const chunk = new Uint8Array(64 * 1024).fill(0x41);
     for (let attempt = 0; attempt < 3; attempt += 1) {

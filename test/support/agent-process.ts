@@ -21,7 +21,7 @@ export interface AgentProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
   output(): string;
   signal(signal: NodeJS.Signals): void;
-  /** Resolves once `GET /healthz` answers, or rejects after `timeoutMs`. */
+  /** Resolves once `GET /healthz` answers 200; rejects, saying what it saw, if the process exits or `timeoutMs` (default 60 s) passes. */
   ready(timeoutMs?: number): Promise<void>;
   /** SIGTERM (the agent drains and exits), SIGKILL after `graceMs` (default 5 s). */
   stop(graceMs?: number): Promise<void>;
@@ -103,20 +103,30 @@ export function spawnAgent(plan: AgentProcessPlan): AgentProcess {
     exited,
     output: () => out,
     signal: (signal) => void signalGroup(pid, signal),
-    async ready(timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
+    // An upper bound, not a wait: ready() returns as soon as /healthz answers 200. Starting means tsx
+    // compiling the sources and the agent opening its store and sockets, which took over 20 s on a
+    // 2-core machine at load average 25, so the bound is generous.
+    async ready(timeoutMs = 60_000) {
+      const started = Date.now();
+      const deadline = started + timeoutMs;
       let gone = false;
+      let last = 'no answer yet';
       void exited.then(() => (gone = true));
       while (Date.now() < deadline && !gone) {
         try {
-          const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
+          const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2000) });
           if (res.ok) return;
-        } catch {
-          // not listening yet
+          last = `HTTP ${res.status}`;
+        } catch (err) {
+          last = err instanceof Error ? err.message : String(err); // not listening yet
         }
         await new Promise((r) => setTimeout(r, 100));
       }
-      throw new Error(`agent process ${pid} not ready (exited: ${gone})\n${out.slice(-4000)}`);
+      const why = gone ? 'the process exited' : `no 200 within ${timeoutMs} ms`;
+      throw new Error(
+        `agent process ${pid} not ready: waited ${Date.now() - started} ms for GET ${baseUrl}/healthz to answer 200; ` +
+          `${why}; last attempt: ${last}\n${out.slice(-4000)}`,
+      );
     },
     async stop(graceMs = 5000) {
       if (groupAlive(pid)) await terminateGroup(pid, graceMs);

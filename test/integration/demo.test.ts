@@ -83,7 +83,8 @@ describe.skipIf(missing !== undefined)('npm run demo', () => {
     expect(pids.length).toBeGreaterThanOrEqual(4);
     expect(pids.filter(alive)).toEqual([]);
     const seconds = Number(/done in ([\d.]+) s/.exec(out)?.[1]);
-    expect(seconds).toBeLessThan(60);
+    // Alone it takes 16-20 s (README); the bound leaves room for a CI machine busy with other suites.
+    expect(seconds).toBeLessThan(120);
   }, 120_000);
 
   it('on Ctrl-C (SIGINT to its process group) stops every process it started and exits 130', async () => {

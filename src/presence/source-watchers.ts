@@ -31,13 +31,23 @@ export class SourceWatchers {
     for (const w of this.watchers) w.onEvicted(aor);
   }
 
-  /** Forces a refresh of every source for `aor` (admin API). */
+  /** Forces a refresh of every enabled source for `aor` (admin API). */
   async refresh(aor: string): Promise<void> {
-    await Promise.all(this.watchers.map((w) => w.refresh(aor)));
+    await Promise.all(this.enabled().map((w) => w.refresh(aor)));
   }
 
+  /** Subscribes every enabled source to these users (the watch list). */
   async watch(aors: string[]): Promise<void> {
-    await Promise.all(this.watchers.map((w) => w.watch(aors)));
+    await Promise.all(this.enabled().map((w) => w.watch(aors)));
+  }
+
+  /**
+   * Watchers whose source the profile uses. The presence watcher alone is kept even when disabled: the
+   * admin API and the watch list always reached it before sources existed.
+   */
+  private enabled(): PresenceWatcher[] {
+    const on = this.watchers.filter((w) => w.source.enabled);
+    return on.length > 0 ? on : this.watchers.slice(0, 1);
   }
 
   async stop(timeoutMs: number): Promise<{ unsubscribed: number; abandoned: number }> {

@@ -97,3 +97,17 @@ describe('the reg watcher (Event: reg through the same subscriber lifecycle)', (
     expect(await decision).toMatchObject({ reachability: 'unreachable', rule: 'reg-no-contact' });
   });
 });
+
+describe('SourceWatchers with a reg-only profile', () => {
+  it('the watch list and a forced refresh subscribe Event: reg only, never presence', async () => {
+    const engine = new FakeEngine();
+    const table = new CapabilityTable({ maxUsers: 10, profile });
+    const presence = new PresenceWatcher({ engine: engine as unknown as SipEngine, table, profile, logger: silentLogger() });
+    const reg = new PresenceWatcher({ engine: engine as unknown as SipEngine, table, profile, logger: silentLogger(), source: regSource(profile) });
+    const oracle = new SourceWatchers(table, [presence, reg]);
+    await oracle.watch([A]);
+    await oracle.refresh('sip:bob@127.0.0.1');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(engine.subscribes.map((s) => s.options.event)).toEqual(['reg', 'reg']);
+  });
+});

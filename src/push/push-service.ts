@@ -17,7 +17,7 @@ import { bearerHintLabel } from '../capabilities/bearer-hint.js';
 import { AgentError, ErrorCodes } from '../errors.js';
 import type { SipProfile } from '../profiles/schema.js';
 import { SipRequestError, type SipEngine } from '../sip/port.js';
-import { handBackAddress, mapAddressToAor, type HandBackAddressing } from './address.js';
+import { handBackAddress, mapAddressToAor, papAddressForAor, type HandBackAddressing } from './address.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import type { OutboxSettlement } from './outbox/outbox-dispatcher.js';
 import type { NewOutboxItem, OutboxItem } from './outbox/outbox-item.js';
@@ -465,13 +465,27 @@ export class PushService {
     reason: string,
   ): IntakeReply {
     this.countHandBack(hint, 'sync');
+    // The PPG keeps the push, but an SMS hint for a user whose number nobody knows is no use to it: say so.
+    const problem = this.handBackAddressProblem(push.aor, hint);
+    if (problem !== undefined) this.countOutboxOutcome('hand-back', 'not-possible');
     this.logOutcome({ ...push, outcome: 'handed-back', reason, bearerHint: hint, mode: 'sync' });
     return reply(
       PapCode.REQUIRED_BEARER_NOT_AVAILABLE,
-      `SIP bearer not available (${reason}); bearer hint: ${hint}`,
+      `SIP bearer not available (${reason}); bearer hint: ${hint}${problem === undefined ? '' : `; ${problem}`}`,
       { headers: { [BEARER_HINT_HEADER]: hint } },
       { stage: 'handed-back', note: `bearer-hint=${hint}` },
     );
+  }
+
+  /** Why no address the PPG could route over `hint` is known for `aor` ("no MSISDN for SMS hand-back"), if so. */
+  private handBackAddressProblem(aor: string, hint: string): string | undefined {
+    try {
+      handBackAddress(papAddressForAor(aor), aor, hint, this.ppg);
+      return undefined;
+    } catch (err) {
+      if (err instanceof AgentError && err.code === ErrorCodes.HAND_BACK_NOT_POSSIBLE) return err.message;
+      throw err;
+    }
   }
 
   private badMessage(err: unknown, body: Buffer): IntakeReply {

@@ -125,6 +125,17 @@ describe('PushService outcomes', () => {
     expect(service.outboxOutcomeCounts()).toEqual([{ kind: 'hand-back', outcome: 'not-possible', count: 1 }]);
   });
 
+  it('a synchronous 3010 with an SMS hint for a SIP identity without a known MSISDN says so, and counts it', async () => {
+    const { service, oracle } = setup(async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }));
+    oracle.verdict = { reachability: 'unreachable', acceptedApps: 'any', bearerHint: 'SMS', reason: 'basic is closed' };
+    const carol = push('p-sync-nomsisdn', undefined, userAddress('sip:carol@127.0.0.1'));
+    const reply = await service.handlePap(carol.contentType, carol.body);
+    expect(reply.body).toMatch(/code="3010" desc="SIP bearer not available \(basic is closed\); bearer hint: SMS; no MSISDN for SMS hand-back"/);
+    expect(service.outboxOutcomeCounts()).toEqual([{ kind: 'hand-back', outcome: 'not-possible', count: 1 }]);
+    const phone = push('p-sync-plmn', undefined, PLMN);
+    expect((await service.handlePap(phone.contentType, phone.body)).body).toMatch(/bearer hint: SMS"/);
+  });
+
   it('a body the engine cannot carry (BODY_NOT_CARRIED) is handed back without blaming the user', async () => {
     const { service, store, oracle } = setup(async () => {
       throw new AgentError(ErrorCodes.BODY_NOT_CARRIED, 'drachtio engine carries UTF-8 text bodies only');

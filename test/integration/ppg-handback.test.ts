@@ -49,6 +49,8 @@ describe.skipIf(missing !== undefined)('hand-backs a PAP 1.0 SMS PPG can act on'
     const sut = await startAgentUnderTest(kamailio, {
       config: {
         policy: 'always-sip',
+        // The PI's notify endpoint is on its own port: allow it as a notification destination.
+        intake: { notifyPrefixes: [pi.url('/')] },
         ppg: {
           handBackUrl: ppg.url('/pap'),
           backoff: { baseMs: 50, maxMs: 200 },

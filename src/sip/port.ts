@@ -55,10 +55,31 @@ export interface OutOfDialogRequest {
   /** Body bytes; they reach the wire byte-exact and Content-Length counts bytes. */
   body?: Buffer;
   /**
+   * The request's identity (RFC 3261 §8.1.1.3–5: Call-ID, From tag, CSeq number). Unset: the engine
+   * makes a fresh one. Set: the engine uses it as given, so a request sent again after a restart is
+   * recognisable to the core and the handset as the same request (RFC 3261 §8.2.2.2 merged requests).
+   */
+  identity?: RequestIdentity;
+  /**
    * The next hop. When unset the engine's configured outbound proxy is used, else the Request-URI host.
    * Example: `{ host: '127.0.0.1', port: 5060, transport: 'udp' }`.
    */
   nextHop?: BoundAddress;
+}
+
+/** Call-ID, From tag and CSeq number of an out-of-dialog request. */
+export interface RequestIdentity {
+  callId: string;
+  fromTag: string;
+  cseq: number;
+}
+
+/** What an engine can carry; the push path refuses at intake what the engine could never send. */
+export interface EngineCapabilities {
+  /** False: bodies must be UTF-8 text without NUL bytes (binary content such as WBXML is refused). */
+  binaryBodies: boolean;
+  /** Largest body the engine can put in a request, in bytes; unset = no limit of the engine's own. */
+  maxBodyBytes?: number;
 }
 
 /** Why a request produced no final response. */
@@ -70,14 +91,21 @@ export type SipFailureKind = 'timeout' | 'transport';
  */
 export class SipRequestError extends Error {
   readonly code: 'SIP_TIMEOUT' | 'SIP_TRANSPORT';
+  /**
+   * True when the request may have reached the network before the failure (a timeout always; a
+   * transport error after a first successful send): its fate is unknown. False when it never left
+   * the agent (no route, connect refused, engine not connected), so nobody can have acted on it.
+   */
+  readonly requestLeft: boolean;
   constructor(
     readonly kind: SipFailureKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; requestLeft?: boolean },
   ) {
     super(message, options);
     this.name = 'SipRequestError';
     this.code = kind === 'timeout' ? 'SIP_TIMEOUT' : 'SIP_TRANSPORT';
+    this.requestLeft = options?.requestLeft ?? kind === 'timeout';
   }
 }
 
@@ -200,6 +228,8 @@ export interface SipEngine {
   stop(): Promise<void>;
   /** True once started and (for drachtio) connected. */
   readonly connected: boolean;
+  /** What this engine can carry (checked at push intake). */
+  readonly capabilities: EngineCapabilities;
   localAddresses(): BoundAddress[];
   /** Sends an out-of-dialog request and resolves with its final response; rejects with SipRequestError. */
   request(request: OutOfDialogRequest): Promise<SipFinalResponse>;

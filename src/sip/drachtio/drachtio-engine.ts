@@ -43,19 +43,27 @@ export interface DrachtioEngineOptions {
 const ALLOW = 'MESSAGE, OPTIONS, NOTIFY';
 
 /**
+ * drachtio-server hands a request body to sofia-sip as a C string (cut at the first NUL, so no binary
+ * content) and refuses bodies over 8 KB; see `text-body.ts`.
+ */
+export const DRACHTIO_MAX_BODY_BYTES = 8192;
+
+/**
  * The SipEngine port on drachtio-srf 5 talking to a drachtio-server (docs/production-drachtio.md, docs/interop.md).
  * drachtio-server runs the RFC 3261 transactions (retransmissions, Timer F); this class turns srf's
  * callbacks into the port's promises. Bodies: UTF-8 text only (see `text-body.ts`).
  */
 export class DrachtioEngine implements SipEngine, DrachtioSubscriptionHost {
   readonly name = 'drachtio' as const;
+  readonly capabilities = { binaryBodies: false, maxBodyBytes: DRACHTIO_MAX_BODY_BYTES } as const;
   readonly logger: Logger;
   readonly t1Ms: number;
   private readonly connection: DrachtioConnection;
   private readonly counters = new EngineCounters();
   private readonly subscriptions = new Set<DrachtioSubscription>();
   private readonly byCallId = new Map<string, DrachtioSubscription>();
-  private readonly pending = new Set<(error: SipRequestError) => void>();
+  /** Requests awaiting a final response; each is told when the connection to drachtio-server is lost. */
+  private readonly pending = new Set<(reason: string) => void>();
   private handler?: IncomingRequestHandler;
   private hostport?: BoundAddress[];
 
@@ -104,7 +112,7 @@ export class DrachtioEngine implements SipEngine, DrachtioSubscriptionHost {
   /** Out-of-dialog request through `srf.request()`'s callback form (the promise form loses responses, defect C). */
   request(request: OutOfDialogRequest): Promise<SipFinalResponse> {
     const srf = this.connection.current;
-    if (!srf) return Promise.reject(new SipRequestError('transport', 'not connected to drachtio-server'));
+    if (!srf) return Promise.reject(new SipRequestError('transport', 'not connected to drachtio-server', { requestLeft: false }));
     let body: string | undefined;
     try {
       body = bodyAsCarriedText(request.body, request.contentType);
@@ -112,28 +120,37 @@ export class DrachtioEngine implements SipEngine, DrachtioSubscriptionHost {
       return Promise.reject(error);
     }
     const method = request.method.toUpperCase();
+    // A given identity rides in Call-ID, CSeq and the From tag; drachtio-server uses headers the
+    // application supplies for these instead of generating its own.
+    const identity = request.identity;
     const headers = toSrfHeaders(request.headers, {
-      From: formatNameAddr(request.from, request.fromDisplayName),
+      From: formatNameAddr(request.from, request.fromDisplayName, identity?.fromTag),
       To: formatNameAddr(request.to ?? request.requestUri),
+      'Call-ID': identity?.callId,
+      CSeq: identity ? `${identity.cseq} ${method}` : undefined,
       'Content-Type': body !== undefined ? request.contentType : undefined,
     });
     this.counters.requestSent(method);
     return new Promise<SipFinalResponse>((resolve, reject) => {
       const fail = (error: SipRequestError): void => {
         clearTimeout(guard);
-        this.pending.delete(fail);
+        this.pending.delete(lost);
         if (error.kind === 'timeout') this.counters.transactionTimeouts += 1;
         reject(error);
       };
+      // Once written to drachtio-server the request may be sent even if the connection drops before
+      // srf's callback: a loss then leaves its fate unknown (requestLeft).
+      const lost = (reason: string): void => fail(new SipRequestError('transport', `drachtio connection lost: ${reason}`, { requestLeft: true }));
       // drachtio-server runs Timer F and answers 408 itself; this only guards a lost response.
       const guard = setTimeout(() => fail(new SipRequestError('timeout', `no final response to ${method}`)), 64 * this.t1Ms + 5000);
-      this.pending.add(fail);
+      this.pending.add(lost);
       srf.request(request.requestUri, { method, headers, body, proxy: this.proxyUri(request.nextHop) }, (err, req) => {
-        if (err) return fail(new SipRequestError('transport', err.message, { cause: err }));
+        // drachtio-server refused to send it (bad URI, no route): it never left.
+        if (err) return fail(new SipRequestError('transport', err.message, { cause: err, requestLeft: false }));
         req.on('response', (res) => {
           if (res.status < 200) return;
           clearTimeout(guard);
-          this.pending.delete(fail);
+          this.pending.delete(lost);
           this.counters.responseReceived(res.status);
           resolve({ status: res.status, reason: res.reason ?? '', headers: fromSrfHeaders(res.headers), body: bodyBytes(res.body) });
         });
@@ -188,7 +205,7 @@ export class DrachtioEngine implements SipEngine, DrachtioSubscriptionHost {
   }
 
   private onDown(reason: string): void {
-    for (const fail of [...this.pending]) fail(new SipRequestError('transport', `drachtio connection lost: ${reason}`));
+    for (const lost of [...this.pending]) lost(reason);
     this.byCallId.clear();
     for (const sub of [...this.subscriptions]) sub.connectionLost();
   }

@@ -66,6 +66,8 @@ const ALLOWED_METHODS = ['MESSAGE', 'OPTIONS', 'NOTIFY'];
  */
 export class EmbeddedEngine implements SipEngine, SubscriptionHost {
   readonly name = 'embedded' as const;
+  /** Bodies go on the wire byte-exact (binary included); no size limit of its own (TCP above 1300 bytes). */
+  readonly capabilities = { binaryBodies: true } as const;
   readonly timers: SipTimerValues;
   readonly logger: Logger;
   readonly outboundProxy?: BoundAddress;
@@ -188,10 +190,10 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     const outgoing: OutgoingRequest = {
       method: request.method.toUpperCase(),
       requestUri: request.requestUri,
-      from: formatNameAddr(request.from, request.fromDisplayName, newTag()),
+      from: formatNameAddr(request.from, request.fromDisplayName, request.identity?.fromTag ?? newTag()),
       to: formatNameAddr(request.to ?? request.requestUri),
-      callId: newCallId(this.localHost),
-      cseq: 1,
+      callId: request.identity?.callId ?? newCallId(this.localHost),
+      cseq: request.identity?.cseq ?? 1,
       headers,
       contentType: request.contentType,
       body: request.body,

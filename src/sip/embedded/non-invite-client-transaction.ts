@@ -39,6 +39,8 @@ export class NonInviteClientTransaction<R extends { status: number }> {
   private settle?: { resolve: (response: R) => void; reject: (error: Error) => void };
   /** Dropped once a final arrives: Timer K only absorbs retransmitted finals, it never resends. */
   private send?: () => Promise<void>;
+  /** A send reached the transport at least once: a later failure leaves the request's fate unknown. */
+  private left = false;
 
   private readonly options: Omit<ClientTransactionOptions, 'send'>;
 
@@ -83,7 +85,7 @@ export class NonInviteClientTransaction<R extends { status: number }> {
   /** The transport reported a failure for this flow (§17.1.4). */
   transportError(cause: unknown): void {
     if (this.stateValue === ClientTransactionState.Trying || this.stateValue === ClientTransactionState.Proceeding) {
-      this.fail(new SipRequestError('transport', `transport error: ${describe(cause)}`, { cause }));
+      this.fail(new SipRequestError('transport', `transport error: ${describe(cause)}`, { cause, requestLeft: this.left }));
     }
   }
 
@@ -94,11 +96,16 @@ export class NonInviteClientTransaction<R extends { status: number }> {
       this.terminate();
       return;
     }
-    this.fail(new SipRequestError('transport', reason));
+    this.fail(new SipRequestError('transport', reason, { requestLeft: this.left }));
   }
 
   private transmit(): void {
-    this.send?.().catch((error: unknown) => this.transportError(error));
+    this.send?.().then(
+      () => {
+        this.left = true;
+      },
+      (error: unknown) => this.transportError(error),
+    );
   }
 
   private scheduleE(): void {

@@ -10,7 +10,7 @@ import {
 
 describe('push lifecycle (every accepted push ends in exactly one terminal state)', () => {
   it('has exactly the terminal states of the contract', () => {
-    expect([...TERMINAL_STATES].sort()).toEqual(['cancelled', 'delivered', 'expired', 'hand-back-abandoned', 'hand-back-refused', 'handed-back']);
+    expect([...TERMINAL_STATES].sort()).toEqual(['cancelled', 'delivered', 'expired', 'hand-back-abandoned', 'hand-back-refused', 'handed-back', 'unconfirmed']);
     expect(isTerminal('accepted')).toBe(false);
     expect(isTerminal('handed-back')).toBe(true);
   });
@@ -24,6 +24,7 @@ describe('push lifecycle (every accepted push ends in exactly one terminal state
     ['delivering', 'handing-back'],
     ['delivering', 'expired'],
     ['delivering', 'accepted'],
+    ['delivering', 'unconfirmed'],
     ['handing-back', 'handed-back'],
     ['handing-back', 'expired'],
   ])('allows %s → %s', (from, to) => {
@@ -38,6 +39,8 @@ describe('push lifecycle (every accepted push ends in exactly one terminal state
     ['handing-back', 'delivered'],
     ['handing-back', 'cancelled'],
     ['handing-back', 'accepted'],
+    ['accepted', 'unconfirmed'],
+    ['unconfirmed', 'accepted'],
   ])('refuses %s → %s', (from, to) => {
     expect(canTransition(from, to)).toBe(false);
   });

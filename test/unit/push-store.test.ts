@@ -145,8 +145,13 @@ describe('PushStore on a SQLite file', () => {
     expect(store.backlog()).toBe(2);
     expect(store.countsByState()).toEqual({
       accepted: 1, delivering: 1, 'handing-back': 0, delivered: 0, 'handed-back': 0,
-      'hand-back-refused': 0, 'hand-back-abandoned': 0, expired: 0, cancelled: 1,
+      'hand-back-refused': 0, 'hand-back-abandoned': 0, expired: 0, cancelled: 1, unconfirmed: 0,
     });
+    // The light form a restart schedules from: no bodies.
+    expect(store.listResumableDue()).toEqual([
+      { pushId: 'r1', state: 'accepted', deliverAfter: undefined },
+      { pushId: 'r2', state: 'delivering', deliverAfter: undefined },
+    ]);
     store.transition('r2', 'accepted', { note: 'resume after crash' });
     expect(store.countsByState().accepted).toBe(2);
   });

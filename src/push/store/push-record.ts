@@ -24,6 +24,15 @@ export interface NewPushRecord {
   source?: PushSource;
   /** The PI that submitted it (intake user name, or `anonymous` on an open intake). */
   submittedBy?: string;
+  /** The MESSAGE's Call-ID, From tag and CSeq, fixed at intake (see {@link PushRecord.messageIdentity}). */
+  messageIdentity?: MessageIdentity;
+}
+
+/** The identity every copy of this push's MESSAGE carries (RFC 3261 §8.1.1.3–5). */
+export interface MessageIdentity {
+  callId: string;
+  fromTag: string;
+  cseq: number;
 }
 
 /** What a state change may record; the latest values are also kept on the record itself. */
@@ -60,6 +69,10 @@ export interface PushRecord {
   sipStatus: number | undefined;
   /** Latest {@link TransitionDetail.papCode} recorded. */
   papCode: number | undefined;
+  /** Call-ID, From tag and CSeq of the MESSAGE; the same on every copy, also after a restart. */
+  messageIdentity: MessageIdentity | undefined;
+  /** MESSAGE sends that may have left (incremented by each `→ delivering`); above 1 = re-sent. */
+  sipAttempts: number;
   createdAt: number;
   updatedAt: number;
 }

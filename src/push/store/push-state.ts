@@ -13,6 +13,11 @@
  *              └──► cancelled                                         (PAP cancel-message)
  * ```
  *
+ * `unconfirmed`: the MESSAGE may have reached the handset but its final answer was never seen (Timer F,
+ * a 408, a transport loss after it left, or a failure answer to a copy re-sent after a crash). With the
+ * profile's `delivery.whenUnconfirmed: report` the push ends here and the PI learns `unknown`; with
+ * `hand-back` it goes to `handing-back` instead (a possible duplicate over two bearers).
+ *
  * `cancelled` is reachable only from `accepted`: once a MESSAGE is on the wire (or the push is on its way
  * back to the PPG) the agent can no longer take it back, so a PAP cancel-message then answers PAP 2008
  * "Cancellation not possible" instead of lying.
@@ -26,7 +31,8 @@ export type PushState =
   | 'hand-back-refused'
   | 'hand-back-abandoned'
   | 'expired'
-  | 'cancelled';
+  | 'cancelled'
+  | 'unconfirmed';
 
 /** Every state, in lifecycle order (handy for counters and exhaustive tables). */
 export const PUSH_STATES: readonly PushState[] = [
@@ -39,6 +45,7 @@ export const PUSH_STATES: readonly PushState[] = [
   'hand-back-abandoned',
   'expired',
   'cancelled',
+  'unconfirmed',
 ];
 
 /** States a push never leaves. */
@@ -49,6 +56,7 @@ export const TERMINAL_STATES: ReadonlySet<PushState> = new Set<PushState>([
   'hand-back-abandoned',
   'expired',
   'cancelled',
+  'unconfirmed',
 ]);
 
 /**
@@ -57,7 +65,7 @@ export const TERMINAL_STATES: ReadonlySet<PushState> = new Set<PushState>([
  */
 export const PUSH_TRANSITIONS: Readonly<Record<PushState, readonly PushState[]>> = {
   accepted: ['delivering', 'handing-back', 'hand-back-refused', 'expired', 'cancelled'],
-  delivering: ['delivered', 'handing-back', 'hand-back-refused', 'expired', 'accepted'],
+  delivering: ['delivered', 'handing-back', 'hand-back-refused', 'expired', 'accepted', 'unconfirmed'],
   'handing-back': ['handed-back', 'hand-back-refused', 'hand-back-abandoned', 'expired'],
   delivered: [],
   'handed-back': [],
@@ -65,6 +73,7 @@ export const PUSH_TRANSITIONS: Readonly<Record<PushState, readonly PushState[]>>
   'hand-back-abandoned': [],
   expired: [],
   cancelled: [],
+  unconfirmed: [],
 };
 
 /** True when the push can never change state again. */

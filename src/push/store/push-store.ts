@@ -42,6 +42,10 @@ interface PushRow {
   bearer_hint: string | null;
   sip_status: number | null;
   pap_code: number | null;
+  sip_call_id: string | null;
+  sip_from_tag: string | null;
+  sip_cseq: number | null;
+  sip_attempts: number;
   created_at: number;
   updated_at: number;
 }
@@ -72,6 +76,11 @@ function toRecord(row: PushRow): PushRecord {
     bearerHint: row.bearer_hint ?? undefined,
     sipStatus: row.sip_status ?? undefined,
     papCode: row.pap_code ?? undefined,
+    messageIdentity:
+      row.sip_call_id !== null && row.sip_from_tag !== null
+        ? { callId: row.sip_call_id, fromTag: row.sip_from_tag, cseq: row.sip_cseq ?? 1 }
+        : undefined,
+    sipAttempts: row.sip_attempts,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -102,6 +111,7 @@ export class PushStore {
     history: Statement<[string], HistoryRow>;
     addHistory: Statement<[string, PushState | null, PushState, number, string]>;
     resumable: Statement<[], PushRow>;
+    resumableDue: Statement<[], { push_id: string; state: PushState; deliver_after: number | null }>;
     counts: Statement<[], { state: PushState; n: number }>;
     backlog: Statement<[], { n: number }>;
     prunable: Statement<[number], { push_id: string }>;
@@ -119,14 +129,14 @@ export class PushStore {
     this.#stmt = {
       insert: db.prepare(
         `INSERT INTO pushes (push_id, address, aor, request_content_type, request_body, deliver_after,
-           deliver_before, notify_to, source, submitted_by, state, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?)`,
+           deliver_before, notify_to, source, submitted_by, state, created_at, updated_at, sip_call_id, sip_from_tag, sip_cseq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?)`,
       ),
       get: db.prepare('SELECT * FROM pushes WHERE push_id = ?'),
       update: db.prepare(
         `UPDATE pushes SET state = ?, updated_at = ?, reason = COALESCE(?, reason),
            bearer_hint = COALESCE(?, bearer_hint), sip_status = COALESCE(?, sip_status),
-           pap_code = COALESCE(?, pap_code)
+           pap_code = COALESCE(?, pap_code), sip_attempts = sip_attempts + ?
          WHERE push_id = ? AND state = ?`,
       ),
       history: db.prepare(
@@ -136,6 +146,9 @@ export class PushStore {
         'INSERT INTO push_history (push_id, from_state, to_state, at, detail) VALUES (?, ?, ?, ?, ?)',
       ),
       resumable: db.prepare(`SELECT * FROM pushes WHERE ${nonTerminal} ORDER BY created_at, push_id`),
+      resumableDue: db.prepare(
+        `SELECT push_id, state, deliver_after FROM pushes WHERE ${nonTerminal} ORDER BY created_at, push_id`,
+      ),
       counts: db.prepare('SELECT state, COUNT(*) AS n FROM pushes GROUP BY state'),
       backlog: db.prepare(`SELECT COUNT(*) AS n FROM pushes WHERE ${nonTerminal}`),
       // Terminal, older than the retention, and owing the PPG nothing (no undone outbox row).
@@ -228,6 +241,7 @@ export class PushStore {
           rec.pushId, rec.address, rec.aor ?? null, rec.requestContentType, rec.requestBody,
           rec.deliverAfter ?? null, rec.deliverBefore ?? null, rec.notifyTo ?? null,
           rec.source ?? 'pap', rec.submittedBy ?? null, now, now,
+          rec.messageIdentity?.callId ?? null, rec.messageIdentity?.fromTag ?? null, rec.messageIdentity?.cseq ?? null,
         );
       } catch (err) {
         if (!isPrimaryKeyViolation(err)) throw err;
@@ -260,8 +274,9 @@ export class PushStore {
           `push ${pushId}: ${from} → ${to} is not allowed`, 'state');
       }
       const now = this.#now();
+      // Each move to `delivering` is one MESSAGE send that may leave (sip_attempts; see schema.ts).
       const changed = this.#stmt.update.run(to, now, detail.reason ?? null, detail.bearerHint ?? null,
-        detail.sipStatus ?? null, detail.papCode ?? null, pushId, from).changes;
+        detail.sipStatus ?? null, detail.papCode ?? null, to === 'delivering' ? 1 : 0, pushId, from).changes;
       if (changed !== 1) {
         throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId} changed concurrently`, 'state');
       }
@@ -291,6 +306,14 @@ export class PushStore {
   /** Every non-terminal push, oldest first: what a restart must pick up again. */
   listResumable(): PushRecord[] {
     return this.#stmt.resumable.all().map(toRecord);
+  }
+
+  /**
+   * {@link listResumable} without the bodies: id, state and deliver-after of every non-terminal push.
+   * A restart schedules from this and reads a body only when its push is due.
+   */
+  listResumableDue(): Array<{ pushId: string; state: PushState; deliverAfter: number | undefined }> {
+    return this.#stmt.resumableDue.all().map((r) => ({ pushId: r.push_id, state: r.state, deliverAfter: r.deliver_after ?? undefined }));
   }
 
   /** Number of pushes in each state (zeros included). */

@@ -68,6 +68,18 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE pushes ADD COLUMN submitted_by TEXT;
   `,
+  // 3 → 4: the MESSAGE's identity (Call-ID, From tag, CSeq), fixed when the push is accepted so a resend after
+  // a restart is the same request to the core and the handset; sip_attempts counts sends that may
+  // have left (a failure answer to a resend is no evidence: the first copy may have been delivered).
+  // Rows from before get an identity here (SQLite's randomblob; same shape as the agent's own).
+  `
+  ALTER TABLE pushes ADD COLUMN sip_call_id TEXT;
+  ALTER TABLE pushes ADD COLUMN sip_from_tag TEXT;
+  ALTER TABLE pushes ADD COLUMN sip_cseq INTEGER;
+  ALTER TABLE pushes ADD COLUMN sip_attempts INTEGER NOT NULL DEFAULT 0;
+  UPDATE pushes SET sip_call_id = lower(hex(randomblob(12))) || '@sip-push-agent',
+    sip_from_tag = lower(hex(randomblob(6))), sip_cseq = 1 WHERE sip_call_id IS NULL;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -166,6 +166,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       policy: config.policy,
       maxInFlight: config.limits.maxInFlight,
       maxQueued: config.limits.maxQueued,
+      maxScheduled: config.limits.maxScheduled,
       senderName: 'sip-push-agent',
       outcomeLogLevel: config.log.outcomes,
       notifyAllowed: (pi, url) => notifyAllowList.allowed(pi, url),

@@ -242,6 +242,11 @@ export const configSchema = z
         maxInFlight: z.number().int().min(1).max(100000).default(2000),
         /** Accepted pushes waiting for a transaction slot; past it intake answers PAP 4001. */
         maxQueued: z.number().int().min(0).max(1000000).default(20000),
+        /**
+         * Pushes waiting for a future deliver-after-timestamp at once (their bodies stay on disk; ≈ 100
+         * bytes of memory each); past it intake answers PAP 4001.
+         */
+        maxScheduled: z.number().int().min(0).max(10000000).default(100000),
       })
       .prefault({}),
     log: z

@@ -10,6 +10,8 @@ import type { SipEngineStats } from '../sip/port.js';
 export interface PushCountersSource {
   readonly counters: Readonly<PushServiceCounters>;
   readonly queueDepth: { inFlight: number; queued: number };
+  /** Pushes waiting for a future deliver-after. */
+  readonly scheduledCount: number;
   handBackCounts(): readonly HandBackCount[];
   /** Hand-backs and result notifications by how they ended. */
   outboxOutcomeCounts?(): readonly OutboxOutcomeCount[];

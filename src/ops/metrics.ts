@@ -69,8 +69,12 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     const c = pushes.counters;
     return [
       [{ outcome: 'accepted', reason: 'sip-reachable' }, c.accepted],
-      [{ outcome: 'handed-back', reason: 'not-sip-reachable' }, c.handedBackSync],
-      [{ outcome: 'handed-back', reason: 'sip-failure' }, c.handedBackAsync],
+      [{ outcome: 'handed-back', reason: 'not-sip-reachable' }, c.handedBackSync - c.handedBackEngineLimit],
+      [{ outcome: 'handed-back', reason: 'engine-limit' }, c.handedBackEngineLimit],
+      [{ outcome: 'handed-back', reason: 'sip-failure' }, c.handedBackAsync - c.unconfirmedHandedBack],
+      [{ outcome: 'handed-back', reason: 'sip-unconfirmed' }, c.unconfirmedHandedBack],
+      [{ outcome: 'unconfirmed', reason: 'sip-unconfirmed' }, c.unconfirmed],
+      [{ outcome: 'rejected', reason: 'schedule-full' }, c.scheduleFull],
       [{ outcome: 'delivered', reason: 'sip-2xx' }, c.delivered],
       [{ outcome: 'expired', reason: 'deliver-before-passed' }, c.expired],
       [{ outcome: 'cancelled', reason: 'pi-cancel' }, c.cancelled],
@@ -79,9 +83,10 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     ];
   });
   sourcedCounter('spa_sip_messages_sent_total', 'SIP MESSAGE requests sent for pushes', [], () => [[{}, pushes.counters.messagesSent]]);
-  sourcedGauge('spa_push_queue', 'Deliveries in flight and queued for a transaction slot', ['kind'], () => [
+  sourcedGauge('spa_push_queue', 'Deliveries in flight, queued for a transaction slot, and scheduled for a later deliver-after', ['kind'], () => [
     [{ kind: 'in-flight' }, pushes.queueDepth.inFlight],
     [{ kind: 'queued' }, pushes.queueDepth.queued],
+    [{ kind: 'scheduled' }, pushes.scheduledCount],
   ]);
   sourcedGauge('spa_store_pushes', 'Stored pushes by state', ['state'], () => entries(store.countsByState(), 'state'));
   sourcedGauge('spa_store_backlog', 'Non-terminal pushes in the store', [], () => [[{}, store.backlog()]]);

@@ -110,6 +110,17 @@ export const profileSchema = z
         ttlSeconds: z.number().int().min(1).max(86400).default(3600),
       })
       .prefault({}),
+    delivery: z
+      .object({
+        /**
+         * A MESSAGE whose final answer was never seen (Timer F, a 408, transport lost after sending, a
+         * failure answer to a copy re-sent after a crash) may have reached the handset. `hand-back`:
+         * hand it back anyway (the user may get it twice, over SIP and the other bearer). `report`: end
+         * the push `unconfirmed` and tell the PI (PAP message-state `unknown`); the PI decides.
+         */
+        whenUnconfirmed: z.enum(['hand-back', 'report']).default('hand-back'),
+      })
+      .prefault({}),
     handBack: z
       .strictObject({
         /** The bearer hint when presence says nothing better (vocabulary: docs/architecture.md). */

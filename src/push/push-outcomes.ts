@@ -30,6 +30,9 @@ export interface PapStateDetail {
  *   rule stopped retrying; it may or may not have received a copy;
  * - expired → `expired` 4000 (deliver-before-timestamp passed before delivery);
  * - cancelled → `cancelled` 1000;
+ * - unconfirmed → `unknown` 4000: the MESSAGE left but no final answer was seen, so the handset may or
+ *   may not have it (PAP's `unknown` says exactly that; `timeout` would read as a deliver-before expiry;
+ *   4000 "Service failure" because the agent could not establish the outcome);
  * - anything not terminal → `pending` 1001.
  */
 export function papStateView(state: PushState, reason?: string, detail: PapStateDetail = {}): PapStateView {
@@ -52,6 +55,8 @@ export function papStateView(state: PushState, reason?: string, detail: PapState
       return { messageState: 'expired', code: 4000, desc: reason ?? 'deliver-before-timestamp passed' };
     case 'cancelled':
       return { messageState: 'cancelled', code: 1000, desc: 'Cancelled' };
+    case 'unconfirmed':
+      return { messageState: 'unknown', code: 4000, desc: `Unconfirmed: ${reason ?? 'no final SIP answer seen'}` };
     default:
       return { messageState: 'pending', code: 1001, desc: `Pending (${state})` };
   }

@@ -20,6 +20,10 @@ import { SipRequestError, type SipEngine } from '../sip/port.js';
 import { handBackAddress, mapAddressToAor, papAddressForAor, type HandBackAddressing } from './address.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import type { OutboxSettlement } from './outbox/outbox-dispatcher.js';
+import { outcomeOfError, outcomeOfStatus, type DeliveryOutcome } from './delivery-outcome.js';
+import { DueSchedule } from './due-schedule.js';
+import { engineLimitFor } from './engine-limits.js';
+import { newMessageIdentity } from './message-identity.js';
 import type { NewOutboxItem, OutboxItem } from './outbox/outbox-item.js';
 import type { PpgPapVersion } from './pap/hand-back-push.js';
 import { PapCode, papCodeForError } from './pap/pap-codes.js';
@@ -74,6 +78,8 @@ export interface PushServiceOptions {
   policy: 'presence-aware' | 'always-sip';
   maxInFlight: number;
   maxQueued: number;
+  /** Most pushes waiting for a future deliver-after at once; past it intake answers PAP 4001. */
+  maxScheduled?: number;
   senderName?: string;
   /** How hand-backs are written for the PPG behind the agent (config `ppg`); defaults in {@link DEFAULT_PPG}. */
   ppg?: Partial<PpgSettings>;
@@ -118,6 +124,14 @@ export interface PushServiceCounters {
   rejected: number;
   messagesSent: number;
   overloaded: number;
+  /** Synchronous 3010s because the engine cannot carry the content (binary over a text-only engine, size). */
+  handedBackEngineLimit: number;
+  /** Pushes ended `unconfirmed` (profile `delivery.whenUnconfirmed: report`). */
+  unconfirmed: number;
+  /** Unconfirmed MESSAGEs handed back anyway (profile `delivery.whenUnconfirmed: hand-back`). */
+  unconfirmedHandedBack: number;
+  /** Refused at intake because `limits.maxScheduled` pushes already wait for their deliver-after. */
+  scheduleFull: number;
 }
 
 type TerminalDetail = { reason?: string; sipStatus?: number; bearerHint?: string; papCode?: number };
@@ -154,8 +168,9 @@ export class PushService {
   private readonly handBacks = new Map<string, HandBackCount>();
   private readonly outboxOutcomes = new Map<string, OutboxOutcomeCount>();
   private readonly ppg: PpgSettings;
+  /** Parsed submissions of pushes due now (scheduled ones are re-read from the store when due). */
   private readonly submissions = new Map<string, PushSubmission>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly scheduled: DueSchedule;
   /** Pushes whose MESSAGE is on the wire (their `delivering` row may still be in the group commit). */
   private readonly onWire = new Set<string>();
   private readonly log: Logger;
@@ -171,6 +186,10 @@ export class PushService {
     rejected: 0,
     messagesSent: 0,
     overloaded: 0,
+    handedBackEngineLimit: 0,
+    unconfirmed: 0,
+    unconfirmedHandedBack: 0,
+    scheduleFull: 0,
   };
 
   constructor(private readonly options: PushServiceOptions) {
@@ -178,6 +197,12 @@ export class PushService {
     this.log = options.logger.child({ module: 'push' });
     this.now = options.now ?? Date.now;
     this.ppg = { ...DEFAULT_PPG, ...options.ppg };
+    this.scheduled = new DueSchedule((pushId) => this.queue.push(() => this.deliver(pushId)), () => this.now());
+  }
+
+  /** Pushes waiting for a future deliver-after (bodies on disk, not in memory). */
+  get scheduledCount(): number {
+    return this.scheduled.size;
   }
 
   get isAccepting(): boolean {
@@ -220,27 +245,28 @@ export class PushService {
     this.accepting = false;
   }
 
-  /** Waits (bounded) for in-flight deliveries; clears scheduled timers (they resume after a restart). */
+  /** Waits (bounded) for in-flight deliveries; forgets scheduled pushes (they resume after a restart). */
   async drain(timeoutMs: number): Promise<boolean> {
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    this.scheduled.clear();
     return this.queue.drain(timeoutMs);
   }
 
   /**
-   * After a restart: every non-terminal push resumes. `accepted` is delivered (or expires);
-   * `delivering` was interrupted mid-transaction, so it goes back to `accepted` and is sent again
-   * (at-least-once: the handset may see a duplicate, the PPG never sees both delivered and handed back);
-   * `handing-back` already has its outbox item, which the dispatcher finishes.
+   * After a restart: every non-terminal push resumes, from a light query (ids, states, due times; no
+   * bodies — a body is read when its push is due). `accepted` is delivered (or expires); `delivering`
+   * was interrupted mid-transaction, so it goes back to `accepted` and is sent again with the same
+   * Call-ID/From tag/CSeq; its outcome then follows the unconfirmed rules (a failure answer to the copy
+   * proves nothing about the first). `handing-back` already has its outbox item, which the dispatcher
+   * finishes.
    */
   resume(): number {
     let resumed = 0;
-    for (const record of this.options.store.listResumable()) {
-      if (record.state === 'delivering') {
-        this.options.store.transition(record.pushId, 'accepted', { note: 'resumed after restart' });
+    for (const due of this.options.store.listResumableDue()) {
+      if (due.state === 'delivering') {
+        this.options.store.transition(due.pushId, 'accepted', { note: 'resumed after restart' });
       }
-      if (record.state === 'accepted' || record.state === 'delivering') {
-        this.schedule(record.pushId, record.deliverAfter);
+      if (due.state === 'accepted' || due.state === 'delivering') {
+        this.schedule(due.pushId, due.deliverAfter);
         resumed += 1;
       }
     }
@@ -325,6 +351,23 @@ export class PushService {
       this.counters.rejected += 1;
       return reply(PapCode.REPLACEMENT_NOT_SUPPORTED);
     }
+    // PAP has no code of its own for an impossible delivery window: 2000 with the field named, at once,
+    // rather than 1001 followed by `expired`.
+    const before = push.deliverBefore?.getTime();
+    const after = push.deliverAfter?.getTime();
+    if (before !== undefined && before <= this.now()) {
+      this.counters.rejected += 1;
+      return reply(PapCode.BAD_REQUEST, `deliver-before-timestamp ${push.deliverBefore!.toISOString()} is already past`);
+    }
+    if (before !== undefined && after !== undefined && before <= after) {
+      this.counters.rejected += 1;
+      return reply(PapCode.BAD_REQUEST, 'deliver-before-timestamp is not later than deliver-after-timestamp');
+    }
+    const maxScheduled = this.options.maxScheduled ?? Number.POSITIVE_INFINITY;
+    if (after !== undefined && after > this.now() && this.scheduled.size >= maxScheduled) {
+      this.counters.scheduleFull += 1;
+      return reply(PapCode.SERVICE_UNAVAILABLE, `Too many scheduled pushes (limits.maxScheduled = ${maxScheduled}): try again later`);
+    }
 
     // A PI that insists on another bearer (PAP 2.0 quality-of-service bearer-required) goes back at once.
     const requested = push.qos.bearer;
@@ -353,6 +396,13 @@ export class PushService {
     if (messageTransportFor(estimateRequestBytes(probe), this.options.profile) === 'hand-back') {
       return this.syncHandBack(reply, { pushId: push.pushId, aor }, this.options.profile.handBack.defaultBearer, 'content too large for UDP and the profile forbids TCP');
     }
+    // What the engine can never send is refused now, with nothing stored and nothing sent.
+    const limit = engineLimitFor(push.content.body, push.content.contentType, this.options.engine);
+    if (limit) {
+      log.info({ aor, limit }, 'engine cannot carry the content: handed back');
+      this.counters.handedBackEngineLimit += 1;
+      return this.syncHandBack(reply, this.hintFor(push, this.options.profile.handBack.defaultBearer), limit);
+    }
 
     try {
       // Group commit: resolves once the row is on disk (FULL: fsynced), shared with concurrent intakes.
@@ -367,6 +417,7 @@ export class PushService {
         notifyTo: push.notifyTo,
         source,
         submittedBy: caller.pi,
+        messageIdentity: newMessageIdentity(),
       });
     } catch (err) {
       if (err instanceof AgentError && err.code === ErrorCodes.DUPLICATE_PUSH_ID) {
@@ -377,8 +428,9 @@ export class PushService {
       return reply(PapCode.SERVICE_FAILURE, 'Could not persist the push');
     }
     this.counters.accepted += 1;
-    this.submissions.set(push.pushId, detached(push));
-    this.schedule(push.pushId, push.deliverAfter?.getTime());
+    // A push due later is re-read from the store when due: its body is not kept in memory meanwhile.
+    if (!(after !== undefined && after > this.now())) this.submissions.set(push.pushId, detached(push));
+    this.schedule(push.pushId, after);
     return reply(PapCode.ACCEPTED_FOR_PROCESSING, undefined, {}, { stage: 'accepted', note: 'delivering over SIP' });
   }
 
@@ -501,25 +553,12 @@ export class PushService {
   }
 
   private schedule(pushId: string, deliverAfter: number | undefined): void {
-    const wait = deliverAfter !== undefined ? deliverAfter - this.now() : 0;
-    if (wait > 0) {
-      this.clearTimer(pushId);
-      // setTimeout caps at ~24.8 days; re-arm until due.
-      const timer = setTimeout(() => {
-        this.timers.delete(pushId);
-        this.schedule(pushId, deliverAfter);
-      }, Math.min(wait, 2 ** 31 - 1));
-      timer.unref();
-      this.timers.set(pushId, timer);
-      return;
-    }
-    this.queue.push(() => this.deliver(pushId));
+    if (deliverAfter !== undefined && deliverAfter > this.now()) this.scheduled.add(pushId, deliverAfter);
+    else this.queue.push(() => this.deliver(pushId));
   }
 
   private clearTimer(pushId: string): void {
-    const timer = this.timers.get(pushId);
-    if (timer) clearTimeout(timer);
-    this.timers.delete(pushId);
+    this.scheduled.remove(pushId);
   }
 
   private submissionOf(record: PushRecord): PushSubmission {
@@ -531,13 +570,12 @@ export class PushService {
   }
 
   /**
-   * One delivery attempt: MESSAGE → final response → terminal state or hand-back.
+   * One delivery attempt: MESSAGE → final response → terminal state, hand-back or unconfirmed.
    *
-   * `accepted → delivering` is queued in the group commit but not awaited: the MESSAGE leaves at once.
-   * A crash before that row commits leaves the push `accepted`, which a resume re-sends exactly as it
-   * would a `delivering` one; meanwhile {@link onWire} answers cancel (2008) and status query. The
-   * outcome's transition names `delivering` as its compare-and-set origin; the batch keeps call order,
-   * so it always commits after the `delivering` row.
+   * `accepted → delivering` is committed (group commit, shared fsync) BEFORE the MESSAGE leaves: after
+   * a crash the store then knows which pushes may have reached a handset (their `sip_attempts`), and a
+   * resend carries the identity stored at intake. Meanwhile {@link onWire} answers cancel (2008) and
+   * status query. The outcome's transition names `delivering` as its compare-and-set origin.
    */
   private async deliver(pushId: string): Promise<void> {
     const { store, engine, oracle, profile } = this.options;
@@ -561,40 +599,46 @@ export class PushService {
         await this.handBack(record, 'accepted', push, profile.handBack.defaultBearer, 'content too large for UDP');
         return;
       }
-      const request = buildPushMessageRequest(push, aor, profile, { transport });
+      const request = buildPushMessageRequest(push, aor, profile, { transport, identity: record.messageIdentity ?? newMessageIdentity() });
       this.onWire.add(pushId);
-      store.transitionDurable(pushId, 'delivering', {}, { expectedFrom: 'accepted' }).catch((err: unknown) => {
-        // The outcome's compare-and-set (expectedFrom delivering) fails too and is logged there.
-        log.error({ err }, 'recording delivering failed');
-      });
-      this.counters.messagesSent += 1;
-      let status: number | undefined;
-      let failure: string;
+      await store.transitionDurable(pushId, 'delivering', {}, { expectedFrom: 'accepted' });
+      // An earlier copy may have left before a crash: a failure answer to this one proves nothing.
+      const resent = record.sipAttempts > 0;
+      let outcome: DeliveryOutcome;
       try {
         const response = await engine.request(request);
-        status = response.status;
-        failure = `SIP ${response.status} ${response.reason}`;
+        outcome = outcomeOfStatus(response.status, response.reason, resent);
       } catch (err) {
         if (err instanceof AgentError && err.code === ErrorCodes.BODY_NOT_CARRIED) {
-          // The engine cannot carry this content (drachtio: text only). Nothing reached the core and
-          // the user's reachability is unchanged: hand the push back for another bearer.
+          // Accepted under another engine (intake refuses this now): nothing was sent and the user's
+          // reachability is unchanged, so hand the push back for another bearer.
           await this.handBack(record, 'delivering', push, this.hintFor(push, profile.handBack.defaultBearer), err.message);
           return;
         }
         if (!(err instanceof SipRequestError)) throw err;
-        failure = err.kind === 'timeout' ? 'SIP transaction timeout' : `SIP transport error: ${err.message}`;
+        outcome = outcomeOfError(err);
       }
-      oracle.recordDelivery(aor, status === undefined ? { timeout: true } : { status });
-      if (status !== undefined && status >= 200 && status < 300) {
-        await this.finish(record, 'delivering', 'delivered', { sipStatus: status, reason: `SIP ${status}` });
+      // Counted only when the MESSAGE left the agent.
+      if (!(outcome.kind === 'failed' && outcome.beforeSend)) this.counters.messagesSent += 1;
+      oracle.recordDelivery(aor, outcome.status === undefined ? { timeout: true } : { status: outcome.status });
+      if (outcome.kind === 'delivered') {
+        await this.finish(record, 'delivering', 'delivered', { sipStatus: outcome.status, reason: `SIP ${outcome.status}` });
         this.counters.delivered += 1;
-        log.debug({ status }, 'delivered');
+        log.debug({ status: outcome.status }, 'delivered');
+        return;
+      }
+      if (outcome.kind === 'unconfirmed' && profile.delivery.whenUnconfirmed === 'report') {
+        // The PI learns `unknown` and decides; the agent does not risk a second copy over another bearer.
+        await this.finish(record, 'delivering', 'unconfirmed', { sipStatus: outcome.status, reason: outcome.reason });
+        this.counters.unconfirmed += 1;
+        log.info({ status: outcome.status, reason: outcome.reason }, 'MESSAGE unconfirmed: reported');
         return;
       }
       const verdict = await oracle.decide(aor);
       const hint = this.hintFor(push, verdict.bearerHint);
-      await this.handBack(record, 'delivering', push, hint, failure, status);
-      log.info({ status, hint, failure }, 'SIP delivery failed: handing back');
+      await this.handBack(record, 'delivering', push, hint, outcome.reason, outcome.status);
+      if (outcome.kind === 'unconfirmed') this.counters.unconfirmedHandedBack += 1;
+      log.info({ status: outcome.status, hint, failure: outcome.reason, outcome: outcome.kind }, 'SIP delivery not confirmed: handing back');
     } catch (err) {
       if (err instanceof AgentError && err.code === ErrorCodes.PUSH_STATE_CONFLICT) {
         // Someone else (an admin tool, a resume) moved the push meanwhile; theirs stands.

@@ -3,9 +3,10 @@
  * Request-URI/To = the AOR, From = the profile identity, P-Asserted-Identity (RFC 3325) when the profile
  * says so, `Accept-Contact: *;+g.oma.pusheventapp="<app>"` (RFC 3841 §9.2, `;require;explicit` per
  * profile), Content-Type and body of the content entity byte-exact, and no Contact (RFC 3428 §4).
- * Pure: the engine adds Via, Call-ID, CSeq, Max-Forwards, tags and Content-Length.
+ * Pure: the engine adds Via, Max-Forwards and Content-Length, and Call-ID, CSeq and the From tag
+ * unless the push's stored identity is given (`options.identity`).
  */
-import type { OutOfDialogRequest, SipHeaders, SipTransport } from '../sip/port.js';
+import type { OutOfDialogRequest, RequestIdentity, SipHeaders, SipTransport } from '../sip/port.js';
 import { AgentError, ErrorCodes } from '../errors.js';
 import { RESERVED_HEADERS, type SipProfile } from '../profiles/schema.js';
 import type { PushSubmission } from './pap/pap-types.js';
@@ -18,6 +19,8 @@ const ENGINE_HEADER_ALLOWANCE = 300;
 export interface MessageBuildOptions {
   /** From {@link messageTransportFor}: with an outbound proxy, the hop is pinned to this transport. */
   transport?: SipTransport;
+  /** The push's stored Call-ID, From tag and CSeq: every copy of its MESSAGE carries the same ones. */
+  identity?: RequestIdentity;
 }
 
 /** The `Accept-Contact` value for a push application (RFC 3841 §9.2). */
@@ -53,6 +56,7 @@ export function buildPushMessageRequest(push: PushSubmission, aor: string, profi
     body: push.content.body,
   };
   if (identity.displayName !== undefined) request.fromDisplayName = identity.displayName;
+  if (options.identity) request.identity = options.identity;
   if (options.transport && profile.outboundProxy) request.nextHop = { ...profile.outboundProxy, transport: options.transport };
   return request;
 }

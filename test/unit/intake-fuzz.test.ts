@@ -24,6 +24,7 @@ function service(reachability: 'reachable' | 'unreachable'): { pushes: PushServi
   const engine = {
     name: 'embedded',
     connected: true,
+    capabilities: { binaryBodies: true },
     start: async () => undefined,
     stop: async () => undefined,
     localAddresses: () => [],

@@ -9,19 +9,21 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AgentError, ErrorCodes } from '../../src/errors.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { loadProfile } from '../../src/profiles/load-profile.js';
+import type { SipProfile } from '../../src/profiles/schema.js';
 import { PushService } from '../../src/push/push-service.js';
 import type { DeliveryReport, ReachabilityOracle, ReachabilityVerdict } from '../../src/push/reachability-oracle.js';
 import { PushStore } from '../../src/push/store/push-store.js';
-import { SipRequestError, type OutOfDialogRequest, type SipEngine, type SipFinalResponse } from '../../src/sip/port.js';
+import { SipRequestError, type EngineCapabilities, type OutOfDialogRequest, type SipEngine, type SipFinalResponse } from '../../src/sip/port.js';
 import { papPush, userAddress } from '../support/agent-under-test.js';
 
 type Answer = (request: OutOfDialogRequest) => Promise<SipFinalResponse>;
 
-function engineAnswering(answer: Answer): SipEngine & { sent: OutOfDialogRequest[] } {
+function engineAnswering(answer: Answer, capabilities: EngineCapabilities = { binaryBodies: true }): SipEngine & { sent: OutOfDialogRequest[] } {
   const sent: OutOfDialogRequest[] = [];
   return {
     name: 'embedded',
     connected: true,
+    capabilities,
     sent,
     start: async () => undefined,
     stop: async () => undefined,
@@ -51,21 +53,31 @@ const REACHABLE: ReachabilityVerdict = { reachability: 'reachable', acceptedApps
 const profile = loadProfile('kamailio-lab');
 const stores: PushStore[] = [];
 
-function setup(answer: Answer, options: { maxInFlight?: number; maxQueued?: number; store?: PushStore } = {}) {
+interface SetupOptions {
+  maxInFlight?: number;
+  maxQueued?: number;
+  maxScheduled?: number;
+  store?: PushStore;
+  capabilities?: EngineCapabilities;
+  profile?: SipProfile;
+}
+
+function setup(answer: Answer, options: SetupOptions = {}) {
   const store = options.store ?? PushStore.open(join(mkdtempSync(join(tmpdir(), 'spa-ps-')), 'p.sqlite'));
   stores.push(store);
-  const engine = engineAnswering(answer);
+  const engine = engineAnswering(answer, options.capabilities);
   const oracle = new OracleStub(REACHABLE);
   const service = new PushService({
     store,
     engine,
     oracle,
-    profile,
+    profile: options.profile ?? profile,
     logger: silentLogger(),
     handBackUrl: 'http://127.0.0.1:9/handback',
     policy: 'presence-aware',
     maxInFlight: options.maxInFlight ?? 10,
     maxQueued: options.maxQueued ?? 10,
+    maxScheduled: options.maxScheduled,
   });
   return { store, engine, oracle, service };
 }
@@ -76,6 +88,18 @@ const PLMN = 'WAPPUSH=+15551234567/TYPE=PLMN';
 function push(id: string, content = Buffer.from('hello'), address = userAddress('sip:alice@127.0.0.1'), notifyTo?: string) {
   return papPush({ pushId: id, address, content, contentType: 'text/plain', ...(notifyTo ? { notifyTo } : {}) });
 }
+
+function pushWith(id: string, content = Buffer.from('hello'), extra: { deliverAfter?: string; deliverBefore?: string; contentType?: string; notifyTo?: string } = {}) {
+  return papPush({ pushId: id, address: userAddress('sip:alice@127.0.0.1'), content, contentType: 'text/plain', ...extra });
+}
+
+/** A PAP timestamp `ms` from now (whole seconds, as PAP writes them). */
+function papTime(ms: number): string {
+  return new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const OK: Answer = async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) });
+const reportProfile: SipProfile = { ...profile, delivery: { whenUnconfirmed: 'report' } };
 
 async function settle(service: PushService): Promise<void> {
   await service.drain(2000);
@@ -200,21 +224,19 @@ describe('PushService outcomes', () => {
     expect(store.history('g3').map((h) => h.to)).toEqual(['accepted', 'delivering', 'delivered']);
   });
 
-  it('a MESSAGE on the wire answers cancel 2008 and reads delivering, even before its delivering row commits', async () => {
+  it('a MESSAGE on the wire answers cancel 2008 and reads delivering; its delivering row committed before it left', async () => {
     let seenInside: { cancel: string; status: string; stored: string | undefined } | undefined;
     const ctx = setup(async () => {
-      // Called synchronously by deliver(): `delivering` is queued in the group commit, not yet on disk.
+      // Called by deliver() once `delivering` (with the attempt count) is on disk.
       const stored = ctx.store.get('w1')?.state;
       const status = ctx.service.statusQuery('w1').body;
-      // Refused by the on-wire set; also by the compare-and-set, as the synchronous write commits the
-      // queued `delivering` first.
       seenInside = { stored, status, cancel: ctx.service.cancel('w1').body };
       return { status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) };
     });
     const { contentType, body } = push('w1');
     await ctx.service.handlePap(contentType, body);
     await settle(ctx.service);
-    expect(seenInside?.stored).toBe('accepted');
+    expect(seenInside?.stored).toBe('delivering');
     expect(seenInside?.cancel).toContain('code="2008"');
     expect(seenInside?.status).toContain('Pending (delivering)');
     expect(ctx.store.get('w1')?.state).toBe('delivered');
@@ -230,5 +252,178 @@ describe('PushService outcomes', () => {
     expect(ctx.store.get('x1')?.state).toBe('cancelled');
     await settle(ctx.service);
     expect(ctx.engine.sent).toHaveLength(0);
+  });
+});
+
+describe('PushService: limits decided at intake', () => {
+  const wbxml = Buffer.from([0x02, 0x05, 0x6a, 0x00, 0x45, 0xc6, 0x0c, 0x03, 0x01]);
+
+  it('a binary body on a text-only engine → synchronous 3010 with hint and reason, nothing stored, no SIP, own metric', async () => {
+    const ctx = setup(OK, { capabilities: { binaryBodies: false, maxBodyBytes: 8192 } });
+    const { contentType, body } = pushWith('e1', wbxml, { contentType: 'application/vnd.wap.sic' });
+    const reply = await ctx.service.handlePap(contentType, body);
+    expect(reply.httpStatus).toBe(200);
+    expect(reply.body).toContain('code="3010"');
+    expect(reply.body).toContain('text bodies only');
+    expect(reply.headers['X-Push-Bearer-Hint']).toBe('SMS');
+    expect(ctx.store.get('e1')).toBeUndefined();
+    await settle(ctx.service);
+    expect(ctx.engine.sent).toHaveLength(0);
+    expect(ctx.service.counters).toMatchObject({ handedBackEngineLimit: 1, accepted: 0, messagesSent: 0 });
+  });
+
+  it('a body over the engine cap → 3010 naming the limit; text under it is accepted and sent', async () => {
+    const ctx = setup(OK, { capabilities: { binaryBodies: false, maxBodyBytes: 100 } });
+    const big = push('e2', Buffer.alloc(101, 'a'));
+    const reply = await ctx.service.handlePap(big.contentType, big.body);
+    expect(reply.body).toContain('code="3010"');
+    expect(reply.body).toContain('up to 100 bytes');
+    const small = push('e3', Buffer.from('plain text'));
+    expect((await ctx.service.handlePap(small.contentType, small.body)).httpStatus).toBe(202);
+    await settle(ctx.service);
+    expect(ctx.store.get('e3')?.state).toBe('delivered');
+    expect(ctx.service.counters.messagesSent).toBe(1);
+  });
+
+  it('the same binary body on an engine that carries binary is accepted', async () => {
+    const ctx = setup(OK);
+    const { contentType, body } = pushWith('e4', wbxml, { contentType: 'application/vnd.wap.sic' });
+    expect((await ctx.service.handlePap(contentType, body)).httpStatus).toBe(202);
+  });
+
+  it('a deliver-before already past, or not after deliver-after, is refused with 2000 naming the field', async () => {
+    const ctx = setup(OK);
+    const past = pushWith('d1', undefined, { deliverBefore: papTime(-60_000) });
+    const r1 = await ctx.service.handlePap(past.contentType, past.body);
+    expect(r1.body).toContain('code="2000"');
+    expect(r1.body).toContain('deliver-before-timestamp');
+    const inverted = pushWith('d2', undefined, { deliverAfter: papTime(120_000), deliverBefore: papTime(60_000) });
+    const r2 = await ctx.service.handlePap(inverted.contentType, inverted.body);
+    expect(r2.body).toContain('code="2000"');
+    expect(r2.body).toContain('deliver-after-timestamp');
+    expect(ctx.store.get('d1')).toBeUndefined();
+    expect(ctx.store.get('d2')).toBeUndefined();
+  });
+
+  it('scheduled pushes count against maxScheduled (4001 past it), keep no body in memory, and free their slot on cancel', async () => {
+    const ctx = setup(OK, { maxScheduled: 2 });
+    const codes: string[] = [];
+    for (const id of ['s1', 's2', 's3']) {
+      const { contentType, body } = pushWith(id, Buffer.alloc(2000, 'x'), { deliverAfter: papTime(3_600_000) });
+      codes.push(/code="(\d+)"/.exec((await ctx.service.handlePap(contentType, body)).body)![1]!);
+    }
+    expect(codes).toEqual(['1001', '1001', '4001']);
+    expect(ctx.service.scheduledCount).toBe(2);
+    expect((ctx.service as unknown as { submissions: Map<string, unknown> }).submissions.size).toBe(0);
+    // An immediate push is not limited by the schedule.
+    const now = push('s4');
+    expect((await ctx.service.handlePap(now.contentType, now.body)).httpStatus).toBe(202);
+    expect(ctx.service.cancel('s1').body).toContain('code="1000"');
+    expect(ctx.service.scheduledCount).toBe(1);
+    const again = pushWith('s5', undefined, { deliverAfter: papTime(3_600_000) });
+    expect((await ctx.service.handlePap(again.contentType, again.body)).httpStatus).toBe(202);
+    await settle(ctx.service);
+  });
+
+  it('a scheduled push is read from the store when due and delivered; resume schedules without loading bodies', async () => {
+    const ctx = setup(OK);
+    const { contentType, body } = pushWith('s6', Buffer.from('later'), { deliverAfter: papTime(1500) });
+    expect((await ctx.service.handlePap(contentType, body)).httpStatus).toBe(202);
+    // A second service over the same store (a restart): it schedules s6 from the light query.
+    const second = setup(OK, { store: ctx.store });
+    await ctx.service.drain(10);
+    expect(second.service.resume()).toBe(1);
+    expect(second.service.scheduledCount).toBe(1);
+    const deadline = Date.now() + 5000;
+    while (ctx.store.get('s6')?.state !== 'delivered' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(ctx.store.get('s6')?.state).toBe('delivered');
+    expect(second.engine.sent[0]?.body?.toString()).toBe('later');
+    expect(ctx.engine.sent).toHaveLength(0);
+  });
+});
+
+describe('PushService: unconfirmed outcomes', () => {
+  it('the identity (Call-ID, From tag, CSeq) is stored at intake and carried by the MESSAGE', async () => {
+    const ctx = setup(OK);
+    const { contentType, body } = push('i1');
+    await ctx.service.handlePap(contentType, body);
+    await settle(ctx.service);
+    const identity = ctx.store.get('i1')?.messageIdentity;
+    expect(identity?.callId).toMatch(/^[0-9a-f]{24}@sip-push-agent$/);
+    expect(ctx.engine.sent[0]?.identity).toEqual(identity);
+  });
+
+  it('Timer F with whenUnconfirmed=report → terminal unconfirmed, PI notified with message-state unknown, no hand-back', async () => {
+    const ctx = setup(async () => {
+      throw new SipRequestError('timeout', 'Timer F');
+    }, { profile: reportProfile });
+    const { contentType, body } = pushWith('u1', undefined, { notifyTo: 'http://127.0.0.1:9/notify' });
+    await ctx.service.handlePap(contentType, body);
+    await settle(ctx.service);
+    expect(ctx.store.get('u1')?.state).toBe('unconfirmed');
+    const items = ctx.store.outbox.listForPush('u1');
+    expect(items.map((i) => i.kind)).toEqual(['result-notification']);
+    expect(items[0]!.body.toString()).toContain('message-state="unknown"');
+    expect(ctx.service.statusQuery('u1').body).toContain('message-state="unknown"');
+    expect(ctx.service.counters).toMatchObject({ unconfirmed: 1, messagesSent: 1, handedBackAsync: 0 });
+  });
+
+  it('a 408 from the core is unconfirmed too (the core timed out; the handset may have it)', async () => {
+    const ctx = setup(async () => ({ status: 408, reason: 'Request Timeout', headers: {}, body: Buffer.alloc(0) }), { profile: reportProfile });
+    const { contentType, body } = push('u2');
+    await ctx.service.handlePap(contentType, body);
+    await settle(ctx.service);
+    expect(ctx.store.get('u2')?.state).toBe('unconfirmed');
+  });
+
+  it('a transport error before the request left is a plain failure (handed back) and no MESSAGE is counted', async () => {
+    const ctx = setup(async () => {
+      throw new SipRequestError('transport', 'connect ECONNREFUSED', { requestLeft: false });
+    }, { profile: reportProfile });
+    const { contentType, body } = push('u3');
+    await ctx.service.handlePap(contentType, body);
+    await settle(ctx.service);
+    expect(ctx.store.get('u3')?.state).toBe('handing-back');
+    expect(ctx.service.counters.messagesSent).toBe(0);
+  });
+
+  it('a transport loss after the request left is unconfirmed', async () => {
+    const ctx = setup(async () => {
+      throw new SipRequestError('transport', 'socket closed', { requestLeft: true });
+    }, { profile: reportProfile });
+    const { contentType, body } = push('u4');
+    await ctx.service.handlePap(contentType, body);
+    await settle(ctx.service);
+    expect(ctx.store.get('u4')?.state).toBe('unconfirmed');
+    expect(ctx.service.counters.messagesSent).toBe(1);
+  });
+
+  it('after a crash mid-delivery the resend carries the same identity, and a 480 to it is unconfirmed, not a hand-back', async () => {
+    const first = setup(async () => new Promise<SipFinalResponse>(() => undefined), { profile: reportProfile });
+    const { contentType, body } = push('u5');
+    await first.service.handlePap(contentType, body);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(first.store.get('u5')?.state).toBe('delivering');
+    const second = setup(async () => ({ status: 480, reason: 'Temporarily Unavailable', headers: {}, body: Buffer.alloc(0) }), {
+      store: first.store,
+      profile: reportProfile,
+    });
+    expect(second.service.resume()).toBe(1);
+    await settle(second.service);
+    expect(second.engine.sent[0]?.identity).toEqual(first.engine.sent[0]?.identity);
+    expect(first.store.get('u5')?.state).toBe('unconfirmed');
+    expect(first.store.get('u5')?.sipAttempts).toBe(2);
+    expect(first.store.outbox.listForPush('u5').filter((i) => i.kind === 'hand-back')).toHaveLength(0);
+  });
+
+  it('with whenUnconfirmed=hand-back (the default) an unconfirmed MESSAGE is handed back and counted as such', async () => {
+    const ctx = setup(async () => {
+      throw new SipRequestError('timeout', 'Timer F');
+    });
+    const { contentType, body } = push('u6');
+    await ctx.service.handlePap(contentType, body);
+    await settle(ctx.service);
+    expect(ctx.store.get('u6')?.state).toBe('handing-back');
+    expect(ctx.service.counters.unconfirmedHandedBack).toBe(1);
   });
 });

@@ -111,7 +111,7 @@ export const profileSchema = z
       })
       .prefault({}),
     delivery: z
-      .object({
+      .strictObject({
         /**
          * A MESSAGE whose final answer was never seen (Timer F, a 408, transport lost after sending, a
          * failure answer to a copy re-sent after a crash) may have reached the handset. `hand-back`:

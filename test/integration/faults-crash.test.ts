@@ -54,8 +54,9 @@ describe.skipIf(missing !== undefined)('fault: SIGKILL under load, restart on th
     { resumeKills: 2, what: 'killed twice more while resuming' },
   ])('every push that got 1001 ends in exactly one terminal state; none is both handed back and delivered ($what)', async ({ resumeKills }) => {
     const kamailio = await startKamailio();
-    const uasOk = await startMessageUas({ timeoutS: 90 });
-    const uas480 = await startMessageUas({ answer: 480, timeoutS: 90 });
+    // answerRepeats: a resend after the kill reuses its first copy's Call-ID; these handsets answer it.
+    const uasOk = await startMessageUas({ timeoutS: 90, answerRepeats: true });
+    const uas480 = await startMessageUas({ answer: 480, timeoutS: 90, answerRepeats: true });
     await registerUser(kamailio, { user: 'crash-ok', contactPort: uasOk.port });
     await registerUser(kamailio, { user: 'crash-480', contactPort: uas480.port });
     const ppg = new PpgStandIn();

@@ -170,8 +170,9 @@ describe.skipIf(missing !== undefined)('push path end to end with real Kamailio 
     expect(papCode((await postPap(sut.papUrl, papControl('statusquery-message', 'no-such-push'))).text)).toBe(2004);
   });
 
-  it('expires a push whose deliver-before is already past and notifies the PI', async () => {
+  it('refuses a push whose deliver-before is already past at intake (2000 naming the field): nothing stored, nothing sent', async () => {
     const aor = `sip:e2e-erin@${kamailio.host}`;
+    const sentBefore = sut.agent.pushes.counters.messagesSent;
     const push = papPush({
       pushId: 'e2e-6',
       address: userAddress(aor),
@@ -179,10 +180,12 @@ describe.skipIf(missing !== undefined)('push path end to end with real Kamailio 
       deliverBefore: '2001-01-01T00:00:00Z',
       notifyTo: sut.ppg.url('/notify'),
     });
-    expect(papCode((await postPap(sut.papUrl, push)).text)).toBe(1001);
-    const note = await sut.ppg.waitFor((p) => p.path === '/notify' && p.body.includes('e2e-6'));
-    expect(messageState(note.body.toString())).toBe('expired');
-    expect(messageState((await postPap(sut.papUrl, papControl('statusquery-message', 'e2e-6'))).text)).toBe('expired');
+    const response = await postPap(sut.papUrl, push);
+    expect(papCode(response.text)).toBe(2000);
+    expect(response.text).toContain('deliver-before-timestamp');
+    expect(sut.agent.store.get('e2e-6')).toBeUndefined();
+    expect(sut.agent.pushes.counters.messagesSent).toBe(sentBefore);
+    expect((await postPap(sut.papUrl, papControl('statusquery-message', 'e2e-6'))).text).toContain('code="2004"');
   });
 
   it('hands back at once when the PI requires a bearer other than SIP', async () => {

@@ -138,6 +138,12 @@ export interface UasOptions {
   answer?: 200 | 480 | 'drop-first';
   /** Exit after this many MESSAGEs (default: run until timeout or stop()). */
   calls?: number;
+  /**
+   * Answer a MESSAGE whose Call-ID belongs to a call already finished, as a new call. SIPp otherwise
+   * remembers finished Call-IDs for 33 s (`-deadcall_wait`) and silently drops a request that reuses
+   * one — as the agent's resend after a crash does (same Call-ID, From tag and CSeq by design).
+   */
+  answerRepeats?: boolean;
   timeoutS: number;
 }
 
@@ -158,7 +164,7 @@ export async function startMessageUas(o: UasOptions): Promise<SippHandle> {
     calls: o.calls,
     timeoutS: o.timeoutS,
     // -nr: without it SIPp answers/absorbs the retransmission itself and the second <recv> never matches.
-    extraArgs: answer === 'drop-first' ? ['-nr'] : [],
+    extraArgs: [...(answer === 'drop-first' ? ['-nr'] : []), ...(o.answerRepeats ? ['-deadcall_wait', '0'] : [])],
   });
   await handle.ready();
   return handle;

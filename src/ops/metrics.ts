@@ -75,6 +75,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
       [{ outcome: 'handed-back', reason: 'sip-unconfirmed' }, c.unconfirmedHandedBack],
       [{ outcome: 'unconfirmed', reason: 'sip-unconfirmed' }, c.unconfirmed],
       [{ outcome: 'rejected', reason: 'schedule-full' }, c.scheduleFull],
+      [{ outcome: 'rejected', reason: 'store-unwritable' }, c.storeUnwritable],
       [{ outcome: 'delivered', reason: 'sip-2xx' }, c.delivered],
       [{ outcome: 'expired', reason: 'deliver-before-passed' }, c.expired],
       [{ outcome: 'cancelled', reason: 'pi-cancel' }, c.cancelled],

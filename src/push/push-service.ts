@@ -43,6 +43,7 @@ import { buildPushMessageRequest, estimateRequestBytes, messageTransportFor } fr
 import type { PushRecord, PushSource } from './store/push-record.js';
 import { isTerminal, type PushState } from './store/push-state.js';
 import type { PushStore } from './store/push-store.js';
+import { WriteRetry } from './store/write-retry.js';
 
 /** The intake response header that carries the bearer hint on a synchronous hand-back (never sent to the PPG's hand-back endpoint). */
 export const BEARER_HINT_HEADER = 'X-Push-Bearer-Hint';
@@ -132,6 +133,8 @@ export interface PushServiceCounters {
   unconfirmedHandedBack: number;
   /** Refused at intake because `limits.maxScheduled` pushes already wait for their deliver-after. */
   scheduleFull: number;
+  /** Refused at intake (4001) because the store could not write (disk full or failing). */
+  storeUnwritable: number;
 }
 
 type TerminalDetail = { reason?: string; sipStatus?: number; bearerHint?: string; papCode?: number };
@@ -190,7 +193,10 @@ export class PushService {
     unconfirmed: 0,
     unconfirmedHandedBack: 0,
     scheduleFull: 0,
+    storeUnwritable: 0,
   };
+  /** Outcome writes retried until they commit when the disk is full (see {@link WriteRetry}). */
+  private readonly writes: WriteRetry;
 
   constructor(private readonly options: PushServiceOptions) {
     this.queue = new DeliveryQueue(options.maxInFlight, options.maxQueued);
@@ -198,6 +204,12 @@ export class PushService {
     this.now = options.now ?? Date.now;
     this.ppg = { ...DEFAULT_PPG, ...options.ppg };
     this.scheduled = new DueSchedule((pushId) => this.queue.push(() => this.deliver(pushId)), () => this.now());
+    this.writes = new WriteRetry({ probe: () => options.store.probeWrite(), logger: this.log });
+  }
+
+  /** False while the store refuses writes (disk full): readiness reports it, intake answers 4001. */
+  get storeWritable(): boolean {
+    return this.writes.writable;
   }
 
   /** Pushes waiting for a future deliver-after (bodies on disk, not in memory). */
@@ -248,7 +260,9 @@ export class PushService {
   /** Waits (bounded) for in-flight deliveries; forgets scheduled pushes (they resume after a restart). */
   async drain(timeoutMs: number): Promise<boolean> {
     this.scheduled.clear();
-    return this.queue.drain(timeoutMs);
+    const drained = await this.queue.drain(timeoutMs);
+    this.writes.stop();
+    return drained;
   }
 
   /**
@@ -330,6 +344,10 @@ export class PushService {
       // PAP 2001 Forbidden: a valid request this PI may not make (its notify destinations are allow-listed).
       this.counters.rejected += 1;
       return reply(PapCode.FORBIDDEN, `ppg-notify-requested-to: ${push.notifyTo} is not an allowed notification destination for this PI`);
+    }
+    if (!this.writes.writable) {
+      this.counters.storeUnwritable += 1;
+      return reply(PapCode.SERVICE_UNAVAILABLE, 'Push store cannot write (disk full or failing): try again later');
     }
     if (push.addresses.length !== 1) {
       this.counters.rejected += 1;
@@ -425,6 +443,7 @@ export class PushService {
         return reply(PapCode.DUPLICATE_PUSH_ID, `push-id ${push.pushId} already used`);
       }
       log.error({ err }, 'store insert failed');
+      this.writes.noteFailure(err);
       return reply(PapCode.SERVICE_FAILURE, 'Could not persist the push');
     }
     this.counters.accepted += 1;
@@ -601,7 +620,8 @@ export class PushService {
       }
       const request = buildPushMessageRequest(push, aor, profile, { transport, identity: record.messageIdentity ?? newMessageIdentity() });
       this.onWire.add(pushId);
-      await store.transitionDurable(pushId, 'delivering', {}, { expectedFrom: 'accepted' });
+      // Held (slot kept, nothing sent) while the disk refuses writes; sent once it is recorded.
+      await this.writes.run(() => store.transitionDurable(pushId, 'delivering', {}, { expectedFrom: 'accepted' }));
       // An earlier copy may have left before a crash: a failure answer to this one proves nothing.
       const resent = record.sipAttempts > 0;
       let outcome: DeliveryOutcome;
@@ -682,7 +702,7 @@ export class PushService {
       this.countOutboxOutcome('hand-back', 'not-possible');
       return;
     }
-    await this.options.store.transitionDurable(
+    await this.writes.run(() => this.options.store.transitionDurable(
       record.pushId,
       'handing-back',
       { reason, bearerHint: hint, sipStatus },
@@ -690,7 +710,7 @@ export class PushService {
         expectedFrom: from,
         outbox: { kind: 'hand-back', url: this.options.handBackUrl, contentType: handBack.contentType, body: handBack.body },
       },
-    );
+    ));
     this.countHandBack(hint, 'async');
     this.options.onOutboxQueued?.();
   }
@@ -698,7 +718,9 @@ export class PushService {
   /** `from` → terminal `to` through the group commit, with the PAP result notification in the same commit. */
   private async finish(record: PushRecord, from: PushState, to: PushState, detail: TerminalDetail): Promise<void> {
     const outbox = this.resultNotification(record, to, detail);
-    await this.options.store.transitionDurable(record.pushId, to, detail, { expectedFrom: from, outbox });
+    // Retried until it commits: an outcome lost to a full disk would leave the push `delivering` and
+    // have it sent again after a restart.
+    await this.writes.run(() => this.options.store.transitionDurable(record.pushId, to, detail, { expectedFrom: from, outbox }));
     this.logOutcome({ pushId: record.pushId, aor: record.aor, outcome: to, ...detail });
     if (outbox) this.options.onOutboxQueued?.();
   }

@@ -316,6 +316,16 @@ export class PushStore {
     return this.#stmt.resumableDue.all().map((r) => ({ pushId: r.push_id, state: r.state, deliverAfter: r.deliver_after ?? undefined }));
   }
 
+  /**
+   * One small committed write (a row rewritten in `write_probe`), with any queued group-commit work
+   * first: throws the storage error (SQLITE_FULL, SQLITE_IOERR…) while the disk refuses writes.
+   */
+  probeWrite(): void {
+    this.runInTransaction(() => {
+      this.#db.prepare('INSERT OR REPLACE INTO write_probe (id, at) VALUES (1, ?)').run(this.#now());
+    });
+  }
+
   /** Number of pushes in each state (zeros included). */
   countsByState(): Record<PushState, number> {
     const counts = Object.fromEntries(PUSH_STATES.map((s) => [s, 0])) as Record<PushState, number>;

@@ -72,6 +72,7 @@ const MIGRATIONS: readonly string[] = [
   // a restart is the same request to the core and the handset; sip_attempts counts sends that may
   // have left (a failure answer to a resend is no evidence: the first copy may have been delivered).
   // Rows from before get an identity here (SQLite's randomblob; same shape as the agent's own).
+  // write_probe: one row rewritten to learn whether the disk takes writes again (PushStore.probeWrite).
   `
   ALTER TABLE pushes ADD COLUMN sip_call_id TEXT;
   ALTER TABLE pushes ADD COLUMN sip_from_tag TEXT;
@@ -79,6 +80,7 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE pushes ADD COLUMN sip_attempts INTEGER NOT NULL DEFAULT 0;
   UPDATE pushes SET sip_call_id = lower(hex(randomblob(12))) || '@sip-push-agent',
     sip_from_tag = lower(hex(randomblob(6))), sip_cseq = 1 WHERE sip_call_id IS NULL;
+  CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
   `,
 ];
 

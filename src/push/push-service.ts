@@ -419,7 +419,7 @@ export class PushService {
     if (limit) {
       log.info({ aor, limit }, 'engine cannot carry the content: handed back');
       this.counters.handedBackEngineLimit += 1;
-      return this.syncHandBack(reply, this.hintFor(push, this.options.profile.handBack.defaultBearer), limit);
+      return this.syncHandBack(reply, { pushId: push.pushId, aor }, this.hintFor(push, this.options.profile.handBack.defaultBearer), limit);
     }
 
     try {

@@ -47,6 +47,7 @@ function service(verdict: ReachabilityVerdict, outcomeLogLevel?: LevelWithSilent
   const engine = {
     name: 'embedded',
     connected: true,
+    capabilities: { binaryBodies: true },
     start: async () => undefined,
     stop: async () => undefined,
     localAddresses: () => [],

@@ -20,14 +20,14 @@ describe('health and readiness', () => {
     expect(await readJson(health)).toEqual({ status: 'up' });
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await readJson(ready)).toEqual({ status: 'ready', checks: { sipEngine: true, store: true, intake: true } });
+    expect(await readJson(ready)).toEqual({ status: 'ready', checks: { sipEngine: true, store: true, storeWritable: true, intake: true } });
   });
 
   it('turns /readyz 503 when intake stops, and its store check false once the store is closed', async () => {
     server.pushes.stopAccepting();
     const stopping = await fetch(`${server.url}/readyz`);
     expect(stopping.status).toBe(503);
-    expect((await readJson(stopping)).checks).toEqual({ sipEngine: true, store: true, intake: false });
+    expect((await readJson(stopping)).checks).toEqual({ sipEngine: true, store: true, storeWritable: true, intake: false });
     server.store.close();
     const closed = await fetch(`${server.url}/readyz`);
     expect(closed.status).toBe(503);

@@ -380,7 +380,7 @@ describe('PushService: unconfirmed outcomes', () => {
     const ctx = setup(async () => {
       throw new SipRequestError('transport', 'connect ECONNREFUSED', { requestLeft: false });
     }, { profile: reportProfile });
-    const { contentType, body } = push('u3');
+    const { contentType, body } = push('u3', undefined, PLMN); // routable for an SMS hand-back
     await ctx.service.handlePap(contentType, body);
     await settle(ctx.service);
     expect(ctx.store.get('u3')?.state).toBe('handing-back');
@@ -420,7 +420,7 @@ describe('PushService: unconfirmed outcomes', () => {
     const ctx = setup(async () => {
       throw new SipRequestError('timeout', 'Timer F');
     });
-    const { contentType, body } = push('u6');
+    const { contentType, body } = push('u6', undefined, PLMN); // routable for an SMS hand-back
     await ctx.service.handlePap(contentType, body);
     await settle(ctx.service);
     expect(ctx.store.get('u6')?.state).toBe('handing-back');

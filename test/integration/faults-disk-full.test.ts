@@ -22,12 +22,18 @@ import { makeTempDir } from '../support/repo-paths.js';
 import { registerUser } from '../support/sip-users.js';
 import { runSipp, sippMissingReason } from '../support/sipp.js';
 
+/** Starting the agent process (tsx) takes seconds; on a loaded shared machine, tens of seconds. */
+const READY_MS = 60_000;
+
 const mountDir = join(makeTempDir('spa-diskfull-'), 'mnt');
 function tryMount(): string | undefined {
   mkdirSync(mountDir, { recursive: true });
   const run = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mountDir], { encoding: 'utf8' });
   if (run.error) return `mount: ${run.error.message}`;
-  return run.status === 0 ? undefined : `mount -t tmpfs failed: ${(run.stderr || '').trim() || `exit ${run.status}`}`;
+  if (run.status !== 0) return `mount -t tmpfs failed: ${(run.stderr || '').trim() || `exit ${run.status}`}`;
+  // Unmounted in afterAll; this also covers a run where the filter skipped every test.
+  process.once('exit', () => spawnSync('umount', [mountDir]));
+  return undefined;
 }
 
 const missing = kamailioMissingReason() ?? sippMissingReason() ?? tryMount();
@@ -68,7 +74,7 @@ describe.skipIf(missing !== undefined)('fault: disk full under the push store', 
   it('outcomes of MESSAGEs answered 200 are kept and written once space returns; readiness and intake follow the store', async () => {
     const kamailio = await startKamailio();
     const uas = await runSipp({ scenario: 'test/sipp/uas-message-late.xml', timeoutS: 90, extraArgs: ['-deadcall_wait', '0'] });
-    await uas.ready();
+    await uas.ready(READY_MS);
     await registerUser(kamailio, { user: 'disk-late', contactPort: uas.port });
     const ppg = new PpgStandIn();
     await ppg.start();
@@ -80,7 +86,7 @@ describe.skipIf(missing !== undefined)('fault: disk full under the push store', 
         store: { path: join(mountDir, 'pushes.sqlite') },
       });
       const agent = spawnAgent(plan);
-      await agent.ready();
+      await agent.ready(READY_MS);
       expect((await readyz(agent.baseUrl)).status).toBe(200);
 
       const N = 20;
@@ -150,5 +156,5 @@ describe.skipIf(missing !== undefined)('fault: disk full under the push store', 
       rmSync(filler, { force: true });
       await ppg.stop();
     }
-  }, 90_000);
+  }, 180_000);
 });

@@ -21,6 +21,9 @@ import { registerUser } from '../support/sip-users.js';
 import { runSipp, sippMissingReason, type SippHandle } from '../support/sipp.js';
 import { headerValue } from '../support/sipp-trace.js';
 
+/** Starting the agent process (tsx) takes seconds; on a loaded shared machine, tens of seconds. */
+const READY_MS = 60_000;
+
 const missing = kamailioMissingReason() ?? sippMissingReason();
 if (missing) console.warn(`faults-unconfirmed.test.ts skipped: ${missing}`);
 
@@ -67,7 +70,7 @@ function handsetView(uas: SippHandle): { received: Array<{ callId: string; fromT
 async function lateHandset(): Promise<SippHandle> {
   // -deadcall_wait 0: a second copy with a finished call's Call-ID is a new call, answered and logged.
   const uas = await runSipp({ scenario: 'test/sipp/uas-message-late.xml', timeoutS: 90, extraArgs: ['-deadcall_wait', '0'] });
-  await uas.ready();
+  await uas.ready(READY_MS);
   return uas;
 }
 
@@ -96,7 +99,7 @@ describe.skipIf(missing !== undefined)('fault: outcomes under uncertainty (real 
           ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 50, maxMs: 300 } },
         });
         const first = spawnAgent(plan);
-        await first.ready();
+        await first.ready(READY_MS);
 
         const N = 40;
         const userOf = (i: number) => (i % 2 === 0 ? 'late-stay' : 'late-gone');
@@ -118,7 +121,7 @@ describe.skipIf(missing !== undefined)('fault: outcomes under uncertainty (real 
         await registerUser(kamailio, { user: 'late-gone', contactPort: goneUas.port, expires: 0 });
 
         const second = spawnAgent(plan);
-        await second.ready();
+        await second.ready(READY_MS);
         let rows = readRows(plan.storePath);
         await waitUntil(() => {
           rows = readRows(plan.storePath);
@@ -172,13 +175,13 @@ describe.skipIf(missing !== undefined)('fault: outcomes under uncertainty (real 
         await ppg.stop();
       }
     },
-    120_000,
+    180_000,
   );
 
   it('a handset that never answers: the push ends unconfirmed and the PI learns message-state unknown', async () => {
     const kamailio = await startKamailio();
     const silent = await runSipp({ scenario: 'test/sipp/engine-uas-silent.xml', timeoutS: 60, extraArgs: ['-nr', '-default_behaviors', 'none'] });
-    await silent.ready();
+    await silent.ready(READY_MS);
     await registerUser(kamailio, { user: 'never-answers', contactPort: silent.port });
     const ppg = new PpgStandIn();
     await ppg.start();
@@ -188,7 +191,7 @@ describe.skipIf(missing !== undefined)('fault: outcomes under uncertainty (real 
         ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 50, maxMs: 300 } },
       });
       const agent = spawnAgent(plan);
-      await agent.ready();
+      await agent.ready(READY_MS);
       const reply = await post(agent.papUrl, papPush({ pushId: 'silent-1', address: userAddress(`sip:never-answers@${kamailio.host}`), content: Buffer.from('hello?'), contentType: 'text/plain', notifyTo: ppg.url('/notify') }));
       expect(reply).toContain('code="1001"');
       const notification = await ppg.waitFor((p) => p.path === '/notify', 40_000);

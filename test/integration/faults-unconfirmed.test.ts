@@ -27,7 +27,7 @@ const READY_MS = 60_000;
 const missing = kamailioMissingReason() ?? sippMissingReason();
 if (missing) console.warn(`faults-unconfirmed.test.ts skipped: ${missing}`);
 
-const TERMINAL = new Set(['delivered', 'handed-back', 'expired', 'cancelled', 'unconfirmed']);
+const TERMINAL = new Set(['delivered', 'handed-back', 'hand-back-refused', 'hand-back-abandoned', 'expired', 'cancelled', 'unconfirmed']);
 
 interface Row {
   push_id: string;
@@ -96,7 +96,8 @@ describe.skipIf(missing !== undefined)('fault: outcomes under uncertainty (real 
         const profile = { ...labProfile(kamailio), delivery: { whenUnconfirmed: policy } };
         const plan = await planAgent(profile, {
           policy: 'always-sip',
-          ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 50, maxMs: 300 } },
+          // numberBearers []: this PPG stand-in takes a SIP-identity address, so the hand-back is made.
+          ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 50, maxMs: 300 }, numberBearers: [] },
         });
         const first = spawnAgent(plan);
         await first.ready(READY_MS);

@@ -88,6 +88,15 @@ export interface PushServiceOptions {
   onOutboxQueued?: () => void;
   /** Level of the one line logged per outcome (config `log.outcomes`, default `info`). */
   outcomeLogLevel?: LevelWithSilent;
+  /** The SIP core's health; absent → always assumed up (no probing). */
+  coreHealth?: CoreHealthView;
+}
+
+/** What the push path reads of the SIP core's health (src/core-health/). */
+export interface CoreHealthView {
+  readonly state: 'unknown' | 'up' | 'down';
+  /** Increases whenever the core goes down: a transaction that saw it change was not "known alive". */
+  readonly downs: number;
 }
 
 /** What the agent knows about the PPG it hands back to (config `ppg`). */
@@ -118,6 +127,8 @@ export interface PushServiceCounters {
   rejected: number;
   messagesSent: number;
   overloaded: number;
+  /** Synchronous hand-backs because the SIP core was down (also counted in handedBackSync). */
+  coreDown: number;
 }
 
 type TerminalDetail = { reason?: string; sipStatus?: number; bearerHint?: string; papCode?: number };
@@ -171,6 +182,7 @@ export class PushService {
     rejected: 0,
     messagesSent: 0,
     overloaded: 0,
+    coreDown: 0,
   };
 
   constructor(private readonly options: PushServiceOptions) {
@@ -330,6 +342,13 @@ export class PushService {
     const requested = push.qos.bearer;
     if (push.qos.bearerRequired && requested && !SIP_BEARERS.has(requested.toLowerCase())) {
       return this.syncHandBack(reply, { pushId: push.pushId, aor }, requested, `bearer ${requested} required by the PI`);
+    }
+
+    // A core known down gets nothing: the PPG takes the push now rather than after Timer F (RFC 3261
+    // §17.1.2.2), and no SIP is spent — not even presence.
+    if (this.options.coreHealth?.state === 'down') {
+      this.counters.coreDown += 1;
+      return this.syncHandBack(reply, { pushId: push.pushId, aor }, this.hintFor(push, this.options.profile.handBack.defaultBearer), 'SIP core unreachable');
     }
 
     if (this.options.policy === 'presence-aware') {
@@ -568,8 +587,11 @@ export class PushService {
         log.error({ err }, 'recording delivering failed');
       });
       this.counters.messagesSent += 1;
+      const core = this.options.coreHealth;
+      const coreBefore = core && { up: core.state === 'up', downs: core.downs };
       let status: number | undefined;
       let failure: string;
+      let failureKind: 'timeout' | 'transport' | undefined;
       try {
         const response = await engine.request(request);
         status = response.status;
@@ -583,8 +605,11 @@ export class PushService {
         }
         if (!(err instanceof SipRequestError)) throw err;
         failure = err.kind === 'timeout' ? 'SIP transaction timeout' : `SIP transport error: ${err.message}`;
+        failureKind = err.kind;
       }
-      oracle.recordDelivery(aor, status === undefined ? { timeout: true } : { status });
+      // Known alive = up when the MESSAGE left, up now, and not down in between (failure-attribution.ts).
+      const coreAlive = !core || !coreBefore || (coreBefore.up && core.state === 'up' && core.downs === coreBefore.downs);
+      oracle.recordDelivery(aor, { ...(status !== undefined && { status }), ...(failureKind && { failure: failureKind }), coreAlive });
       if (status !== undefined && status >= 200 && status < 300) {
         await this.finish(record, 'delivering', 'delivered', { sipStatus: status, reason: `SIP ${status}` });
         this.counters.delivered += 1;

@@ -51,7 +51,7 @@ const REACHABLE: ReachabilityVerdict = { reachability: 'reachable', acceptedApps
 const profile = loadProfile('kamailio-lab');
 const stores: PushStore[] = [];
 
-function setup(answer: Answer, options: { maxInFlight?: number; maxQueued?: number; store?: PushStore } = {}) {
+function setup(answer: Answer, options: { maxInFlight?: number; maxQueued?: number; store?: PushStore; coreHealth?: { state: 'unknown' | 'up' | 'down'; downs: number } } = {}) {
   const store = options.store ?? PushStore.open(join(mkdtempSync(join(tmpdir(), 'spa-ps-')), 'p.sqlite'));
   stores.push(store);
   const engine = engineAnswering(answer);
@@ -66,6 +66,7 @@ function setup(answer: Answer, options: { maxInFlight?: number; maxQueued?: numb
     policy: 'presence-aware',
     maxInFlight: options.maxInFlight ?? 10,
     maxQueued: options.maxQueued ?? 10,
+    ...(options.coreHealth && { coreHealth: options.coreHealth }),
   });
   return { store, engine, oracle, service };
 }
@@ -92,7 +93,7 @@ describe('PushService outcomes', () => {
     expect((await service.handlePap(contentType, body)).httpStatus).toBe(202);
     await settle(service);
     expect(store.get('p1')?.state).toBe('delivered');
-    expect(oracle.reports).toEqual([{ aor: 'sip:alice@127.0.0.1', report: { status: 200 } }]);
+    expect(oracle.reports).toEqual([{ aor: 'sip:alice@127.0.0.1', report: { status: 200, coreAlive: true } }]);
   });
 
   it('a transaction timeout → handing-back with the hand-back POST queued, and the table hears the timeout', async () => {
@@ -106,7 +107,7 @@ describe('PushService outcomes', () => {
     expect(record?.state).toBe('handing-back');
     expect(record?.reason).toBe('SIP transaction timeout');
     expect(store.outbox.listForPush('p2').map((item) => item.kind)).toEqual(['hand-back']);
-    expect(oracle.reports[0]?.report).toEqual({ timeout: true });
+    expect(oracle.reports[0]?.report).toEqual({ failure: 'timeout', coreAlive: true });
   });
 
   it('an SMS hint for a SIP identity with no known MSISDN: no blind hand-back, hand-back-refused with the reason, the PI told', async () => {
@@ -230,5 +231,39 @@ describe('PushService outcomes', () => {
     expect(ctx.store.get('x1')?.state).toBe('cancelled');
     await settle(ctx.service);
     expect(ctx.engine.sent).toHaveLength(0);
+  });
+});
+
+describe('push service: SIP core health', () => {
+  it('core down → synchronous 3010 "SIP core unreachable" with the hint, nothing stored, no SIP at all', async () => {
+    const core = { state: 'down' as const, downs: 1 };
+    const { service, store, engine, oracle } = setup(async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }), { coreHealth: core });
+    const { contentType, body } = push('down-1');
+    const reply = await service.handlePap(contentType, body);
+    expect(reply.httpStatus).toBe(200);
+    expect(reply.body).toContain('code="3010"');
+    expect(reply.body).toContain('SIP core unreachable');
+    expect(reply.headers['X-Push-Bearer-Hint']).toBe('SMS');
+    expect(store.get('down-1')).toBeUndefined();
+    expect(engine.sent).toHaveLength(0);
+    expect(oracle.reports).toHaveLength(0);
+    expect(service.counters).toMatchObject({ coreDown: 1, handedBackSync: 1, accepted: 0 });
+  });
+
+  it('a timeout during which the core went down is reported with coreAlive false (no blame on the user)', async () => {
+    const core: { state: 'unknown' | 'up' | 'down'; downs: number } = { state: 'up', downs: 0 };
+    const { service, oracle } = setup(
+      async () => {
+        core.state = 'down';
+        core.downs += 1;
+        core.state = 'up';
+        throw new SipRequestError('timeout', 'Timer F');
+      },
+      { coreHealth: core },
+    );
+    const { contentType, body } = push('down-2');
+    await service.handlePap(contentType, body);
+    await settle(service);
+    expect(oracle.reports[0]?.report).toEqual({ failure: 'timeout', coreAlive: false });
   });
 });

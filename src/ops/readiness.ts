@@ -1,12 +1,15 @@
 /**
- * `/readyz` checks: SIP engine connected, store open, intake accepting. Each check asks
- * the part itself, so a closed database or a stopped engine turns readiness off at once.
+ * `/readyz` checks: SIP engine connected, SIP core alive (core-health probes), store open, intake
+ * accepting. Each check asks the part itself, so a closed database, a stopped engine or a core that
+ * stopped answering turns readiness off at once. The core check is named after the core it probes.
  */
 export interface ReadinessSources {
   engine: { readonly connected: boolean };
   /** Any cheap call that throws once the database is closed (better-sqlite3 refuses closed handles). */
   store: { sqliteSettings(): unknown };
   pushes: { readonly isAccepting: boolean };
+  /** Absent → no core check (tests that build the HTTP server by hand). */
+  coreHealth?: { readonly state: 'unknown' | 'up' | 'down'; readonly target: string };
 }
 
 /** True when the store answers a query (a PRAGMA read, no table scan). */
@@ -24,5 +27,7 @@ export function readinessChecks(sources: ReadinessSources): () => Record<string,
     sipEngine: sources.engine.connected,
     store: storeIsOpen(sources.store),
     intake: sources.pushes.isAccepting,
+    // `sipCore:udp:127.0.0.1:5060`: names the core. Unknown (no probe answered or failed yet) is not down.
+    ...(sources.coreHealth && { [`sipCore:${sources.coreHealth.target}`]: sources.coreHealth.state !== 'down' }),
   });
 }

@@ -1,8 +1,8 @@
 /**
  * Fault: the SIP core is unreachable (the profile's outbound proxy points at a closed port). Accepted
  * pushes must come back to the PPG within a bounded time — Timer F, 64·T1 (RFC 3261 §17.1.2.2), with
- * T1 = 50 ms here — instead of piling up; and once the table has learnt the failure, new pushes to that
- * user are handed back at intake (3010) without touching SIP at all.
+ * T1 = 50 ms here — instead of piling up; and once the core-health probes have found the core down, new
+ * pushes are handed back at intake (3010 "SIP core unreachable") without touching SIP at all.
  */
 import { describe, expect, it } from 'vitest';
 import { useProcessCleanup } from '../support/cleanup.js';
@@ -13,7 +13,7 @@ import { papPush, postPap, startAgentUnderTest, userAddress, type AgentUnderTest
 const T1 = 50;
 const TIMER_F = 64 * T1;
 
-async function agentWithDeadCore(policy: 'always-sip' | 'presence-aware'): Promise<{ sut: AgentUnderTest; core: { host: string; port: number } }> {
+async function agentWithDeadCore(policy: 'always-sip' | 'presence-aware', probeIntervalMs: number): Promise<{ sut: AgentUnderTest; core: { host: string; port: number } }> {
   const core = { host: '127.0.0.1', port: await freePort('127.0.0.1') }; // nothing listens there
   const sipPort = await freePort('127.0.0.2');
   const sut = await startAgentUnderTest(core, {
@@ -25,6 +25,7 @@ async function agentWithDeadCore(policy: 'always-sip' | 'presence-aware'): Promi
           { host: '127.0.0.2', port: sipPort, transport: 'tcp' },
         ],
         timers: { t1Ms: T1, t2Ms: 400, t4Ms: 500 },
+        coreHealth: { intervalMs: probeIntervalMs, timeoutMs: 300, failuresToDown: 2, successesToUp: 1 },
       },
     },
   });
@@ -36,7 +37,8 @@ describe('fault: SIP core unreachable', () => {
   useProcessCleanup('each');
 
   it('hands every accepted push back within Timer F (+ slack) instead of piling up', async () => {
-    const { sut, core } = await agentWithDeadCore('always-sip');
+    // No probes here: this is about what happens to pushes already accepted when the core does not answer.
+    const { sut, core } = await agentWithDeadCore('always-sip', 0);
     try {
       const N = 30;
       const acceptedAt = new Map<string, number>();
@@ -64,7 +66,7 @@ describe('fault: SIP core unreachable', () => {
   }, 30_000);
 
   it('presence-aware: the first push is answered within the first-NOTIFY wait, later ones are handed back at intake', async () => {
-    const { sut, core } = await agentWithDeadCore('presence-aware');
+    const { sut, core } = await agentWithDeadCore('presence-aware', 200);
     try {
       const aor = `sip:lonely@${core.host}`;
       const t0 = Date.now();
@@ -73,6 +75,7 @@ describe('fault: SIP core unreachable', () => {
       expect([200, 202]).toContain(first.status);
       expect(firstMs).toBeLessThan(sut.profile.presence.firstNotifyWaitMs + 1000);
       if (first.status === 202) expect(await waitUntil(() => sut.agent.store.get('lonely-1')?.state === 'handed-back', TIMER_F + 3000)).toBe(true);
+      expect(await waitUntil(() => sut.agent.coreHealth.state === 'down', 5000)).toBe(true);
       const sentBefore = sut.agent.engine.stats();
       const t1 = Date.now();
       const second = await postPap(sut.papUrl, papPush({ pushId: 'lonely-2', address: userAddress(aor), content: Buffer.from('x') }));
@@ -80,6 +83,7 @@ describe('fault: SIP core unreachable', () => {
       console.log(`faults-sip-core-down: first push HTTP ${first.status} in ${firstMs} ms; second HTTP ${second.status} in ${secondMs} ms`);
       expect(second.status).toBe(200);
       expect(second.text).toContain('code="3010"');
+      expect(second.text).toContain('SIP core unreachable');
       expect(secondMs).toBeLessThan(500);
       // No SIP request for this push (presence may still retry its own SUBSCRIBE in the background).
       expect(sut.agent.engine.stats().requestsSent.MESSAGE ?? 0).toBe(sentBefore.requestsSent.MESSAGE ?? 0);

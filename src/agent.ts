@@ -131,11 +131,11 @@ function bindError(err: unknown): { code?: unknown; address?: unknown; port?: un
   return e as { code?: unknown; address?: unknown; port?: unknown } | undefined;
 }
 
-/** Which `sip.listen` entry a bind error is about (index into the config list). */
-function listenField(config: AgentConfig, err: unknown): string {
+/** Which `sip.listen` entry a bind error is about (index into the config list; UDP first on a tie). */
+function listenIndex(config: AgentConfig, err: unknown): number {
   const e = bindError(err);
   const i = config.sip.listen.findIndex((l) => l.host === e?.address && l.port === e?.port);
-  return `sip.listen[${i < 0 ? 0 : i}].port`;
+  return i < 0 ? 0 : i;
 }
 
 export async function startAgent(config: AgentConfig, logger: Logger, overrides: AgentOverrides = {}): Promise<RunningAgent> {
@@ -164,8 +164,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
     try {
       await engine.start();
     } catch (err) {
-      const field = listenField(config, err);
-      throw portInUse(err, field, 'SPA__sip__listen', 'a sip.listen address');
+      const index = listenIndex(config, err);
+      throw portInUse(err, `sip.listen[${index}].port`, `SPA__sip__listen__${index}__port`, 'a sip.listen address');
     }
     // Evicting a user from the table unsubscribes their presence (RFC 6665 §4.1.2.3 Expires: 0).
     const table: CapabilityTable = new CapabilityTable({

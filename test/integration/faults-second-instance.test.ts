@@ -91,7 +91,7 @@ describe('fault: one writer per store, a failed start changes nothing', () => {
     }
   }, 60_000);
 
-  it('SIP port in use → one line naming sip.listen and SPA__sip__listen, exit non-zero, the store untouched', async () => {
+  it('SIP port in use → one line naming sip.listen[0].port and SPA__sip__listen__0__port, exit non-zero, the store untouched', async () => {
     const plan = await planAgent(await deadCore(), { sip: { coreHealth: { intervalMs: 0 } } });
     seedStore(plan.storePath);
     const before = snapshot(plan.storePath);
@@ -104,7 +104,7 @@ describe('fault: one writer per store, a failed start changes nothing', () => {
       console.log(`faults-second-instance: SIP port taken → exit ${exit.code}; ${lines.join(' | ')}`);
       expect(exit.code).not.toBe(0);
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^error \[PORT_IN_USE\]: 127\.0\.0\.2:\d+ .*sip\.listen\[0\]\.port.*SPA__sip__listen/);
+      expect(lines[0]).toMatch(/^error \[PORT_IN_USE\]: 127\.0\.0\.2:\d+ .*sip\.listen\[0\]\.port.*SPA__sip__listen__0__port/);
       expect(snapshot(plan.storePath)).toEqual(before);
     } finally {
       squatter.close();

@@ -58,16 +58,13 @@ describe('fault: one writer per store, a failed start changes nothing', () => {
     // The first agent still serves, and the second resumed nothing of its pushes.
     expect((await fetch(`${a.baseUrl}/healthz`)).status).toBe(200);
     expect(snapshot(first.storePath).find((s) => s.id === 'seed-later')).toEqual(before.find((s) => s.id === 'seed-later'));
-    await a.stop();
-    // Once the first has gone (even SIGKILLed: the OS drops the lock), another may start.
+    // Once the first has gone — even SIGKILLed: the OS drops the lock with the process — another may start.
+    a.signal('SIGKILL');
+    await a.exited;
     const c = spawnAgent(second);
-    await c.ready();
-    c.signal('SIGKILL');
-    await c.exited;
-    const d = spawnAgent(second);
-    await d.ready();
-    await d.stop();
-  }, 60_000);
+    await c.ready(30_000);
+    await c.stop();
+  }, 120_000);
 
   it('HTTP port in use → one line naming http.port and SPA__http__port, exit non-zero, the store untouched', async () => {
     const plan = await planAgent(await deadCore(), { sip: { coreHealth: { intervalMs: 0 } } });

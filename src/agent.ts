@@ -1,15 +1,20 @@
 /**
  * The composition root: builds every part from the validated config and owns the start/stop order.
  *
- * Start: store → SIP engine → capability table + presence watcher → push service (resume) → outbox
- * dispatcher → HTTP intake. Stop (SIGTERM/SIGINT): intake refuses (4001) → in-flight SIP drained within
- * a bound → presence unsubscribed → outbox stopped → engine stopped → store closed.
+ * Start: store lock → store → SIP engine (binds its ports) → capability table, presence watcher, core
+ * health, push service, outbox → HTTP intake listening → only then resume the stored pushes, start the
+ * outbox and the watch list. Everything that can fail on the environment (another agent on the store, a
+ * port in use) fails before any stored push is touched, so a failed start changes nothing.
+ * Stop (SIGTERM/SIGINT): intake refuses (4001) → in-flight SIP drained within a bound → presence
+ * unsubscribed → outbox stopped → engine stopped → store closed → lock released.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { CapabilityTable } from './capabilities/capability-table.js';
 import type { AgentConfig } from './config/config-schema.js';
+import { CoreHealthMonitor } from './core-health/core-health-monitor.js';
+import { AgentError, ErrorCodes } from './errors.js';
 import { createHttpServer, type HttpServer } from './ops/http-server.js';
 import { intakeGuardFromConfig, notifyAllowListFromConfig, tlsFromConfig } from './ops/intake-security.js';
 import { loggerForModule } from './ops/logger.js';
@@ -25,6 +30,7 @@ import { PpgHttpClient } from './push/outbox/ppg-http-client.js';
 import { PushService } from './push/push-service.js';
 import { PushStore } from './push/store/push-store.js';
 import { regSource } from './registration/reg-source.js';
+import { acquireStoreLock, type StoreLock } from './push/store/store-lock.js';
 import { createDrachtioEngine } from './sip/drachtio/drachtio-engine.js';
 import { createEmbeddedEngine } from './sip/embedded/embedded-engine.js';
 import type { SipEngine } from './sip/port.js';
@@ -49,6 +55,7 @@ export interface RunningAgent {
   /** Every source's watcher: the push path's oracle. */
   readonly sources: SourceWatchers;
   readonly pushes: PushService;
+  readonly coreHealth: CoreHealthMonitor;
   readonly http: { host: string; port: number };
   /** The `/metrics` listener when config `metrics.port` gives it one. */
   readonly metricsHttp: { host: string; port: number } | undefined;
@@ -109,18 +116,57 @@ export function ppgHttpClient(config: AgentConfig): PpgHttpClient {
   });
 }
 
+/** A listen failure because the port is taken → one line naming the config field and its variable. */
+function portInUse(err: unknown, field: string, envVar: string, what: string): unknown {
+  const e = bindError(err);
+  if (e?.code !== 'EADDRINUSE') return err;
+  const where = e.address !== undefined && e.port !== undefined ? `${String(e.address)}:${String(e.port)}` : what;
+  return new AgentError(ErrorCodes.PORT_IN_USE, `${where} is already in use (${field}); set ${field} or ${envVar}`, field, { cause: err });
+}
+
+/** The Node bind error itself (transports wrap it as `cause`). */
+function bindError(err: unknown): { code?: unknown; address?: unknown; port?: unknown } | undefined {
+  const e = err as { code?: unknown; cause?: unknown } | undefined;
+  if (e?.code === undefined && e?.cause !== undefined) return bindError(e.cause);
+  return e as { code?: unknown; address?: unknown; port?: unknown } | undefined;
+}
+
+/** Which `sip.listen` entry a bind error is about (index into the config list; UDP first on a tie). */
+function listenIndex(config: AgentConfig, err: unknown): number {
+  const e = bindError(err);
+  const i = config.sip.listen.findIndex((l) => l.host === e?.address && l.port === e?.port);
+  return i < 0 ? 0 : i;
+}
+
 export async function startAgent(config: AgentConfig, logger: Logger, overrides: AgentOverrides = {}): Promise<RunningAgent> {
   const profile = overrides.profile ?? loadProfile(config.profile, config.profileOverrides);
+  // Reads the PPG's CA file: fails (naming the field) before anything is locked or opened.
+  const httpClient = ppgHttpClient(config);
   if (config.store.path !== ':memory:') mkdirSync(dirname(config.store.path), { recursive: true });
-  const store = PushStore.open(config.store.path, { synchronous: config.store.synchronous });
+  let lock: StoreLock | undefined;
+  let store: PushStore;
+  try {
+    lock = acquireStoreLock(config.store.path);
+    store = PushStore.open(config.store.path, { synchronous: config.store.synchronous });
+  } catch (err) {
+    lock?.release();
+    httpClient.close();
+    throw err;
+  }
+  const storeLock = lock;
   const moduleLog = (module: string) => loggerForModule(logger, module, config.log.modules);
   const engine = overrides.engine ?? buildEngine(config, profile, moduleLog('sip'));
-  const httpClient = ppgHttpClient(config);
   let http: HttpServer | undefined;
   let dispatcher: OutboxDispatcher | undefined;
   let watcher: SourceWatchers | undefined;
+  let coreHealth: CoreHealthMonitor | undefined;
   try {
-    await engine.start();
+    try {
+      await engine.start();
+    } catch (err) {
+      const index = listenIndex(config, err);
+      throw portInUse(err, `sip.listen[${index}].port`, `SPA__sip__listen__${index}__port`, 'a sip.listen address');
+    }
     // Evicting a user from the table unsubscribes their presence (RFC 6665 §4.1.2.3 Expires: 0).
     const table: CapabilityTable = new CapabilityTable({
       maxUsers: config.capabilityTable.maxUsers,
@@ -148,6 +194,14 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
     const sources = new SourceWatchers(table, regWatcher ? [presenceWatcher, regWatcher] : [presenceWatcher]);
     watcher = sources;
     const notifyAllowList = notifyAllowListFromConfig(config);
+    const health = new CoreHealthMonitor({
+      engine,
+      target: profile.outboundProxy,
+      from: profile.identity.uri,
+      settings: config.sip.coreHealth,
+      logger: moduleLog('sip'),
+    });
+    coreHealth = health;
     const pushes = new PushService({
       store,
       engine,
@@ -172,6 +226,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       notifyAllowed: (pi, url) => notifyAllowList.allowed(pi, url),
       // Send a queued hand-back / result notification now, not at the dispatcher's next poll (≤ 1 s).
       onOutboxQueued: () => dispatcher?.kick(),
+      coreHealth: health,
     });
     dispatcher = new OutboxDispatcher({
       store,
@@ -183,14 +238,6 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       client: httpClient,
       onSettled: (item, settlement) => pushes.onOutboxSettled(item, settlement),
     });
-    pushes.resume();
-    dispatcher.start();
-    if (config.presence.watchList) {
-      void sources.watch(presenceWatcher.loadWatchList(config.presence.watchList));
-    }
-    const pruneTimer = setInterval(() => store.prune(config.store.retentionHours * 3600_000), 3600_000);
-    pruneTimer.unref();
-
     http = createHttpServer({
       host: config.http.host,
       port: config.http.port,
@@ -200,13 +247,14 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       overLimitDrain: config.http.overLimitDrain,
       logger: moduleLog('http'),
       handlePap: (contentType, body, caller) => pushes.handlePap(contentType, body, caller),
-      readiness: readinessChecks({ engine, store, pushes }),
+      readiness: readinessChecks({ engine, store, pushes, coreHealth: health }),
       metrics: createMetrics({
         pushes,
         store,
         engine,
         table,
         presence: presenceWatcher,
+        coreHealth: health,
         ...(regWatcher && registration && { registration: { stats: () => regWatcher.stats(), gaps: () => registration.stats } }),
       }),
       metricsServing: {
@@ -221,7 +269,24 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       intakeGuard: intakeGuardFromConfig(config, moduleLog('http')),
       tls: tlsFromConfig(config),
     });
-    const address = await http.listen();
+    let address: { host: string; port: number };
+    try {
+      address = await http.listen();
+    } catch (err) {
+      const metricsPort = config.metrics.port !== undefined && bindError(err)?.port === config.metrics.port;
+      throw metricsPort
+        ? portInUse(err, 'metrics.port', 'SPA__metrics__port', `port ${config.metrics.port}`)
+        : portInUse(err, 'http.port', 'SPA__http__port', `${config.http.host}:${config.http.port}`);
+    }
+    health.start();
+    // Only now, with every port bound, may stored pushes move (a failed start must change nothing).
+    pushes.resume();
+    dispatcher.start();
+    if (config.presence.watchList) {
+      void sources.watch(presenceWatcher.loadWatchList(config.presence.watchList));
+    }
+    const pruneTimer = setInterval(() => store.prune(config.store.retentionHours * 3600_000), 3600_000);
+    pruneTimer.unref();
     const httpServer = http;
     const outbox = dispatcher;
     logger.info({ engine: engine.name, sip: engine.localAddresses(), profile: profile.name }, 'sip-push-agent started');
@@ -237,6 +302,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       ...(regWatcher && { regWatcher }),
       sources,
       pushes,
+      coreHealth: health,
       http: address,
       metricsHttp: httpServer.metricsAddress(),
       httpRoutes: () => httpServer.routes(),
@@ -247,10 +313,12 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
           await pushes.drain(options.drainMs ?? 5000);
           await httpServer.close();
           await sources.stop(2000);
+          health.stop();
           await outbox.stop();
           httpClient.close();
           await engine.stop();
           store.close();
+          storeLock.release();
           logger.info('sip-push-agent stopped');
         })();
         return stopping;
@@ -261,8 +329,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
     await dispatcher?.stop().catch(() => undefined);
     httpClient.close();
     await watcher?.stop(500).catch(() => undefined);
+    coreHealth?.stop();
     await engine.stop().catch(() => undefined);
     store.close();
+    storeLock.release();
     throw err;
   }
 }

@@ -51,7 +51,8 @@ program
     try {
       agent = await startAgent(config, logger);
     } catch (err) {
-      logger.fatal({ err }, 'start failed');
+      // An expected failure (store locked, port in use, …) is one line on stderr, nothing more.
+      if (!(err instanceof AgentError)) logger.fatal({ err }, 'start failed');
       fail(err);
     }
     let signals = 0;

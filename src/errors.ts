@@ -36,6 +36,10 @@ export const ErrorCodes = {
   PUSH_NOT_FOUND: 'PUSH_NOT_FOUND',
   /** The push database was written by a newer agent (schema version above what this one knows). */
   STORE_SCHEMA_UNSUPPORTED: 'STORE_SCHEMA_UNSUPPORTED',
+  /** Another agent holds the push store's lock (`<store.path>.lock`): one writer per store. */
+  STORE_LOCKED: 'STORE_LOCKED',
+  /** A configured listen port (HTTP or SIP) is already in use; the message names the field and its `SPA__…` variable. */
+  PORT_IN_USE: 'PORT_IN_USE',
   /** Intake refused because the agent is overloaded or shutting down (PAP 4001). */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** A JSON push API request (`POST /v1/pushes`) failed validation; `field` names the member. */

@@ -19,6 +19,8 @@ export interface CapabilityEntry {
   lastNotifyAt?: number;
   lastDelivery?: LastDelivery;
   holdDownUntil?: number;
+  /** When the current hold-down started (the failure that caused it). */
+  holdDownSince?: number;
   presenceRefusal?: { kind: 'rejected' | 'noresource'; at: number };
   parseErrors: number;
   lastParseError?: { code: string; message: string; at: number };
@@ -60,6 +62,19 @@ export function freshSnapshot(entry: CapabilityEntry, now: number, ttlMs: number
   if (entry.lastDocument && isFresh(entry.lastDocument.receivedAt, now, ttlMs)) return entry.lastDocument;
   if (isFresh(entry.lastEmptyAt, now, ttlMs)) return { kind: 'empty', receivedAt: entry.lastEmptyAt };
   return undefined;
+}
+
+/**
+ * True when `doc` is news compared with what the entry holds: the first document, or one whose digest
+ * differs from the last one (a refresh NOTIFY repeats the digest), and whose newest `<timestamp>`, when it
+ * has one, is not older than the failure that started the hold-down (an old publication first seen now
+ * is not evidence that the user came back).
+ */
+export function isNewDocument(entry: CapabilityEntry, doc: PresenceDocument): boolean {
+  const last = entry.lastDocument;
+  if (last && (doc.digest === undefined || last.digest === doc.digest)) return false;
+  if (doc.newestTimestamp !== undefined && entry.holdDownSince !== undefined && doc.newestTimestamp < entry.holdDownSince) return false;
+  return true;
 }
 
 /** The policy input made of the entry's fresh evidence only: expired evidence counts as unknown. */

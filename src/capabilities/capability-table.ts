@@ -7,15 +7,17 @@
  *   as its old state; the LRU entry itself lives until its newest evidence (or hold-down) expires;
  * - an empty NOTIFY after a good document keeps the document until the document's TTL (no flapping on
  *   body-less PUBLISH refreshes, docs/interop.md); a user who never published stays unknown;
- * - a presence document does not lift a hold-down (a refresh NOTIFY re-sends the old, possibly stale
- *   document); only a 2xx to a MESSAGE does;
+ * - a presence document lifts a hold-down only when it is *new*: its digest differs from the last
+ *   document seen, and any `<timestamp>` in it is not older than the failure (a refresh NOTIFY re-sends
+ *   the old, possibly stale document; see presence-digest.ts). A 2xx to a MESSAGE lifts it too, and so
+ *   does an operator (`clearHoldDown`, admin API);
  * - a parse error keeps the last good state and is only counted.
  *
- * Delivery outcomes (RFC 3261 §21, RFC 3428 §7):
- * - 2xx → delivered, hold-down cleared;
- * - timeout (Timer F) or 404/408/410/480/604 → failed and held down for `capabilities.holdDownSeconds`;
- * - any other final status (415, 488, 5xx, 6xx…) → failed, no hold-down: it says nothing about the user's
- *   reachability (a different content or a recovered core may succeed).
+ * Delivery outcomes are classified by `attributeDelivery()` (failure-attribution.ts): 2xx → delivered,
+ * hold-down cleared; an outcome that speaks about the user (404/410/480/604, or a timeout while the core
+ * was known alive) → failed and held down for `capabilities.holdDownSeconds`; anything blamed on the core
+ * (transport errors, 5xx, timeouts while the core was not known alive) or on the request (415, 488, …) →
+ * failed, recorded with its blame, no hold-down.
  */
 import { LRUCache } from 'lru-cache';
 import type { PresenceSnapshot } from '../presence/presence-snapshot.js';
@@ -26,12 +28,14 @@ import {
   entryView,
   hasFreshEvidence,
   hasFreshRegistration,
+  isNewDocument,
   policyInput,
   type CapabilityEntry,
   type CapabilityEntryView,
 } from './capability-entry.js';
 import type { ReachabilityDecision } from './reachability-policy.js';
 import { decideFromSources } from './source-policy.js';
+import { attributeDelivery, type DeliveryEvidence } from './failure-attribution.js';
 
 /** Why an entry left the table: LRU capacity, all evidence expired, or `delete()`. */
 export type EvictionReason = 'capacity' | 'expired' | 'deleted';
@@ -43,12 +47,8 @@ export interface CapabilityTableOptions {
   onEvict?: (aor: string, reason: EvictionReason) => void;
 }
 
-export interface DeliveryResult {
-  /** Final SIP status, when one came. */
-  status?: number;
-  /** True when the transaction timed out (no final response). */
-  timeout?: boolean;
-}
+/** A MESSAGE outcome as the push path saw it (see {@link DeliveryEvidence}). */
+export type DeliveryResult = DeliveryEvidence;
 
 export interface CapabilityTableStats {
   size: number;
@@ -64,17 +64,17 @@ export interface CapabilityTableStats {
   deliveriesRecorded: number;
   registrationUpdates: number;
   registrationResyncs: number;
+  /** Hold-downs lifted by a new presence document, and by an operator. */
+  holdDownsLiftedByPresence: number;
+  holdDownsCleared: number;
 }
-
-/** Statuses that mean "this user cannot be reached over SIP now". */
-const HOLD_DOWN_STATUSES = new Set([404, 408, 410, 480, 604]);
 
 export class CapabilityTable {
   private readonly cache: LRUCache<string, CapabilityEntry>;
   private readonly now: () => number;
   private readonly ttlMs: number;
   private readonly evictionListeners = new Set<(aor: string, reason: EvictionReason) => void>();
-  private readonly counters = { hits: 0, misses: 0, evictions: 0, expirations: 0, deletions: 0, presenceUpdates: 0, emptyNotifies: 0, parseErrors: 0, deliveriesRecorded: 0, registrationUpdates: 0, registrationResyncs: 0 };
+  private readonly counters = { hits: 0, misses: 0, evictions: 0, expirations: 0, deletions: 0, presenceUpdates: 0, emptyNotifies: 0, parseErrors: 0, deliveriesRecorded: 0, registrationUpdates: 0, registrationResyncs: 0, holdDownsLiftedByPresence: 0, holdDownsCleared: 0 };
 
   constructor(private readonly options: CapabilityTableOptions) {
     this.now = options.now ?? Date.now;
@@ -158,6 +158,10 @@ export class CapabilityTable {
         return;
       }
       this.counters.presenceUpdates++;
+      if (entry.holdDownUntil !== undefined && entry.holdDownUntil > snapshot.receivedAt && isNewDocument(entry, snapshot)) {
+        entry.holdDownUntil = undefined;
+        this.counters.holdDownsLiftedByPresence++;
+      }
       entry.lastDocument = snapshot;
       entry.presenceRefusal = undefined;
     });
@@ -182,23 +186,36 @@ export class CapabilityTable {
     });
   }
 
-  /** The outcome of a MESSAGE to this user; returns the decision that now applies. */
+  /** The outcome of a MESSAGE to this user, classified by `attributeDelivery`; returns the decision that now applies. */
   recordDelivery(aor: string, result: DeliveryResult): ReachabilityDecision {
     this.counters.deliveriesRecorded++;
+    const attribution = attributeDelivery(result);
     this.update(aor, (entry, now) => {
-      const { status, timeout } = result;
-      if (!timeout && status !== undefined && status >= 200 && status < 300) {
-        entry.lastDelivery = { outcome: 'delivered', status, at: now };
+      const { status } = result;
+      if (attribution.blame === 'none') {
+        entry.lastDelivery = { outcome: 'delivered', ...(status !== undefined && { status }), blame: 'none', at: now };
         entry.holdDownUntil = undefined;
         return;
       }
-      entry.lastDelivery = { outcome: 'failed', ...(status !== undefined && { status }), at: now };
+      entry.lastDelivery = { outcome: 'failed', ...(status !== undefined && { status }), blame: attribution.blame, why: attribution.why, at: now };
       const holdDownMs = this.options.profile.capabilities.holdDownSeconds * 1000;
-      if ((timeout || (status !== undefined && HOLD_DOWN_STATUSES.has(status))) && holdDownMs > 0) {
+      if (attribution.holdDown && holdDownMs > 0) {
         entry.holdDownUntil = now + holdDownMs;
+        entry.holdDownSince = now;
       }
     });
     return this.decide(aor);
+  }
+
+  /** An operator lifts a user's hold-down (admin API); false when the user is not held down. */
+  clearHoldDown(aor: string): boolean {
+    const entry = this.cache.peek(aor);
+    if (!entry || entry.holdDownUntil === undefined || entry.holdDownUntil <= this.now()) return false;
+    this.update(aor, (e) => {
+      e.holdDownUntil = undefined;
+    });
+    this.counters.holdDownsCleared++;
+    return true;
   }
 
   /** The admin view of one user (does not change LRU order); undefined when not in the table. */

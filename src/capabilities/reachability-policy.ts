@@ -35,6 +35,7 @@
 import type { PresenceSnapshot, PresenceTuple } from '../presence/presence-snapshot.js';
 import type { SipProfile } from '../profiles/schema.js';
 import { bearerHintFromPresence } from './bearer-hint.js';
+import type { DeliveryBlame } from './failure-attribution.js';
 
 export type Reachability = 'reachable' | 'unreachable' | 'unknown';
 
@@ -76,6 +77,10 @@ export interface ReachabilityDecision {
 export interface LastDelivery {
   outcome: 'delivered' | 'failed';
   status?: number;
+  /** Who the outcome speaks about (failure-attribution.ts). */
+  blame?: DeliveryBlame;
+  /** The attribution in words, for failures. */
+  why?: string;
   at: number;
 }
 

@@ -106,6 +106,20 @@ export const configSchema = z
             t4Ms: z.number().int().min(100).max(60000).default(5000),
           })
           .prefault({}),
+        /**
+         * SIP core health: an OPTIONS probe to the profile's outbound proxy every `intervalMs` (0: no
+         * probes, only the engine's connection counts), failed when unanswered within `timeoutMs`;
+         * `failuresToDown` failures in a row take the core down (new pushes → synchronous PAP 3010,
+         * `/readyz` not ready), `successesToUp` answers in a row bring it back (docs/reliability.md).
+         */
+        coreHealth: z
+          .strictObject({
+            intervalMs: z.number().int().min(0).max(600000).default(2000),
+            timeoutMs: z.number().int().min(50).max(60000).default(1500),
+            failuresToDown: z.number().int().min(1).max(100).default(2),
+            successesToUp: z.number().int().min(1).max(100).default(1),
+          })
+          .prefault({}),
         drachtio: z
           .strictObject({
             host: z.string().default('127.0.0.1'),

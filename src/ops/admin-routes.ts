@@ -3,6 +3,8 @@
  *
  * - `GET  /admin/users/:aor`          a user's capability entry (state, reason, sources, age)
  * - `POST /admin/users/:aor/refresh`  force a presence refresh (202; the SUBSCRIBE runs in background)
+ * - `DELETE /admin/users/:aor/hold-down` lift a user's hold-down (200 with the decision now; 404 when the
+ *                                     user is not held down)
  * - `GET  /admin/pushes/:pushId`      a push's state and history
  * - `GET  /admin/table`               capability table (and presence watcher) counters
  *
@@ -21,7 +23,7 @@ import { pushView } from './push-view.js';
 export interface AdminDependencies {
   /** `admin.token`; undefined disables the admin API. */
   token: string | undefined;
-  table: TableStatsSource & { entry(aor: string): CapabilityEntryView | undefined };
+  table: TableStatsSource & { entry(aor: string): CapabilityEntryView | undefined; clearHoldDown(aor: string): boolean };
   presence?: PresenceStatsSource & { refresh(aor: string): Promise<void> };
   pushes: { get(pushId: string): PushRecord | undefined; history(pushId: string): PushHistoryEntry[] };
 }
@@ -68,6 +70,14 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDependencie
         presence.refresh(aor).catch((err: unknown) => log.warn({ err, aor }, 'forced presence refresh failed'));
         log.info({ aor }, 'presence refresh forced');
         return reply.code(202).send({ aor, status: 'refresh-requested' });
+      });
+
+      admin.delete<{ Params: { aor: string } }>('/users/:aor/hold-down', async (request, reply) => {
+        const { aor } = request.params;
+        if (!deps.table.clearHoldDown(aor)) return sendError(reply, 404, ErrorCodes.NOT_FOUND, `${aor} is not held down`, 'aor');
+        log.info({ aor }, 'hold-down cleared by an operator');
+        const view = deps.table.entry(aor);
+        return { aor, holdDown: 'cleared', state: view?.decision.reachability, reason: view?.decision.reason, rule: view?.decision.rule };
       });
 
       admin.get<{ Params: { pushId: string } }>('/pushes/:pushId', async (request, reply) => {

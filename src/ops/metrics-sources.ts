@@ -35,6 +35,10 @@ export interface EngineStatsSource {
   stats(): SipEngineStats;
 }
 
+export interface CoreHealthStatsSource {
+  stats(): { state: 'unknown' | 'up' | 'down'; target: string; probesOk: number; probesFailed: number };
+}
+
 export interface MetricsSources {
   pushes: PushCountersSource;
   store: StoreStatsSource;
@@ -44,4 +48,6 @@ export interface MetricsSources {
   presence?: PresenceStatsSource;
   /** The registration-state (Event: reg) watcher, when the profile's sources include `reg`. */
   registration?: PresenceStatsSource & { gaps(): { staleNotifies: number; versionGaps: number } };
+  /** The SIP core's health (core-health-monitor.ts); absent in tests without one. */
+  coreHealth?: CoreHealthStatsSource;
 }

@@ -69,7 +69,9 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     const c = pushes.counters;
     return [
       [{ outcome: 'accepted', reason: 'sip-reachable' }, c.accepted],
-      [{ outcome: 'handed-back', reason: 'not-sip-reachable' }, c.handedBackSync - c.handedBackEngineLimit],
+      // handedBackSync counts every synchronous hand-back; core-down and engine-limit ones get their own reason.
+      [{ outcome: 'handed-back', reason: 'not-sip-reachable' }, c.handedBackSync - c.coreDown - c.handedBackEngineLimit],
+      [{ outcome: 'handed-back', reason: 'sip-core-unreachable' }, c.coreDown],
       [{ outcome: 'handed-back', reason: 'engine-limit' }, c.handedBackEngineLimit],
       [{ outcome: 'handed-back', reason: 'sip-failure' }, c.handedBackAsync - c.unconfirmedHandedBack],
       [{ outcome: 'handed-back', reason: 'sip-unconfirmed' }, c.unconfirmedHandedBack],
@@ -141,6 +143,18 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     sourcedCounter('spa_reg_stale_notifies_total', 'reg NOTIFYs dropped as older than the state held (version or CSeq)', [], () => [
       [{}, registration.gaps().staleNotifies],
     ]);
+  }
+
+  const coreHealth = sources.coreHealth;
+  if (coreHealth) {
+    sourcedGauge('spa_sip_core_up', 'SIP core (outbound proxy) health from OPTIONS probes and the engine connection: 1 up, 0 down or not yet known', ['core', 'state'], () => {
+      const s = coreHealth.stats();
+      return [[{ core: s.target, state: s.state }, s.state === 'up' ? 1 : 0]];
+    });
+    sourcedCounter('spa_sip_core_probes_total', 'OPTIONS probes to the SIP core by result', ['result'], () => {
+      const s = coreHealth.stats();
+      return [[{ result: 'ok' }, s.probesOk], [{ result: 'failed' }, s.probesFailed]];
+    });
   }
 
   sourcedCounter('spa_handbacks_total', 'Pushes handed back to the PPG by bearer hint; mode sync = PAP 3010 at intake, async = after a SIP failure', ['hint', 'mode'], () =>

@@ -1,12 +1,16 @@
 /**
- * `/readyz` checks: SIP engine connected, store open and taking writes, intake accepting. Each check asks
- * the part itself, so a closed database or a stopped engine turns readiness off at once.
+ * `/readyz` checks: SIP engine connected, SIP core alive (core-health probes), store open and taking
+ * writes, intake accepting. Each check asks the part itself, so a closed database, a full disk, a stopped
+ * engine or a core that stopped answering turns readiness off at once. The core check is named after the
+ * core it probes.
  */
 export interface ReadinessSources {
   engine: { readonly connected: boolean };
   /** Any cheap call that throws once the database is closed (better-sqlite3 refuses closed handles). */
   store: { sqliteSettings(): unknown };
   pushes: { readonly isAccepting: boolean; readonly storeWritable: boolean };
+  /** Absent → no core check (tests that build the HTTP server by hand). */
+  coreHealth?: { readonly state: 'unknown' | 'up' | 'down'; readonly target: string };
 }
 
 /** True when the store answers a query (a PRAGMA read, no table scan). */
@@ -26,5 +30,7 @@ export function readinessChecks(sources: ReadinessSources): () => Record<string,
     // A full or failing disk: outcomes are held in memory (bounded) and intake answers 4001.
     storeWritable: sources.pushes.storeWritable,
     intake: sources.pushes.isAccepting,
+    // `sipCore:udp:127.0.0.1:5060`: names the core. Unknown (no probe answered or failed yet) is not down.
+    ...(sources.coreHealth && { [`sipCore:${sources.coreHealth.target}`]: sources.coreHealth.state !== 'down' }),
   });
 }

@@ -17,6 +17,7 @@
 import { AgentError, ErrorCodes } from '../errors.js';
 import { readDevice, readPerson, readTuple } from './pidf-elements.js';
 import { PidfNs } from './pidf-namespaces.js';
+import { newestTimestamp, presenceDigest } from './presence-digest.js';
 import type { PresenceSnapshot } from './presence-snapshot.js';
 import { buildElementTree, childrenNamed, XmlTreeError, type XmlElement } from './xml-element-tree.js';
 
@@ -94,14 +95,18 @@ function readDocument(root: XmlElement, receivedAt: number): PresenceSnapshot {
   const warn = (w: string): void => {
     if (warnings.length < 20) warnings.push(w);
   };
+  const tuples = childrenNamed(root, PidfNs.pidf, 'tuple').map((t, i) => readTuple(t, i, warn));
+  const newest = newestTimestamp(tuples.map((t) => t.timestamp));
   return {
     kind: 'document',
     entity,
-    tuples: childrenNamed(root, PidfNs.pidf, 'tuple').map((t, i) => readTuple(t, i, warn)),
+    tuples,
     persons: childrenNamed(root, PidfNs.dataModel, 'person').map((p, i) => readPerson(p, i, warn)),
     devices: childrenNamed(root, PidfNs.dataModel, 'device').map((d, i) => readDevice(d, i, warn)),
     notes: childrenNamed(root, PidfNs.pidf, 'note').map((n) => n.text).filter((t) => t !== ''),
     warnings,
     receivedAt,
+    digest: presenceDigest(root),
+    ...(newest !== undefined && { newestTimestamp: newest }),
   };
 }

@@ -108,6 +108,10 @@ export interface PresenceDocument {
   /** Tolerated oddities (unknown `<basic>` values, tuples without id, ...), for logs and the admin view. */
   warnings: string[];
   receivedAt: number;
+  /** Digest of the normalised document (presence-digest.ts): equal for a re-sent document, different for a changed one. */
+  digest?: string;
+  /** The newest tuple `<timestamp>` (RFC 3863 §4.1.7), ms since the epoch, when one parses. */
+  newestTimestamp?: number;
 }
 
 /** What `parsePresence` returns. */

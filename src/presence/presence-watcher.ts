@@ -17,7 +17,7 @@
  * One watcher serves one {@link WatchSource}: presence by default, or the registration state (`Event: reg`,
  * src/registration/reg-source.ts); `source-watchers.ts` combines them for the push path.
  */
-import type { CapabilityTable, EvictionReason } from '../capabilities/capability-table.js';
+import type { CapabilityTable, DeliveryResult, EvictionReason } from '../capabilities/capability-table.js';
 import type { ReachabilityDecision } from '../capabilities/reachability-policy.js';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
@@ -109,8 +109,8 @@ export class PresenceWatcher {
     return wait;
   }
 
-  /** Forwards a MESSAGE outcome to the table (2xx → reachable; 404/408/480/timeout → hold-down). */
-  recordDelivery(aor: string, result: { status?: number; timeout?: boolean }): ReachabilityDecision {
+  /** Forwards a MESSAGE outcome to the table, which attributes it (failure-attribution.ts). */
+  recordDelivery(aor: string, result: DeliveryResult): ReachabilityDecision {
     return this.options.table.recordDelivery(aor, result);
   }
 

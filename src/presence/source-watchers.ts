@@ -4,7 +4,7 @@
  * first-NOTIFY bound — for the sources that know nothing yet, then the table decides with all the
  * evidence (src/capabilities/source-policy.ts).
  */
-import type { CapabilityTable } from '../capabilities/capability-table.js';
+import type { CapabilityTable, DeliveryResult } from '../capabilities/capability-table.js';
 import type { ReachabilityDecision } from '../capabilities/reachability-policy.js';
 import type { PresenceWatcher, PresenceWatcherStats } from './presence-watcher.js';
 
@@ -22,7 +22,8 @@ export class SourceWatchers {
     return this.table.decide(aor, timedOut ? { firstNotifyTimedOut: true } : {});
   }
 
-  recordDelivery(aor: string, result: { status?: number; timeout?: boolean }): ReachabilityDecision {
+  /** A MESSAGE outcome with the core's health meanwhile; the table attributes it (failure-attribution.ts). */
+  recordDelivery(aor: string, result: DeliveryResult): ReachabilityDecision {
     return this.table.recordDelivery(aor, result);
   }
 

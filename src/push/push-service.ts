@@ -95,6 +95,15 @@ export interface PushServiceOptions {
   onOutboxQueued?: () => void;
   /** Level of the one line logged per outcome (config `log.outcomes`, default `info`). */
   outcomeLogLevel?: LevelWithSilent;
+  /** The SIP core's health; absent → always assumed up (no probing). */
+  coreHealth?: CoreHealthView;
+}
+
+/** What the push path reads of the SIP core's health (src/core-health/). */
+export interface CoreHealthView {
+  readonly state: 'unknown' | 'up' | 'down';
+  /** Increases whenever the core goes down: a transaction that saw it change was not "known alive". */
+  readonly downs: number;
 }
 
 /** What the agent knows about the PPG it hands back to (config `ppg`). */
@@ -135,6 +144,8 @@ export interface PushServiceCounters {
   scheduleFull: number;
   /** Refused at intake (4001) because the store could not write (disk full or failing). */
   storeUnwritable: number;
+  /** Synchronous hand-backs because the SIP core was down (also counted in handedBackSync). */
+  coreDown: number;
 }
 
 type TerminalDetail = { reason?: string; sipStatus?: number; bearerHint?: string; papCode?: number };
@@ -194,6 +205,7 @@ export class PushService {
     unconfirmedHandedBack: 0,
     scheduleFull: 0,
     storeUnwritable: 0,
+    coreDown: 0,
   };
   /** Outcome writes retried until they commit when the disk is full (see {@link WriteRetry}). */
   private readonly writes: WriteRetry;
@@ -391,6 +403,13 @@ export class PushService {
     const requested = push.qos.bearer;
     if (push.qos.bearerRequired && requested && !SIP_BEARERS.has(requested.toLowerCase())) {
       return this.syncHandBack(reply, { pushId: push.pushId, aor }, requested, `bearer ${requested} required by the PI`);
+    }
+
+    // A core known down gets nothing: the PPG takes the push now rather than after Timer F (RFC 3261
+    // §17.1.2.2), and no SIP is spent — not even presence.
+    if (this.options.coreHealth?.state === 'down') {
+      this.counters.coreDown += 1;
+      return this.syncHandBack(reply, { pushId: push.pushId, aor }, this.hintFor(push, this.options.profile.handBack.defaultBearer), 'SIP core unreachable');
     }
 
     if (this.options.policy === 'presence-aware') {
@@ -624,7 +643,10 @@ export class PushService {
       await this.writes.run(() => store.transitionDurable(pushId, 'delivering', {}, { expectedFrom: 'accepted' }));
       // An earlier copy may have left before a crash: a failure answer to this one proves nothing.
       const resent = record.sipAttempts > 0;
+      const core = this.options.coreHealth;
+      const coreBefore = core && { up: core.state === 'up', downs: core.downs };
       let outcome: DeliveryOutcome;
+      let failureKind: 'timeout' | 'transport' | undefined;
       try {
         const response = await engine.request(request);
         outcome = outcomeOfStatus(response.status, response.reason, resent);
@@ -636,11 +658,14 @@ export class PushService {
           return;
         }
         if (!(err instanceof SipRequestError)) throw err;
+        failureKind = err.kind;
         outcome = outcomeOfError(err);
       }
       // Counted only when the MESSAGE left the agent.
       if (!(outcome.kind === 'failed' && outcome.beforeSend)) this.counters.messagesSent += 1;
-      oracle.recordDelivery(aor, outcome.status === undefined ? { timeout: true } : { status: outcome.status });
+      // Known alive = up when the MESSAGE left, up now, and not down in between (failure-attribution.ts).
+      const coreAlive = !core || !coreBefore || (coreBefore.up && core.state === 'up' && core.downs === coreBefore.downs);
+      oracle.recordDelivery(aor, { ...(outcome.status !== undefined && { status: outcome.status }), ...(failureKind && { failure: failureKind }), coreAlive });
       if (outcome.kind === 'delivered') {
         await this.finish(record, 'delivering', 'delivered', { sipStatus: outcome.status, reason: `SIP ${outcome.status}` });
         this.counters.delivered += 1;

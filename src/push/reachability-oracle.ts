@@ -14,10 +14,17 @@ export interface ReachabilityVerdict {
   reason: string;
 }
 
-/** A SIP delivery result fed back into the table (step 4 of a push: the outcome teaches the table). */
+/**
+ * A SIP delivery result fed back into the table, with what the push path knew about the core meanwhile;
+ * the layer below decides from it who is to blame (a user is held down only on evidence about the user).
+ */
 export interface DeliveryReport {
+  /** The final SIP status, when one came. */
   status?: number;
-  timeout?: boolean;
+  /** No final status: Timer F fired, or the transport (or the engine's connection) failed. */
+  failure?: 'timeout' | 'transport';
+  /** The core was known alive from send to outcome; absent → no core health known (assumed alive). */
+  coreAlive?: boolean;
 }
 
 export interface ReachabilityOracle {

@@ -92,8 +92,8 @@ describe('intake security', () => {
   });
 
   it('per-PI rate limit: over the bucket → PAP 4001, HTTP 429, Retry-After; other PIs unaffected; refills', async () => {
-    // A token every 2 s: five requests in a row stay inside one refill even on a loaded machine.
-    const { base } = await start({ intake: { auth: { users: USERS }, rateLimit: { perSecond: 0.5, burst: 3 } } });
+    // A token every 10 s: five requests in a row stay inside one refill even on a heavily loaded machine.
+    const { base } = await start({ intake: { auth: { users: USERS }, rateLimit: { perSecond: 0.1, burst: 3 } } });
     const a = basic('pi-basic', PASSWORD);
     const codes: number[] = [];
     for (let i = 0; i < 5; i += 1) codes.push((await pap(base, `r-${i}`, a)).status);
@@ -101,14 +101,14 @@ describe('intake security', () => {
     const limited = await pap(base, 'r-x', a);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(2);
+    expect(Number(limited.headers.get("retry-after"))).toBeLessThanOrEqual(10);
     expect(limited.text).toContain('code="4001"');
     expect(limited.text).toContain('push-id="r-x"');
     expect(agent!.store.get('r-x')).toBeUndefined();
     expect((await pap(base, 'r-other', `Bearer ${TOKEN}`)).status).toBe(202);
     // Refills: accepted again within a few token periods (polled, not slept).
     let later = 0;
-    for (let i = 0; i < 100 && later !== 202; i += 1) {
+    for (let i = 0; i < 250 && later !== 202; i += 1) {
       later = (await pap(base, `r-later-${i}`, a)).status;
       if (later !== 202) await new Promise((r) => setTimeout(r, 100));
     }

@@ -60,6 +60,22 @@ describe('admin API with the right token', () => {
     expect(body.presence).toHaveProperty('notifiesReceived', 0);
   });
 
+  it('DELETE /admin/users/:aor/hold-down lifts a hold-down (200 with the new decision); 404 when not held down', async () => {
+    const server = await start(TOKEN);
+    const aor = 'sip:hold@127.0.0.1';
+    server.table.recordDelivery(aor, { status: 480 });
+    expect(server.table.decide(aor).rule).toBe('hold-down');
+    const url = `${server.url}/admin/users/${encodeURIComponent(aor)}/hold-down`;
+    const cleared = await fetch(url, { method: 'DELETE', headers: auth });
+    expect(cleared.status).toBe(200);
+    expect(await readJson(cleared)).toMatchObject({ aor, holdDown: 'cleared', state: 'unknown' });
+    expect(server.table.decide(aor).rule).not.toBe('hold-down');
+    const again = await fetch(url, { method: 'DELETE', headers: auth });
+    expect(again.status).toBe(404);
+    expect((await readJson(again)).error).toBe('NOT_FOUND');
+    expect((await fetch(url, { method: 'DELETE' })).status).toBe(401);
+  });
+
   it('GET /admin/users/:aor shows state, reason, sources and age; 404 NOT_FOUND for an unknown user', async () => {
     const server = await start(TOKEN);
     const aor = 'sip:erin@127.0.0.1';

@@ -89,7 +89,7 @@ describe('CapabilityTable: deliveries', () => {
   it.each([[404], [408], [480], [undefined]])('status %s (undefined = timeout) holds the user down, then releases', (status) => {
     const { table, snapshot, clock } = setup();
     table.recordPresence(ALICE, snapshot('oma-push-open.xml'));
-    const d = table.recordDelivery(ALICE, status === undefined ? { timeout: true } : { status });
+    const d = table.recordDelivery(ALICE, status === undefined ? { failure: 'timeout', coreAlive: true } : { status, coreAlive: true });
     expect(d).toMatchObject({ reachability: 'unreachable', rule: 'hold-down' });
     clock.t += HOLD - 1;
     expect(table.decide(ALICE).rule).toBe('hold-down');
@@ -157,5 +157,65 @@ describe('CapabilityTable: LRU, admin view, stats', () => {
     expect(view?.ageMs).toBe(2500);
     table.recordPresence('sip:c@x', snapshot('baresip.xml'));
     expect(evicted[0][0]).toBe('sip:a@x');
+  });
+});
+
+describe('CapabilityTable: what lifts a hold-down', () => {
+  const at = (t: number) => new Date(t).toISOString();
+  const doc = (clock: { t: number }, basic: string, timestamp?: number) =>
+    parsePresence(
+      Buffer.from(
+        `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="${ALICE}"><tuple id="t1"><status><basic>${basic}</basic></status>` +
+          `${timestamp === undefined ? '' : `<timestamp>${at(timestamp)}</timestamp>`}</tuple></presence>`,
+      ),
+      'application/pidf+xml',
+      { receivedAt: clock.t },
+    );
+
+  it('a refresh NOTIFY repeating the document does not; a changed document does', () => {
+    const { table, clock } = setup();
+    table.recordPresence(ALICE, doc(clock, 'open'));
+    clock.t += 1000;
+    table.recordDelivery(ALICE, { status: 480 });
+    clock.t += 1000;
+    table.recordPresence(ALICE, doc(clock, 'open'));
+    expect(table.decide(ALICE).rule).toBe('hold-down');
+    clock.t += 1000;
+    table.recordPresence(ALICE, doc(clock, 'open', clock.t));
+    expect(table.decide(ALICE)).toMatchObject({ reachability: 'reachable', rule: 'basic-open' });
+    expect(table.stats().holdDownsLiftedByPresence).toBe(1);
+  });
+
+  it('a document first seen after the failure but stamped before it does not', () => {
+    const { table, clock } = setup();
+    const failedAt = clock.t;
+    table.recordDelivery(ALICE, { status: 404 });
+    clock.t += 1000;
+    table.recordPresence(ALICE, doc(clock, 'open', failedAt - 60_000));
+    expect(table.decide(ALICE).rule).toBe('hold-down');
+    table.recordPresence(ALICE, doc(clock, 'open', failedAt + 500));
+    expect(table.decide(ALICE).rule).toBe('basic-open');
+  });
+
+  it('an operator clears it; clearing a user not held down reports false', () => {
+    const { table, clock } = setup();
+    table.recordPresence(ALICE, doc(clock, 'open'));
+    table.recordDelivery(ALICE, { status: 480 });
+    expect(table.clearHoldDown(ALICE)).toBe(true);
+    expect(table.decide(ALICE).rule).toBe('basic-open');
+    expect(table.clearHoldDown(ALICE)).toBe(false);
+    expect(table.clearHoldDown('sip:nobody@127.0.0.1')).toBe(false);
+    expect(table.stats().holdDownsCleared).toBe(1);
+  });
+
+  it('blames the core, not the user: a timeout while the core was not known alive, a transport error, a 503', () => {
+    const { table, clock } = setup();
+    table.recordPresence(ALICE, doc(clock, 'open'));
+    expect(table.recordDelivery(ALICE, { failure: 'timeout', coreAlive: false }).rule).toBe('basic-open');
+    expect(table.recordDelivery(ALICE, { failure: 'transport', coreAlive: true }).rule).toBe('basic-open');
+    expect(table.recordDelivery(ALICE, { status: 408, coreAlive: false }).rule).toBe('basic-open');
+    expect(table.entry(ALICE)?.sources.delivery).toMatchObject({ outcome: 'failed', status: 408, blame: 'core' });
+    expect(table.recordDelivery(ALICE, { failure: 'timeout', coreAlive: true }).rule).toBe('hold-down');
+    expect(table.entry(ALICE)?.sources.delivery).toMatchObject({ blame: 'user' });
   });
 });

@@ -166,8 +166,16 @@ describe('push, status and cancel against a running agent (intake with credentia
 
   it('the started agent serves readiness, metrics, the JSON API and the OpenAPI file (wired in agent.ts)', async () => {
     const base = `http://127.0.0.1:${httpPort}`;
-    const ready = await fetch(`${base}/readyz`);
-    expect(ready.status).toBe(200);
+    // The profile's core is a closed port: once its OPTIONS probes fail, /readyz says not ready and names it.
+    let readiness: { status?: string; checks?: Record<string, boolean> } = {};
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+      const ready = await fetch(`${base}/readyz`);
+      readiness = (await ready.json()) as typeof readiness;
+      if (ready.status === 503) break;
+    }
+    expect(readiness.status).toBe('not-ready');
+    expect(readiness.checks).toMatchObject({ sipEngine: true, store: true, intake: true });
+    expect(Object.entries(readiness.checks ?? {}).find(([name]) => name.startsWith('sipCore:udp:127.0.0.1:'))?.[1]).toBe(false);
     const json = await fetch(`${base}/v1/pushes`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${PI_TOKEN}` },

@@ -60,6 +60,7 @@ interface SetupOptions {
   store?: PushStore;
   capabilities?: EngineCapabilities;
   profile?: SipProfile;
+  coreHealth?: { state: 'unknown' | 'up' | 'down'; downs: number };
 }
 
 function setup(answer: Answer, options: SetupOptions = {}) {
@@ -78,6 +79,7 @@ function setup(answer: Answer, options: SetupOptions = {}) {
     maxInFlight: options.maxInFlight ?? 10,
     maxQueued: options.maxQueued ?? 10,
     maxScheduled: options.maxScheduled,
+    ...(options.coreHealth && { coreHealth: options.coreHealth }),
   });
   return { store, engine, oracle, service };
 }
@@ -116,7 +118,7 @@ describe('PushService outcomes', () => {
     expect((await service.handlePap(contentType, body)).httpStatus).toBe(202);
     await settle(service);
     expect(store.get('p1')?.state).toBe('delivered');
-    expect(oracle.reports).toEqual([{ aor: 'sip:alice@127.0.0.1', report: { status: 200 } }]);
+    expect(oracle.reports).toEqual([{ aor: 'sip:alice@127.0.0.1', report: { status: 200, coreAlive: true } }]);
   });
 
   it('a transaction timeout → handing-back with the hand-back POST queued, and the table hears the timeout', async () => {
@@ -130,7 +132,7 @@ describe('PushService outcomes', () => {
     expect(record?.state).toBe('handing-back');
     expect(record?.reason).toBe('SIP transaction timeout');
     expect(store.outbox.listForPush('p2').map((item) => item.kind)).toEqual(['hand-back']);
-    expect(oracle.reports[0]?.report).toEqual({ timeout: true });
+    expect(oracle.reports[0]?.report).toEqual({ failure: 'timeout', coreAlive: true });
   });
 
   it('an SMS hint for a SIP identity with no known MSISDN: no blind hand-back, hand-back-refused with the reason, the PI told', async () => {
@@ -425,5 +427,39 @@ describe('PushService: unconfirmed outcomes', () => {
     await settle(ctx.service);
     expect(ctx.store.get('u6')?.state).toBe('handing-back');
     expect(ctx.service.counters.unconfirmedHandedBack).toBe(1);
+  });
+});
+
+describe('push service: SIP core health', () => {
+  it('core down → synchronous 3010 "SIP core unreachable" with the hint, nothing stored, no SIP at all', async () => {
+    const core = { state: 'down' as const, downs: 1 };
+    const { service, store, engine, oracle } = setup(async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }), { coreHealth: core });
+    const { contentType, body } = push('down-1');
+    const reply = await service.handlePap(contentType, body);
+    expect(reply.httpStatus).toBe(200);
+    expect(reply.body).toContain('code="3010"');
+    expect(reply.body).toContain('SIP core unreachable');
+    expect(reply.headers['X-Push-Bearer-Hint']).toBe('SMS');
+    expect(store.get('down-1')).toBeUndefined();
+    expect(engine.sent).toHaveLength(0);
+    expect(oracle.reports).toHaveLength(0);
+    expect(service.counters).toMatchObject({ coreDown: 1, handedBackSync: 1, accepted: 0 });
+  });
+
+  it('a timeout during which the core went down is reported with coreAlive false (no blame on the user)', async () => {
+    const core: { state: 'unknown' | 'up' | 'down'; downs: number } = { state: 'up', downs: 0 };
+    const { service, oracle } = setup(
+      async () => {
+        core.state = 'down';
+        core.downs += 1;
+        core.state = 'up';
+        throw new SipRequestError('timeout', 'Timer F');
+      },
+      { coreHealth: core },
+    );
+    const { contentType, body } = push('down-2');
+    await service.handlePap(contentType, body);
+    await settle(service);
+    expect(oracle.reports[0]?.report).toEqual({ failure: 'timeout', coreAlive: false });
   });
 });

@@ -27,6 +27,13 @@ const hostile = fc.string({
   maxLength: 40,
 });
 
+/**
+ * A field is hostile one time in four and a plain token otherwise, so that (with seven fields per push)
+ * enough pushes get through for the carried values to be checked: with every field hostile nearly every
+ * push is refused somewhere and the "reach the MESSAGE" half of the property goes untested.
+ */
+const field = fc.oneof({ weight: 1, arbitrary: hostile }, { weight: 3, arbitrary: fc.stringMatching(/^[a-z0-9]{1,12}$/) });
+
 function pap(fields: { bearer: string; network: string; pushId: string; notify: string; contentType: string; appId: string; user: string }) {
   const attr = (value: string) => escapeXmlAttribute(value);
   const control =
@@ -48,7 +55,7 @@ describe('PI fields that reach a header (property)', () => {
     let accepted = 0;
     fc.assert(
       fc.property(
-        fc.record({ bearer: hostile, network: hostile, pushId: hostile, notify: hostile, contentType: hostile, appId: hostile, user: hostile }),
+        fc.record({ bearer: field, network: field, pushId: field, notify: field, contentType: field, appId: field, user: field }),
         (fields) => {
           let built;
           try {

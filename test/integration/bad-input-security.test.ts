@@ -50,7 +50,9 @@ async function start(config: AgentConfigInput, logLines?: string[]): Promise<{ b
     : pino({ level: 'silent' });
   const validated = validateConfig({
     policy: 'always-sip',
-    sip: { listen: [{ host: '127.0.0.2', port: sipPort, transport: 'udp' }], timers: { t1Ms: 20, t2Ms: 100, t4Ms: 100 } },
+    // No SIP core listens here; without probes the core is never declared down, so an accepted push stays
+    // 1001 (HTTP 202) and the answers below speak about intake security only.
+    sip: { listen: [{ host: '127.0.0.2', port: sipPort, transport: 'udp' }], timers: { t1Ms: 20, t2Ms: 100, t4Ms: 100 }, coreHealth: { intervalMs: 0 } },
     http: { host: '127.0.0.1', port: 0, ...config.http },
     ppg: { handBackUrl: `http://127.0.0.1:${await freePort('127.0.0.1')}/handback` },
     store: { path: join(makeTempDir('sec'), 'pushes.sqlite') },

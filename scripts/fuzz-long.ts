@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { startAgent } from '../src/agent.js';
 import { validateConfig } from '../src/config/load-config.js';
 import { AgentError } from '../src/errors.js';
-import { silentLogger } from '../src/ops/logger.js';
+import { silentLogger } from '../src/lib/logger.js';
 import { parsePresence } from '../src/presence/pidf-parser.js';
 import { loadProfile } from '../src/profiles/load-profile.js';
 import { parseMultipartRelated } from '../src/push/pap/multipart.js';

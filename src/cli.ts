@@ -45,7 +45,7 @@ program
     }
     const pretty = config.log.pretty === 'auto' ? Boolean(process.stdout.isTTY) : config.log.pretty;
     // Loaded here, not at the top: the client commands need none of the agent (fastify, SQLite, SIP).
-    const [{ startAgent }, { createLogger }] = await Promise.all([import('./agent.js'), import('./ops/logger.js')]);
+    const [{ startAgent }, { createLogger }] = await Promise.all([import('./agent.js'), import('./lib/logger.js')]);
     const logger = createLogger({ level: config.log.level, pretty });
     let agent;
     try {

@@ -20,11 +20,11 @@
 import type { CapabilityTable, DeliveryResult, EvictionReason } from '../capabilities/capability-table.js';
 import type { ReachabilityDecision } from '../capabilities/reachability-policy.js';
 import { AgentError } from '../errors.js';
-import type { Logger } from '../ops/logger.js';
+import type { Logger } from '../lib/logger.js';
 import type { SipProfile } from '../profiles/schema.js';
 import { SipRequestError, SipStatusError, type NotifyEvent, type SipEngine, type SubscriptionDelegate, type SubscriptionEnded } from '../sip/port.js';
-import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
-import { ConcurrencyLimiter, type TaskPriority } from './concurrency-limiter.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../lib/backoff.js';
+import { ConcurrencyLimiter, type TaskPriority } from '../lib/concurrency-limiter.js';
 import { stepAfterEnd, stepAfterSubscribeError, type NextStep } from './resubscribe-policy.js';
 import { presenceSource, type WatchSource } from './watch-source.js';
 import { readWatchList } from './watch-list.js';
@@ -37,7 +37,7 @@ export interface PresenceWatcherOptions {
   logger: Logger;
   /** SUBSCRIBE transactions in flight at once (default 50). */
   maxConcurrentSubscribes?: number;
-  backoff?: BackoffSettings;
+  backoff?: BackoffPolicy;
   /** [0, 1) source for backoff jitter (tests pin it). */
   random?: () => number;
   /** What is watched; default the presence source of `profile`. */
@@ -62,7 +62,7 @@ const STABLE_SUBSCRIPTION_MS = 60_000;
 export class PresenceWatcher {
   private readonly users = new Map<string, WatchedUser>();
   private readonly limiter: ConcurrencyLimiter;
-  private readonly backoff: BackoffSettings;
+  private readonly backoff: BackoffPolicy;
   private readonly random: () => number;
   private readonly log: Logger;
   private readonly detach: () => void;
@@ -304,7 +304,7 @@ export class PresenceWatcher {
       return;
     }
     const attempt = user.attempts++;
-    const delay = step.immediateFirst && attempt === 0 ? 0 : backoffDelayMs(attempt, this.backoff, this.random, step.retryAfter);
+    const delay = step.immediateFirst && attempt === 0 ? 0 : backoffDelay(this.backoff, attempt + 1, this.random, (step.retryAfter ?? 0) * 1000);
     user.phase = 'backoff';
     this.counters.resubscribesScheduled++;
     user.retryTimer = setTimeout(() => void this.start(user, 'low'), delay);

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from '../../src/agent.js';
 import type { AgentConfigInput } from '../../src/config/config-schema.js';
 import { validateConfig } from '../../src/config/load-config.js';
-import { REDACT_PATHS } from '../../src/ops/logger.js';
+import { REDACT_PATHS } from '../../src/lib/logger.js';
 import { freePort } from '../support/ports.js';
 import { makeTempDir } from '../support/repo-paths.js';
 import { labProfile, papPush, userAddress } from '../support/agent-under-test.js';

@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CapabilityTable } from '../../src/capabilities/capability-table.js';
 import { createHttpServer, type HttpServer } from '../../src/ops/http-server.js';
-import { silentLogger } from '../../src/ops/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { readinessChecks } from '../../src/ops/readiness.js';
 import { PresenceWatcher } from '../../src/presence/presence-watcher.js';

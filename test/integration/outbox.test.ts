@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/ops/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { OutboxDispatcher, type OutboxDispatcherOptions } from '../../src/push/outbox/outbox-dispatcher.js';
 import type { NewOutboxItem, OutboxItem } from '../../src/push/outbox/outbox-item.js';
 import { PpgHttpClient } from '../../src/push/outbox/ppg-http-client.js';

@@ -10,8 +10,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CapabilityTable } from '../../src/capabilities/capability-table.js';
 import type { ReachabilityDecision } from '../../src/capabilities/reachability-policy.js';
-import { silentLogger } from '../../src/ops/logger.js';
-import type { BackoffSettings } from '../../src/presence/backoff.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import type { BackoffPolicy } from '../../src/lib/backoff.js';
 import { PresenceWatcher } from '../../src/presence/presence-watcher.js';
 import { loadProfile, validateProfile } from '../../src/profiles/load-profile.js';
 import type { SipProfile } from '../../src/profiles/schema.js';
@@ -53,7 +53,7 @@ interface WatcherSetup {
   expiresSeconds?: number;
   maxUsers?: number;
   maxConcurrentSubscribes?: number;
-  backoff?: BackoffSettings;
+  backoff?: BackoffPolicy;
   t1Ms?: number;
 }
 

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CapabilityTable } from '../../src/capabilities/capability-table.js';
 import type { ReachabilityDecision } from '../../src/capabilities/reachability-policy.js';
-import { silentLogger } from '../../src/ops/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { PresenceWatcher } from '../../src/presence/presence-watcher.js';
 import { loadProfile, validateProfile } from '../../src/profiles/load-profile.js';
 import type { SipProfile } from '../../src/profiles/schema.js';

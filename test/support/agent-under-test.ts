@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startAgent, type RunningAgent } from '../../src/agent.js';
 import { validateConfig } from '../../src/config/load-config.js';
 import type { AgentConfigInput } from '../../src/config/config-schema.js';
-import { silentLogger } from '../../src/ops/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { loadProfile } from '../../src/profiles/load-profile.js';
 import type { SipProfile } from '../../src/profiles/schema.js';
 import { buildMultipartRelated } from '../../src/push/pap/multipart.js';

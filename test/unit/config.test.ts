@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { applyEnvOverrides, loadConfig, validateConfig } from '../../src/config/load-config.js';
 import { AgentError } from '../../src/errors.js';
-import { REDACT_PATHS, loggerForModule } from '../../src/ops/logger.js';
+import { REDACT_PATHS, loggerForModule } from '../../src/lib/logger.js';
 
 function configError(run: () => unknown): AgentError {
   try {

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type Srf from 'drachtio-srf';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/ops/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { DrachtioSubscription, type DrachtioSubscriptionHost } from '../../src/sip/drachtio/drachtio-subscription.js';
 import type { NotifyEvent, SubscriptionEnded } from '../../src/sip/port.js';
 

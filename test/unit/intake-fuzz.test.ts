@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/ops/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { loadProfile } from '../../src/profiles/load-profile.js';
 import { PushService } from '../../src/push/push-service.js';
 import type { ReachabilityOracle } from '../../src/push/reachability-oracle.js';

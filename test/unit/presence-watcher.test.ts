@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CapabilityTable } from '../../src/capabilities/capability-table.js';
-import { silentLogger } from '../../src/ops/logger.js';
-import { backoffDelayMs } from '../../src/presence/backoff.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { backoffDelay } from '../../src/lib/backoff.js';
 import { PresenceWatcher } from '../../src/presence/presence-watcher.js';
 import { stepAfterEnd } from '../../src/presence/resubscribe-policy.js';
 import { parseWatchList } from '../../src/presence/watch-list.js';
@@ -350,9 +350,10 @@ describe('PresenceWatcher: concurrency, watch list, stop', () => {
 describe('backoff and resubscribe policy', () => {
   it('doubles up to the cap with jitter in [ceiling/2, ceiling], retry-after as a floor', () => {
     const s = { baseMs: 1000, maxMs: 8000 };
-    expect([0, 1, 2, 3, 4, 10].map((a) => backoffDelayMs(a, s, () => 0))).toEqual([500, 1000, 2000, 4000, 4000, 4000]);
-    expect(backoffDelayMs(3, s, () => 0.999999)).toBe(8000);
-    expect(backoffDelayMs(0, s, () => 0, 60)).toBe(60_000);
+    // failures 1, 2, 3, ...: the random draw 0 keeps half the ceiling, a draw near 1 all of it.
+    expect([1, 2, 3, 4, 5, 11].map((n) => backoffDelay(s, n, () => 0))).toEqual([500, 1000, 2000, 4000, 4000, 4000]);
+    expect(backoffDelay(s, 4, () => 0.999999)).toBe(8000);
+    expect(backoffDelay(s, 1, () => 0, 60_000)).toBe(60_000);
   });
 
   it('maps end causes per RFC 6665 §4.1.3', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentError, ErrorCodes } from '../../src/errors.js';
-import { silentLogger } from '../../src/ops/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { loadProfile } from '../../src/profiles/load-profile.js';
 import type { SipProfile } from '../../src/profiles/schema.js';
 import { PushService } from '../../src/push/push-service.js';

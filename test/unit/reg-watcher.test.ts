@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CapabilityTable } from '../../src/capabilities/capability-table.js';
-import { silentLogger } from '../../src/ops/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { PresenceWatcher } from '../../src/presence/presence-watcher.js';
 import { SourceWatchers } from '../../src/presence/source-watchers.js';
 import { loadProfile, validateProfile } from '../../src/profiles/load-profile.js';

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { validateConfig } from '../../src/config/load-config.js';
 import { AgentError } from '../../src/errors.js';
-import { EngineCounters } from '../../src/sip/embedded/engine-stats.js';
+import { EngineCounters } from '../../src/sip/engine-stats.js';
 import { decodeMessage } from '../../src/sip/embedded/message-codec.js';
 import { NonInviteServerTransaction } from '../../src/sip/embedded/non-invite-server-transaction.js';
 import { measureMessage, responseHeadersOnly } from '../../src/sip/embedded/oversize.js';

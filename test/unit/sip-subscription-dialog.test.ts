@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { silentLogger } from '../../src/ops/logger.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { SipRequestError, type NotifyEvent, type SubscriptionEnded } from '../../src/sip/port.js';
 import { decodeMessage, type DecodedMessage } from '../../src/sip/embedded/message-codec.js';
 import type { OutgoingRequest } from '../../src/sip/embedded/outgoing-request.js';

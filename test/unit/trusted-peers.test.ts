@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AgentError, ErrorCodes } from '../../src/errors.js';
-import { TrustedPeers } from '../../src/ops/trusted-peers.js';
+import { TrustedPeers } from '../../src/sip/trusted-peers.js';
 
 describe('TrustedPeers (config sip.trustedPeers)', () => {
   it('matches single addresses and CIDR blocks, IPv4 and IPv6, and v4-mapped v6 sources', () => {

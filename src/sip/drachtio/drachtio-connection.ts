@@ -1,6 +1,6 @@
 import Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
-import { backoffDelayMs, type BackoffSettings } from '../../presence/backoff.js';
+import { backoffDelay, type BackoffPolicy } from '../../lib/backoff.js';
 
 export type DrachtioMode = 'inbound' | 'outbound';
 
@@ -10,7 +10,7 @@ export interface DrachtioConnectionOptions {
   secret: string;
   /** `inbound`: the agent dials drachtio-server's control port; `outbound`: the server dials the agent. */
   mode: DrachtioMode;
-  reconnect: BackoffSettings;
+  reconnect: BackoffPolicy;
   /** Application-level ping period (srf allows 5000–300000 ms). Two unanswered pings = connection dead. */
   pingIntervalMs: number;
   logger: Logger;
@@ -121,7 +121,7 @@ export class DrachtioConnection {
     this.close(srf);
     if (wasUp) this.options.onDown(reason);
     if (this.stopped) return;
-    const delay = backoffDelayMs(this.attempt, this.options.reconnect);
+    const delay = backoffDelay(this.options.reconnect, this.attempt + 1);
     this.attempt += 1;
     this.options.logger.warn({ reason, retryInMs: delay, attempt: this.attempt }, 'drachtio connection lost; reconnecting');
     this.retryTimer = setTimeout(() => {

@@ -1,7 +1,7 @@
 import type Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
-import type { BackoffSettings } from '../../presence/backoff.js';
-import { silentLogger } from '../../ops/logger.js';
+import type { BackoffPolicy } from '../../lib/backoff.js';
+import { silentLogger } from '../../lib/logger.js';
 import {
   SipRequestError,
   type BoundAddress,
@@ -15,8 +15,8 @@ import {
   type SubscribeOptions,
   type SubscriptionDelegate,
 } from '../port.js';
-import { EngineCounters } from '../embedded/engine-stats.js';
-import { formatNameAddr } from '../embedded/outgoing-request.js';
+import { EngineCounters } from '../engine-stats.js';
+import { formatNameAddr } from '../name-addr.js';
 import { DrachtioConnection, type DrachtioMode } from './drachtio-connection.js';
 import { DrachtioSubscription, type DrachtioSubscriptionHost } from './drachtio-subscription.js';
 import { fromSrfHeaders, toSrfHeaders, uriOf } from './srf-headers.js';
@@ -31,7 +31,7 @@ export interface DrachtioEngineOptions {
   /** Requests without a nextHop go through this proxy (drachtio-server's `proxy` option). */
   outboundProxy?: BoundAddress;
   logger?: Logger;
-  reconnect?: BackoffSettings;
+  reconnect?: BackoffPolicy;
   /** srf ping period, ms (5000–300000); default 15000. */
   pingIntervalMs?: number;
   /** How long `start()` waits for the first connection before resolving anyway (still retrying). */

@@ -1,8 +1,8 @@
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { silentLogger } from '../../ops/logger.js';
-import { TrustedPeers } from '../../ops/trusted-peers.js';
+import { silentLogger } from '../../lib/logger.js';
+import { TrustedPeers } from '../trusted-peers.js';
 import {
   SipRequestError,
   type BoundAddress,
@@ -18,14 +18,15 @@ import {
   type SubscribeOptions,
   type SubscriptionDelegate,
 } from '../port.js';
-import { EngineCounters } from './engine-stats.js';
+import { EngineCounters } from '../engine-stats.js';
 import { BRANCH_COOKIE, newBranch, newCallId, newTag } from './identifiers.js';
 import { decodeMessage, encodeMessage, type DecodedMessage } from './message-codec.js';
 import { NonInviteClientTransaction } from './non-invite-client-transaction.js';
 import { NonInviteServerTransaction } from './non-invite-server-transaction.js';
 import { measureMessage, responseHeadersOnly } from './oversize.js';
 import { ServerTransactionTable } from './server-transaction-table.js';
-import { formatNameAddr, headerPairs, proxyRoute, toSipMessage, topVia, type OutgoingRequest } from './outgoing-request.js';
+import { headerPairs, proxyRoute, toSipMessage, topVia, type OutgoingRequest } from './outgoing-request.js';
+import { formatNameAddr } from '../name-addr.js';
 import { buildResponse, missingMandatoryHeader, udpResponseDestination } from './response-builder.js';
 import { SubscriptionDialog, hopOf, type SubscriptionHost } from './subscription-dialog.js';
 import { TcpTransport } from './tcp-transport.js';

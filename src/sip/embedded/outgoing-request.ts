@@ -34,12 +34,6 @@ export function headerPairs(headers: SipHeaders | undefined): Array<[string, str
   return pairs;
 }
 
-/** `"Display" <uri>;tag=...` (RFC 3261 §20.20 name-addr, quoted display name). */
-export function formatNameAddr(uri: string, displayName?: string, tag?: string): string {
-  const name = displayName ? `"${displayName.replace(/(["\\])/g, '\\$1')}" ` : '';
-  return `${name}<${uri}>${tag ? `;tag=${tag}` : ''}`;
-}
-
 /** `<sip:host:port;transport=tcp;lr>`: a loose-routing Route entry for an outbound proxy (RFC 3261 §16.12). */
 export function proxyRoute(proxy: BoundAddress): string {
   const host = proxy.host.includes(':') ? `[${proxy.host}]` : proxy.host;

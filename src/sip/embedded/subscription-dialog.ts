@@ -12,7 +12,8 @@ import {
 import { SubscriberLifecycle, type SubscribeAnswer } from '../subscriber-lifecycle.js';
 import { newCallId, newTag } from './identifiers.js';
 import { firstHeader, type DecodedMessage } from './message-codec.js';
-import { formatNameAddr, headerPairs, proxyRoute, type OutgoingRequest } from './outgoing-request.js';
+import { headerPairs, proxyRoute, type OutgoingRequest } from './outgoing-request.js';
+import { formatNameAddr } from '../name-addr.js';
 import { parseDeltaSeconds, parseSubscriptionState } from '../subscription-state.js';
 import type { SipTimerValues } from './timer-values.js';
 

@@ -1,4 +1,4 @@
-import type { SipEngineStats } from '../port.js';
+import type { SipEngineStats } from './port.js';
 
 /**
  * Methods counted by name (RFC 3261 and the extensions a SIP core may route); any other method a peer

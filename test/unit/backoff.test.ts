@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../src/push/outbox/backoff.js';
+import { backoffDelay } from '../../src/lib/backoff.js';
 
-describe('outbox backoff', () => {
+describe('backoff', () => {
   const policy = { baseMs: 100, maxMs: 5_000, jitter: 0 };
 
   it('doubles from baseMs and stops at maxMs', () => {
@@ -13,8 +13,12 @@ describe('outbox backoff', () => {
 
   it('jitters down only, within [d·(1−jitter), d]', () => {
     const p = { ...policy, jitter: 0.5 };
-    expect(backoffDelay(p, 3, () => 0)).toBe(400);
-    expect(backoffDelay(p, 3, () => 0.999999)).toBe(200);
+    expect(backoffDelay(p, 3, () => 0)).toBe(200);
+    expect(backoffDelay(p, 3, () => 0.999999)).toBe(400);
+  });
+
+  it('a Retry-After floor is never shortened by jitter', () => {
+    expect(backoffDelay({ baseMs: 1000, maxMs: 8000 }, 1, () => 0, 60_000)).toBe(60_000);
   });
 
   it('never leaves [0, maxMs] (property)', () => {

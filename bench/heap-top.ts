@@ -135,7 +135,8 @@ for (let i = 0; i < n; i++) {
   byCtor.set(key, entry);
 }
 console.log(`${file}: ${n} nodes, self sizes ${mb(total)} MB\n\nself size by constructor:`);
-for (const [k, v] of [...byCtor].sort((a, b) => b[1].size - a[1].size).slice(0, top)) console.log(`${mb(v.size).padStart(8)} MB ${String(v.count).padStart(9)}  ${k}`);
+for (const [k, v] of [...byCtor].sort((a, b) => b[1].size - a[1].size).slice(0, top))
+  console.log(`${mb(v.size).padStart(8)} MB ${String(v.count).padStart(9)}  ${k}`);
 
 /** The edge from `from` to `to`, named. */
 const via = (from: number, to: number) => {
@@ -172,5 +173,6 @@ if (whoAt > 0) {
     groups.set(key, g);
   }
   console.log(`\nwho holds "${prefix}" (retained, count, chain):`);
-  for (const [k, g] of [...groups].sort((a, b) => b[1].size - a[1].size).slice(0, top)) console.log(`${mb(g.size).padStart(8)} MB ${String(g.count).padStart(7)}  ${k}`);
+  for (const [k, g] of [...groups].sort((a, b) => b[1].size - a[1].size).slice(0, top))
+    console.log(`${mb(g.size).padStart(8)} MB ${String(g.count).padStart(7)}  ${k}`);
 }

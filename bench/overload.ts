@@ -68,7 +68,11 @@ export async function runOverload(env: BenchEnv, sustained: number): Promise<Ove
   const aors = await throughputPopulation(env);
   const agent = await startAgentProcess({
     profile: env.profile(),
-    config: { sip: { timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 } }, ppg: { handBackUrl: sink.url('/handback'), numberBearers: [] }, capabilityTable: { maxUsers: 1_000_000 } },
+    config: {
+      sip: { timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 } },
+      ppg: { handBackUrl: sink.url('/handback'), numberBearers: [] },
+      capabilityTable: { maxUsers: 1_000_000 },
+    },
     watch: aors,
     // Diagnostics: SPA_BENCH_HEAPSNAP_AT="8,40" writes a V8 heap snapshot at those seconds after the load
     // started into SPA_BENCH_HEAPSNAP_DIR (each snapshot pauses the agent for seconds and inflates RSS).
@@ -92,7 +96,15 @@ export async function runOverload(env: BenchEnv, sustained: number): Promise<Ove
       const rssMb = memoryMb(agent.pid).rssMb;
       const m = await agent.metrics().catch(() => undefined);
       const mb = (name: string) => (m ? metricValue(m, name) / 2 ** 20 : NaN);
-      timeline.push({ t, rssMb, heapUsedMb: mb('spa_nodejs_heap_size_used_bytes'), heapTotalMb: mb('spa_nodejs_heap_size_total_bytes'), externalMb: mb('spa_nodejs_external_memory_bytes'), queued: m ? metricValue(m, 'spa_push_queue', 'kind="queued"') : NaN, inFlight: m ? metricValue(m, 'spa_push_queue', 'kind="in-flight"') : NaN });
+      timeline.push({
+        t,
+        rssMb,
+        heapUsedMb: mb('spa_nodejs_heap_size_used_bytes'),
+        heapTotalMb: mb('spa_nodejs_heap_size_total_bytes'),
+        externalMb: mb('spa_nodejs_external_memory_bytes'),
+        queued: m ? metricValue(m, 'spa_push_queue', 'kind="queued"') : NaN,
+        inFlight: m ? metricValue(m, 'spa_push_queue', 'kind="in-flight"') : NaN,
+      });
       sampling = false;
     };
     sampler = setInterval(() => void sample(), 1000);
@@ -102,7 +114,15 @@ export async function runOverload(env: BenchEnv, sustained: number): Promise<Ove
     const benchCpu = selfCpuMeter();
     const m0 = await agent.metrics();
     loadStart = performance.now();
-    const samples = await runPapStep({ url: agent.papUrl, rate: offered, durationS: plan.overloadS, aors, idPrefix: `overload-${offered}`, notifyTo: sink.url('/notify'), drainS: 30 });
+    const samples = await runPapStep({
+      url: agent.papUrl,
+      rate: offered,
+      durationS: plan.overloadS,
+      aors,
+      idPrefix: `overload-${offered}`,
+      notifyTo: sink.url('/notify'),
+      drainS: 30,
+    });
     const sendEnd = maxOf(samples.map((s) => s.sentMs + (s.papMs ?? 0)));
     const agentCpu = cpu.percent();
     const generatorCpu = benchCpu.percent();
@@ -139,12 +159,33 @@ export async function runOverload(env: BenchEnv, sustained: number): Promise<Ove
       unanswered: samples.filter((s) => s.papCode === undefined).length,
       acceptedPerS: accepted.length / windowS,
       p4001: {
-        p50: quantile(ms(refused, (s) => s.papMs), 0.5),
-        p99: quantile(ms(refused, (s) => s.papMs), 0.99),
-        atAgentP50: quantile(ms(refused, (s) => (s.papMs ?? 0) - (s.socketMs ?? 0)), 0.5),
-        atAgentP99: quantile(ms(refused, (s) => (s.papMs ?? 0) - (s.socketMs ?? 0)), 0.99),
+        p50: quantile(
+          ms(refused, (s) => s.papMs),
+          0.5,
+        ),
+        p99: quantile(
+          ms(refused, (s) => s.papMs),
+          0.99,
+        ),
+        atAgentP50: quantile(
+          ms(refused, (s) => (s.papMs ?? 0) - (s.socketMs ?? 0)),
+          0.5,
+        ),
+        atAgentP99: quantile(
+          ms(refused, (s) => (s.papMs ?? 0) - (s.socketMs ?? 0)),
+          0.99,
+        ),
       },
-      p1001: { p50: quantile(ms(accepted, (s) => s.papMs), 0.5), p99: quantile(ms(accepted, (s) => s.papMs), 0.99) },
+      p1001: {
+        p50: quantile(
+          ms(accepted, (s) => s.papMs),
+          0.5,
+        ),
+        p99: quantile(
+          ms(accepted, (s) => s.papMs),
+          0.99,
+        ),
+      },
       delivered: accepted.filter((s) => sink.receipts.get(s.pushId)?.messageState === 'delivered').length,
       handedBack: accepted.filter((s) => sink.receipts.get(s.pushId)?.path === '/handback').length,
       sipTimeouts: delta('spa_sip_transaction_timeouts_total'),
@@ -166,7 +207,25 @@ export async function runOverload(env: BenchEnv, sustained: number): Promise<Ove
 
 export function overloadTable(r: OverloadResult): string {
   return table(
-    ['sustainable/s', 'offered/s (10×) for s', 'sent (sent/s)', 'PAP 4001', '4001 share', '4001 answer p50 / p99 ms (from send)', '4001 answer p50 / p99 ms (at the agent)', 'PAP 1001', 'accepted/s', '1001 answer p50 / p99 ms', 'delivered / handed back (drain after load s)', 'SIP finals (timeouts)', 'other / unanswered', 'agent CPU %', 'generator CPU %', 'RSS before → peak → end MB', 'queued peak'],
+    [
+      'sustainable/s',
+      'offered/s (10×) for s',
+      'sent (sent/s)',
+      'PAP 4001',
+      '4001 share',
+      '4001 answer p50 / p99 ms (from send)',
+      '4001 answer p50 / p99 ms (at the agent)',
+      'PAP 1001',
+      'accepted/s',
+      '1001 answer p50 / p99 ms',
+      'delivered / handed back (drain after load s)',
+      'SIP finals (timeouts)',
+      'other / unanswered',
+      'agent CPU %',
+      'generator CPU %',
+      'RSS before → peak → end MB',
+      'queued peak',
+    ],
     [
       [
         fmt(r.sustained),
@@ -197,17 +256,27 @@ export function overloadTimeline(r: OverloadResult): string {
   const rows = r.timeline.filter((_, i) => i % step === 0 || i === r.timeline.length - 1);
   return table(
     ['t s (load from 0)', 'agent RSS MB', 'heap used / total MB', 'external MB', 'queued', 'in flight'],
-    rows.map((s) => [fmt(s.t, 0), fmt(s.rssMb), `${fmt(s.heapUsedMb)} / ${fmt(s.heapTotalMb)}`, fmt(s.externalMb), fmt(s.queued), fmt(s.inFlight)]),
+    rows.map((s) => [
+      fmt(s.t, 0),
+      fmt(s.rssMb),
+      `${fmt(s.heapUsedMb)} / ${fmt(s.heapTotalMb)}`,
+      fmt(s.externalMb),
+      fmt(s.queued),
+      fmt(s.inFlight),
+    ]),
   );
 }
 
 export function overloadChart(r: OverloadResult): string {
   const pts = r.timeline.map((s) => ({ x: Math.round(s.t), y: s.rssMb }));
   const ticks = pts.map((p) => p.x).filter((x, i, all) => all.indexOf(x) === i && x % 5 === 0);
-  return lineChart([{ name: `agent RSS MB (offered ${fmt(r.offered)}/s for ${r.durationS} s from t = 0)`, color: '#c0392b', points: pts }], {
-    title: 'Agent RSS under 10× the sustainable push rate',
-    xLabel: 'seconds since the load started',
-    yLabel: 'RSS MB',
-    xTicks: ticks,
-  });
+  return lineChart(
+    [{ name: `agent RSS MB (offered ${fmt(r.offered)}/s for ${r.durationS} s from t = 0)`, color: '#c0392b', points: pts }],
+    {
+      title: 'Agent RSS under 10× the sustainable push rate',
+      xLabel: 'seconds since the load started',
+      yLabel: 'RSS MB',
+      xTicks: ticks,
+    },
+  );
 }

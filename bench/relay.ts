@@ -25,7 +25,11 @@ export interface RelayStep {
 export async function runRelay(env: BenchEnv, users: string[]): Promise<{ steps: RelayStep[]; sustained: number }> {
   const { plan, kamailio } = env;
   const dir = makeTempDir('bench-relay');
-  const csv = writeSippCsv(dir, 'users.csv', users.map((u) => [u]));
+  const csv = writeSippCsv(
+    dir,
+    'users.csv',
+    users.map((u) => [u]),
+  );
   const steps: RelayStep[] = [];
   for (const rate of plan.relayRates) {
     const calls = rate * plan.relayStepS;
@@ -55,7 +59,9 @@ export async function runRelay(env: BenchEnv, users: string[]): Promise<{ steps:
       kamailioCpu,
     };
     steps.push(step);
-    console.log(`  relay ${rate}/s: ${step.successful}/${calls} ok, ${fmt(step.achieved)}/s, mean ${fmt(step.meanMs, 1)} ms, kamailio ${fmt(kamailioCpu)} %`);
+    console.log(
+      `  relay ${rate}/s: ${step.successful}/${calls} ok, ${fmt(step.achieved)}/s, mean ${fmt(step.meanMs, 1)} ms, kamailio ${fmt(kamailioCpu)} %`,
+    );
     if (step.failed / calls >= 0.01) break;
     await new Promise((r) => setTimeout(r, 1000));
   }

@@ -37,7 +37,9 @@ const USAGE = `Usage: npm run bench -- [--quick | --full] [--only throughput,rel
 
 Starts a load-tuned Kamailio, SIPp and the agent on loopback (needs kamailio, sip-tester); minutes long.`;
 const KNOWN_FLAGS = new Set(['--quick', '--full', '--only', '--sustained', '--cpu-prof', '--out', '--help', '-h']);
-const unknown = argv.find((a, i) => a.startsWith('-') && !KNOWN_FLAGS.has(a) && !['--only', '--sustained', '--out'].includes(argv[i - 1] ?? ''));
+const unknown = argv.find(
+  (a, i) => a.startsWith('-') && !KNOWN_FLAGS.has(a) && !['--only', '--sustained', '--out'].includes(argv[i - 1] ?? ''),
+);
 if (argv.includes('--help') || argv.includes('-h') || unknown !== undefined) {
   // Asking for help (or mistyping a flag) must never start a benchmark run.
   if (unknown !== undefined) console.error(`bench: unknown option ${unknown}`);
@@ -83,13 +85,23 @@ async function main(): Promise<void> {
     return;
   }
   const kamailio = await startKamailio({ shmMb: 2048, children: 4, startTimeoutMs: 20_000 });
-  report.note(`Kamailio ${kamailio.version} pid ${kamailio.pid} on ${kamailio.host}:${kamailio.port} (-x tlsf -m 2048, maxbuffer 4 MB, 4 children)`);
+  report.note(
+    `Kamailio ${kamailio.version} pid ${kamailio.pid} on ${kamailio.host}:${kamailio.port} (-x tlsf -m 2048, maxbuffer 4 MB, 4 children)`,
+  );
   const uasPort = await freePort();
   const uas = spawnLoadSipp({ scenario: 'test/sipp/uas-message.xml', localPort: uasPort, timeoutS: 3600 });
   await uas.ready();
   const sink = new PpgSink();
   await sink.start();
-  const env: BenchEnv = { plan, provisioned: new Set(), kamailio, uas: { host: '127.0.0.1', port: uasPort }, sink, report, profile: () => benchProfile(kamailio) };
+  const env: BenchEnv = {
+    plan,
+    provisioned: new Set(),
+    kamailio,
+    uas: { host: '127.0.0.1', port: uasPort },
+    sink,
+    report,
+    profile: () => benchProfile(kamailio),
+  };
   try {
     let agentRate = 0;
     let agentRateNormal = 0;
@@ -116,8 +128,11 @@ async function main(): Promise<void> {
         }
       } else report.note('drachtio engine: skipped (DRACHTIO_HOST not set).');
       report.section('End-to-end pushes (PAP → SIP MESSAGE → 200 → PAP result notification at the PPG sink)', throughputTable(steps));
-      report.note(`Sustained (< 1 % failures, ≥ 90 % of offered): ${fmt(agentRate)} pushes/s with store FULL (the default), ${fmt(agentRateNormal)} pushes/s with store NORMAL.`);
-      if (profDir) report.note(`CPU profile of the agent (store NORMAL run): ${profDir} — summarise with \`npx tsx bench/top-frames.ts <file>\``);
+      report.note(
+        `Sustained (< 1 % failures, ≥ 90 % of offered): ${fmt(agentRate)} pushes/s with store FULL (the default), ${fmt(agentRateNormal)} pushes/s with store NORMAL.`,
+      );
+      if (profDir)
+        report.note(`CPU profile of the agent (store NORMAL run): ${profDir} — summarise with \`npx tsx bench/top-frames.ts <file>\``);
     }
     if (only.has('relay')) {
       const users = Array.from({ length: plan.throughputUsers }, (_, i) => `t${String(i + 1).padStart(6, '0')}`);
@@ -128,7 +143,9 @@ async function main(): Promise<void> {
       const relay = await runRelay(env, users);
       report.section('Kamailio relay, SIPp UAC → Kamailio → SIPp UAS MESSAGE (same run, same core, same UAS)', relayTable(relay.steps));
       const ratio = (r: number) => (r > 0 && relay.sustained > 0 ? fmt(r / relay.sustained, 3) : '–');
-      report.note(`Relay sustained: ${fmt(relay.sustained)} MESSAGE/s. Agent ÷ relay = ${ratio(agentRate)} (store FULL), ${ratio(agentRateNormal)} (store NORMAL).`);
+      report.note(
+        `Relay sustained: ${fmt(relay.sustained)} MESSAGE/s. Agent ÷ relay = ${ratio(agentRate)} (store FULL), ${ratio(agentRateNormal)} (store NORMAL).`,
+      );
     }
     if (only.has('overload')) {
       const given = Number(arg('--sustained') ?? NaN);

@@ -52,7 +52,13 @@ export async function runScale(sizes: number[]): Promise<TableMemory[]> {
 export function scaleTable(rows: TableMemory[]): string {
   return table(
     ['users', 'heap Δ MB (after GC)', 'RSS Δ MB', 'bytes / entry', 'NOTIFYs/s (parse + record, 1 core)'],
-    rows.map((r) => [r.users.toLocaleString('en-US'), fmt(r.heapDeltaMb, 1), fmt(r.rssDeltaMb, 1), fmt(r.bytesPerEntry), fmt(r.notifiesPerS)]),
+    rows.map((r) => [
+      r.users.toLocaleString('en-US'),
+      fmt(r.heapDeltaMb, 1),
+      fmt(r.rssDeltaMb, 1),
+      fmt(r.bytesPerEntry),
+      fmt(r.notifiesPerS),
+    ]),
   );
 }
 

@@ -119,7 +119,9 @@ export async function runSignalling(env: BenchEnv): Promise<SignallingRow[]> {
           warmupNotifiesPerS: warmNotifies / warmSeconds,
         };
         rows.push(row);
-        console.log(`  ${fmt(share * 100)} % unreachable, ${label(policy, sources)}: ${fmt(row.coreMsgsPerPush, 2)} core msgs/push, wasted ${wasted}, success ${fmt(row.successRate * 100, 1)} %, mean ${fmt(row.meanMs, 1)} ms`);
+        console.log(
+          `  ${fmt(share * 100)} % unreachable, ${label(policy, sources)}: ${fmt(row.coreMsgsPerPush, 2)} core msgs/push, wasted ${wasted}, success ${fmt(row.successRate * 100, 1)} %, mean ${fmt(row.meanMs, 1)} ms`,
+        );
       } finally {
         await agent.stop();
       }
@@ -130,7 +132,19 @@ export async function runSignalling(env: BenchEnv): Promise<SignallingRow[]> {
 
 export function signallingTable(rows: SignallingRow[]): string {
   return table(
-    ['unreachable', 'decision', 'pushes', 'core SIP msgs / push', 'MESSAGE / push', 'wasted MESSAGEs', 'success', 'mean to outcome ms', 'p99 to outcome ms', 'warm-up msgs / user (apart)', 'warm-up NOTIFY/s'],
+    [
+      'unreachable',
+      'decision',
+      'pushes',
+      'core SIP msgs / push',
+      'MESSAGE / push',
+      'wasted MESSAGEs',
+      'success',
+      'mean to outcome ms',
+      'p99 to outcome ms',
+      'warm-up msgs / user (apart)',
+      'warm-up NOTIFY/s',
+    ],
     rows.map((r) => [
       `${fmt(r.unreachable * 100)} %`,
       label(r.policy, r.sources),

@@ -45,7 +45,11 @@ export function drachtioFromEnv(): { host: string; port: number; secret: string 
 }
 
 /** Waits (bounded) until the agent holds `count` active subscriptions with a NOTIFY each. */
-export async function awaitSubscriptions(agent: AgentProcess, count: number, timeoutMs: number): Promise<{ active: number; notifies: number }> {
+export async function awaitSubscriptions(
+  agent: AgentProcess,
+  count: number,
+  timeoutMs: number,
+): Promise<{ active: number; notifies: number }> {
   const deadline = Date.now() + timeoutMs;
   let active = 0;
   let notifies = 0;
@@ -78,7 +82,16 @@ export async function runThroughput(
   const aors = await throughputPopulation(env);
   const agent = await startAgentProcess({
     profile: env.profile(),
-    config: { sip: { engine, timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 }, ...(engine === 'drachtio' ? { drachtio: drachtioFromEnv() } : {}) }, ppg: { handBackUrl: sink.url('/handback'), numberBearers: [] }, capabilityTable: { maxUsers: 1_000_000 }, store: { synchronous: sync } },
+    config: {
+      sip: {
+        engine,
+        timers: { t1Ms: plan.t1Ms, t2Ms: 4000, t4Ms: 5000 },
+        ...(engine === 'drachtio' ? { drachtio: drachtioFromEnv() } : {}),
+      },
+      ppg: { handBackUrl: sink.url('/handback'), numberBearers: [] },
+      capabilityTable: { maxUsers: 1_000_000 },
+      store: { synchronous: sync },
+    },
     watch: aors,
     cpuProfileDir,
   });
@@ -100,7 +113,14 @@ export async function runThroughput(
       const before = await agent.metrics();
       const cpu = cpuMeter(agent.pid);
       const benchCpu = selfCpuMeter();
-      const samples = await runPapStep({ url: agent.papUrl, rate, durationS: plan.stepS, aors, idPrefix: `${engine}-${sync}-r${rate}`, notifyTo: sink.url('/notify') });
+      const samples = await runPapStep({
+        url: agent.papUrl,
+        rate,
+        durationS: plan.stepS,
+        aors,
+        idPrefix: `${engine}-${sync}-r${rate}`,
+        notifyTo: sink.url('/notify'),
+      });
       await awaitTerminal(samples, sink, 15_000);
       const cpuPercent = cpu.percent();
       const generatorCpu = benchCpu.percent();
@@ -117,7 +137,10 @@ export async function runThroughput(
         ok: ok.length,
         failures: samples.length - ok.length,
         achieved: ok.length / ((last - first) / 1000),
-        papP50: quantile(ok.map((s) => s.papMs ?? NaN), 0.5),
+        papP50: quantile(
+          ok.map((s) => s.papMs ?? NaN),
+          0.5,
+        ),
         p50: quantile(times, 0.5),
         p95: quantile(times, 0.95),
         p99: quantile(times, 0.99),
@@ -125,10 +148,14 @@ export async function runThroughput(
         generatorCpu,
         rssMb: mem.rssMb,
         peakRssMb: mem.peakRssMb,
-        overloaded: metricValue(after, 'spa_pushes_total', 'outcome="rejected",reason="overloaded"') - metricValue(before, 'spa_pushes_total', 'outcome="rejected",reason="overloaded"'),
+        overloaded:
+          metricValue(after, 'spa_pushes_total', 'outcome="rejected",reason="overloaded"') -
+          metricValue(before, 'spa_pushes_total', 'outcome="rejected",reason="overloaded"'),
       };
       steps.push(result);
-      console.log(`  ${label} ${rate}/s: ok ${result.ok}/${result.sent}, achieved ${fmt(result.achieved)}/s, p50 ${fmt(result.p50, 1)} ms, p99 ${fmt(result.p99, 1)} ms, cpu ${fmt(result.cpu)} %, generator ${fmt(generatorCpu)} %`);
+      console.log(
+        `  ${label} ${rate}/s: ok ${result.ok}/${result.sent}, achieved ${fmt(result.achieved)}/s, p50 ${fmt(result.p50, 1)} ms, p99 ${fmt(result.p99, 1)} ms, cpu ${fmt(result.cpu)} %, generator ${fmt(generatorCpu)} %`,
+      );
       if (result.failures / result.sent >= 0.01 || result.achieved < rate * 0.9) break;
     }
     const good = steps.filter((s) => s.failures / s.sent < 0.01 && s.achieved >= s.offered * 0.9);
@@ -140,7 +167,21 @@ export async function runThroughput(
 
 export function throughputTable(steps: StepResult[]): string {
   return table(
-    ['engine', 'offered/s', 'pushes', 'failures', 'achieved/s', 'PAP answer p50 ms', 'e2e p50 ms', 'e2e p95 ms', 'e2e p99 ms', 'agent CPU % (1 core = 100)', 'generator+sink CPU %', 'agent RSS MB (peak)', 'PAP 4001'],
+    [
+      'engine',
+      'offered/s',
+      'pushes',
+      'failures',
+      'achieved/s',
+      'PAP answer p50 ms',
+      'e2e p50 ms',
+      'e2e p95 ms',
+      'e2e p99 ms',
+      'agent CPU % (1 core = 100)',
+      'generator+sink CPU %',
+      'agent RSS MB (peak)',
+      'PAP 4001',
+    ],
     steps.map((s) => [
       s.engine,
       s.offered,

@@ -88,7 +88,9 @@ async function run(ppg: PpgStandIn): Promise<void> {
   out('sip-push-agent demo: a SIP core, three users, a PPG and the agent on loopback');
   const kamailio = await startKamailio();
   const domain = kamailio.host;
-  out(`  Kamailio ${kamailio.version.split(' ')[1] ?? kamailio.version} at ${kamailio.host}:${kamailio.port} (docker/kamailio/kamailio.cfg), pid ${kamailio.pid}`);
+  out(
+    `  Kamailio ${kamailio.version.split(' ')[1] ?? kamailio.version} at ${kamailio.host}:${kamailio.port} (docker/kamailio/kamailio.cfg), pid ${kamailio.pid}`,
+  );
   await ppg.start();
   out(`  PPG stand-in at ${ppg.url('')}: hand-backs to /handback, result notifications to /notify`);
 
@@ -106,7 +108,11 @@ async function run(ppg: PpgStandIn): Promise<void> {
   const token = randomBytes(16).toString('hex');
   const plan = await planAgent(labProfile(kamailio), {
     // carol's number, so her hand-back for SMS can carry TYPE=PLMN (an SMSC routes by number only).
-    ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 200, maxMs: 2000 }, msisdns: { [`sip:carol@${domain}`]: '+358401234567' } },
+    ppg: {
+      handBackUrl: ppg.url('/handback'),
+      backoff: { baseMs: 200, maxMs: 2000 },
+      msisdns: { [`sip:carol@${domain}`]: '+358401234567' },
+    },
     admin: { token },
     log: { level: 'warn', pretty: false },
   });
@@ -126,10 +132,18 @@ async function run(ppg: PpgStandIn): Promise<void> {
   let hintLine = '';
   for (const p of pushes) {
     const aor = `sip:${p.to}@${domain}`;
-    const answer = await postPap(agent.papUrl, papPush({ pushId: p.id, address: userAddress(aor), content: p.content, contentType: p.type, notifyTo: notify }));
+    const answer = await postPap(
+      agent.papUrl,
+      papPush({ pushId: p.id, address: userAddress(aor), content: p.content, contentType: p.type, notifyTo: notify }),
+    );
     const code = attr(answer.text, 'code');
     const hint = answer.headers.get('x-push-bearer-hint');
-    const summary = code === '1001' ? '1001 accepted for SIP delivery' : code === '3010' ? `3010 handed back, hint ${hint ?? '?'}` : `${code} ${attr(answer.text, 'desc') ?? ''}`;
+    const summary =
+      code === '1001'
+        ? '1001 accepted for SIP delivery'
+        : code === '3010'
+          ? `3010 handed back, hint ${hint ?? '?'}`
+          : `${code} ${attr(answer.text, 'desc') ?? ''}`;
     out(`  ${p.what.padEnd(8)} to ${p.to.padEnd(5)} -> HTTP ${answer.status}, PAP ${summary}`);
     if (code === '3010') hintLine = `    X-Push-Bearer-Hint: ${hint}; response-result desc="${attr(answer.text, 'desc')}"`;
   }
@@ -162,7 +176,9 @@ async function run(ppg: PpgStandIn): Promise<void> {
   out('Result notifications the PPG got (ppg-notify-requested-to):');
   for (const note of notes) {
     const xml = note.body.toString('utf8');
-    out(`  ${attr(xml, 'push-id')?.padEnd(16)} message-state="${attr(xml, 'message-state')}" code="${attr(xml, 'code')}" desc="${attr(xml, 'desc')}"`);
+    out(
+      `  ${attr(xml, 'push-id')?.padEnd(16)} message-state="${attr(xml, 'message-state')}" code="${attr(xml, 'code')}" desc="${attr(xml, 'desc')}"`,
+    );
   }
 
   out('');
@@ -171,7 +187,9 @@ async function run(ppg: PpgStandIn): Promise<void> {
     const aor = `sip:${user}@${domain}`;
     const res = await fetch(`${agent.baseUrl}/admin/users/${encodeURIComponent(aor)}`, { headers: { authorization: `Bearer ${token}` } });
     const entry = (await res.json()) as { state?: string; reason?: string; bearerHint?: string; sources?: unknown };
-    out(`  ${aor.padEnd(22)} ${String(entry.state).padEnd(11)} reason: ${entry.reason}${entry.bearerHint ? `, hint ${entry.bearerHint}` : ''}`);
+    out(
+      `  ${aor.padEnd(22)} ${String(entry.state).padEnd(11)} reason: ${entry.reason}${entry.bearerHint ? `, hint ${entry.bearerHint}` : ''}`,
+    );
   }
   out('');
 }

@@ -50,16 +50,33 @@ const agentErrorsOnly = (fn: () => unknown) => {
 const pidfSoup = fc
   .array(
     fc.constantFrom(
-      '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@b">', '</presence>', '<tuple id="t">', '</tuple>',
-      '<status><basic>open</basic></status>', '<basic>closed</basic>', '<!DOCTYPE x [<!ENTITY a "b">]>', '&a;', '&#0;',
+      '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@b">',
+      '</presence>',
+      '<tuple id="t">',
+      '</tuple>',
+      '<status><basic>open</basic></status>',
+      '<basic>closed</basic>',
+      '<!DOCTYPE x [<!ENTITY a "b">]>',
+      '&a;',
+      '&#0;',
       '<op:service-description xmlns:op="urn:oma:xml:prs:pidf:oma-pres"><op:service-id>x</op:service-id></op:service-description>',
-      '<![CDATA[<]]>', '<x:y>', '</x:y>', '<__proto__/>', '"', '<', '>',
+      '<![CDATA[<]]>',
+      '<x:y>',
+      '</x:y>',
+      '<__proto__/>',
+      '"',
+      '<',
+      '>',
     ),
     { maxLength: 80 },
   )
   .map((p) => Buffer.from(p.join('')));
 
-type Target = { name: string; property: () => Promise<fc.IAsyncProperty<[unknown]> | fc.IProperty<[unknown]>>; teardown?: () => Promise<void> };
+type Target = {
+  name: string;
+  property: () => Promise<fc.IAsyncProperty<[unknown]> | fc.IProperty<[unknown]>>;
+  teardown?: () => Promise<void>;
+};
 
 function fakeEngine(): SipEngine {
   return {
@@ -84,7 +101,11 @@ async function agent() {
   const sipPort = await freePort('127.0.0.2');
   const config = validateConfig({
     policy: 'always-sip',
-    sip: { listen: [{ host: '127.0.0.2', port: sipPort, transport: 'udp' }], timers: { t1Ms: 20, t2Ms: 100, t4Ms: 100 }, trustedPeers: ['127.0.0.0/8'] },
+    sip: {
+      listen: [{ host: '127.0.0.2', port: sipPort, transport: 'udp' }],
+      timers: { t1Ms: 20, t2Ms: 100, t4Ms: 100 },
+      trustedPeers: ['127.0.0.0/8'],
+    },
     http: { host: '127.0.0.1', port: 0, bodyLimitBytes: 16384, requestTimeoutMs: 2000 },
     ppg: { handBackUrl: `http://127.0.0.1:${await freePort('127.0.0.1')}/hb`, backoff: { baseMs: 1000, maxMs: 5000 } },
     store: { path: join(makeTempDir('fuzz-long'), 'pushes.sqlite') },
@@ -96,12 +117,23 @@ async function agent() {
 }
 
 const targets: Target[] = [
-  { name: 'pap', property: async () => fc.property(fc.oneof(randomBytes(4000), papSoup), (b) => agentErrorsOnly(() => parsePapRequest('application/xml', b))) },
+  {
+    name: 'pap',
+    property: async () =>
+      fc.property(fc.oneof(randomBytes(4000), papSoup), (b) => agentErrorsOnly(() => parsePapRequest('application/xml', b))),
+  },
   {
     name: 'multipart',
-    property: async () => fc.property(intakeRequest, ({ contentType, body }) => agentErrorsOnly(() => parseMultipartRelated(contentType || 'multipart/related; boundary=m', body))),
+    property: async () =>
+      fc.property(intakeRequest, ({ contentType, body }) =>
+        agentErrorsOnly(() => parseMultipartRelated(contentType || 'multipart/related; boundary=m', body)),
+      ),
   },
-  { name: 'pidf', property: async () => fc.property(fc.oneof(randomBytes(4000), pidfSoup), (b) => agentErrorsOnly(() => parsePresence(b, 'application/pidf+xml'))) },
+  {
+    name: 'pidf',
+    property: async () =>
+      fc.property(fc.oneof(randomBytes(4000), pidfSoup), (b) => agentErrorsOnly(() => parsePresence(b, 'application/pidf+xml'))),
+  },
   { name: 'sip', property: async () => fc.property(randomBytes(3000), (b) => void decodeMessage(b)) },
   {
     name: 'framer',
@@ -118,7 +150,10 @@ const targets: Target[] = [
       const pushes = new PushService({
         store,
         engine: fakeEngine(),
-        oracle: { decide: async () => ({ reachability: 'reachable', acceptedApps: 'any', bearerHint: 'SMS', reason: 'fuzz' }), recordDelivery: () => undefined },
+        oracle: {
+          decide: async () => ({ reachability: 'reachable', acceptedApps: 'any', bearerHint: 'SMS', reason: 'fuzz' }),
+          recordDelivery: () => undefined,
+        },
         profile: loadProfile('kamailio-lab'),
         logger: silentLogger(),
         handBackUrl: 'http://127.0.0.1:1/hb',
@@ -212,12 +247,21 @@ try {
   }
   if (liveAgent) {
     const alive = await stillServesUdp();
-    const health = await fetch(`http://127.0.0.1:${liveAgent.http.port}/healthz`).then((r) => r.status, () => 0);
-    console.log(`agent after the run: SIP OPTIONS ${alive ? '200' : 'no answer'}, /healthz ${health}, engine ${JSON.stringify(liveAgent.engine.stats())}`);
+    const health = await fetch(`http://127.0.0.1:${liveAgent.http.port}/healthz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    console.log(
+      `agent after the run: SIP OPTIONS ${alive ? '200' : 'no answer'}, /healthz ${health}, engine ${JSON.stringify(liveAgent.engine.stats())}`,
+    );
     if (!alive || health !== 200) failed = true;
     // A valid push is still accepted.
     const push = validPush(`after-${Date.now()}`);
-    const res = await fetch(`http://127.0.0.1:${liveAgent.http.port}/pap`, { method: 'POST', headers: { 'content-type': push.contentType }, body: push.body });
+    const res = await fetch(`http://127.0.0.1:${liveAgent.http.port}/pap`, {
+      method: 'POST',
+      headers: { 'content-type': push.contentType },
+      body: push.body,
+    });
     if (!(await res.text()).includes('code="1001"')) failed = true;
   }
 } finally {

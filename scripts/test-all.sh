@@ -31,6 +31,8 @@ echo "test-all: kamailio ${kamailio_v:-absent}, ${sipp_v:-sipp absent}"
 [ -d node_modules ] || npm_config_build_from_source=better-sqlite3 npm ci --no-audit --no-fund
 npx tsc -p tsconfig.json --noEmit
 echo "test-all: tsc --noEmit (strict) passed"
+npm run --silent lint
+echo "test-all: lint (format, lint rules) passed"
 mkdir -p .tmp && rm -f .tmp/vitest-results.json
 set +e
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-results.json "$@"

@@ -135,7 +135,7 @@ function bindError(err: unknown): { code?: unknown; address?: unknown; port?: un
 function listenIndex(config: AgentConfig, err: unknown): number {
   const e = bindError(err);
   const i = config.sip.listen.findIndex((l) => l.host === e?.address && l.port === e?.port);
-  return i < 0 ? 0 : i;
+  return Math.max(i, 0);
 }
 
 export async function startAgent(config: AgentConfig, logger: Logger, overrides: AgentOverrides = {}): Promise<RunningAgent> {
@@ -258,10 +258,17 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
         ...(regWatcher && registration && { registration: { stats: () => regWatcher.stats(), gaps: () => registration.stats } }),
       }),
       metricsServing: {
-        ...(config.metrics.port !== undefined ? { listen: { host: config.metrics.host ?? config.http.host, port: config.metrics.port } } : {}),
+        ...(config.metrics.port !== undefined
+          ? { listen: { host: config.metrics.host ?? config.http.host, port: config.metrics.port } }
+          : {}),
         ...(config.metrics.requireAdminToken ? { token: config.admin.token } : {}),
       },
-      admin: { token: config.admin.token, table, presence: { stats: () => presenceWatcher.stats(), refresh: (aor) => sources.refresh(aor) }, pushes: store },
+      admin: {
+        token: config.admin.token,
+        table,
+        presence: { stats: () => presenceWatcher.stats(), refresh: (aor) => sources.refresh(aor) },
+        pushes: store,
+      },
       jsonPushes: {
         submit: (push, type, body, source, caller) => pushes.submit(push, type, body, source, caller),
         get: (id, caller) => pushes.recordFor(id, caller),

@@ -4,7 +4,7 @@
  * and exit 1; the client commands exit by PAP code class (cli/pap-answer.ts), 64 on a usage error.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, type CommanderError } from 'commander';
 import { loadConfig } from './config/load-config.js';
 import { AgentError } from './errors.js';
 import { loadProfile } from './profiles/load-profile.js';

@@ -44,7 +44,7 @@ export async function startAgentProcess(o: AgentProcessOptions): Promise<AgentPr
   let watchList: string | undefined;
   if (o.watch) {
     watchList = join(plan.dir, 'watch.txt');
-    writeFileSync(watchList, o.watch.join('\n') + '\n');
+    writeFileSync(watchList, `${o.watch.join('\n')}\n`);
   }
   plan.config = {
     ...o.config,

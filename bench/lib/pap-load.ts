@@ -37,7 +37,13 @@ export interface StepOptions {
 
 const CONTENT = Buffer.from('<?xml version="1.0"?><si><indication href="http://example.com/">bench</indication></si>');
 
-function post(url: URL, agent: Agent, contentType: string, body: Buffer, onSocket: () => void): Promise<{ status: number; text: string; hint?: string }> {
+function post(
+  url: URL,
+  agent: Agent,
+  contentType: string,
+  body: Buffer,
+  onSocket: () => void,
+): Promise<{ status: number; text: string; hint?: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -47,7 +53,11 @@ function post(url: URL, agent: Agent, contentType: string, body: Buffer, onSocke
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const hint = res.headers['x-push-bearer-hint'];
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), hint: typeof hint === 'string' ? hint : undefined });
+          resolve({
+            status: res.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString('utf8'),
+            hint: typeof hint === 'string' ? hint : undefined,
+          });
         });
         res.on('error', reject);
       },

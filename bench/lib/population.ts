@@ -32,7 +32,12 @@ export function makePopulation(prefix: string, count: number, unreachableShare: 
   return { users, reachable: users.filter((u) => u.reachable), unreachable: users.filter((u) => !u.reachable) };
 }
 
-async function runCsv(scenario: string, core: { host: string; port: number }, rows: string[][], keys: Record<string, string>): Promise<void> {
+async function runCsv(
+  scenario: string,
+  core: { host: string; port: number },
+  rows: string[][],
+  keys: Record<string, string>,
+): Promise<void> {
   if (rows.length === 0) return;
   const dir = makeTempDir('bench-pop');
   const csv = writeSippCsv(dir, 'users.csv', rows);
@@ -48,7 +53,8 @@ async function runCsv(scenario: string, core: { host: string; port: number }, ro
     tmpDir: dir,
   });
   const result = await handle.done;
-  if (result.code !== 0) throw new Error(`${scenario}: sipp exit ${result.code} for ${rows.length} users\n${handle.errorsLog().slice(0, 2000)}`);
+  if (result.code !== 0)
+    throw new Error(`${scenario}: sipp exit ${result.code} for ${rows.length} users\n${handle.errorsLog().slice(0, 2000)}`);
 }
 
 /** REGISTER the reachable users (Contact = the UAS) and PUBLISH everyone's presence. */
@@ -58,10 +64,15 @@ export async function provision(
   uas: { host: string; port: number },
 ): Promise<void> {
   const domain = core.host;
-  await runCsv('test/sipp/register-csv.xml', core, population.reachable.map((u) => [u.name, uas.host, String(uas.port)]), {
-    domain,
-    expires: '3600',
-  });
+  await runCsv(
+    'test/sipp/register-csv.xml',
+    core,
+    population.reachable.map((u) => [u.name, uas.host, String(uas.port)]),
+    {
+      domain,
+      expires: '3600',
+    },
+  );
   await runCsv(
     'test/sipp/publish-csv.xml',
     core,

@@ -46,10 +46,13 @@ export function lineChart(series: Series[], o: ChartOptions): string {
     out.push(`<line x1="${m.left}" y1="${py(y)}" x2="${width - m.right}" y2="${py(y)}" stroke="#ddd"/>`);
   }
   const ticks = o.xTicks ?? [...new Set(all.map((p) => p.x))].sort((a, b) => a - b);
-  for (const x of ticks) out.push(`<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle">${x.toLocaleString('en-US')}</text>`);
+  for (const x of ticks)
+    out.push(`<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle">${x.toLocaleString('en-US')}</text>`);
   series.forEach((s, i) => {
     const pts = [...s.points].sort((a, b) => a.x - b.x);
-    out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ')}"/>`);
+    out.push(
+      `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ')}"/>`,
+    );
     for (const p of pts) out.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3" fill="${s.color}"/>`);
     out.push(`<rect x="${m.left + 10}" y="${m.top + 4 + i * 16}" width="10" height="10" fill="${s.color}"/>`);
     out.push(`<text x="${m.left + 26}" y="${m.top + 13 + i * 16}">${esc(s.name)}</text>`);

@@ -43,7 +43,14 @@ export interface CapabilityEntryView {
     presenceRefusal?: { kind: 'rejected' | 'noresource'; at: number };
     parseErrors: number;
     lastParseError?: { code: string; message: string; at: number };
-    registration?: { receivedAt: number; ageMs: number; fresh: boolean; empty: boolean; contacts: RegistrationEvidence['contacts']; resyncing: boolean };
+    registration?: {
+      receivedAt: number;
+      ageMs: number;
+      fresh: boolean;
+      empty: boolean;
+      contacts: RegistrationEvidence['contacts'];
+      resyncing: boolean;
+    };
   };
   createdAt: number;
   /** Time since the entry last changed. */
@@ -156,5 +163,12 @@ export function entryView(entry: CapabilityEntry, decision: ReachabilityDecision
       resyncing: entry.registrationResyncSince !== undefined,
     };
   }
-  return { aor: entry.aor, decision, fresh: hasFreshEvidence(entry, now, ttlMs), sources, createdAt: entry.createdAt, ageMs: now - entry.updatedAt };
+  return {
+    aor: entry.aor,
+    decision,
+    fresh: hasFreshEvidence(entry, now, ttlMs),
+    sources,
+    createdAt: entry.createdAt,
+    ageMs: now - entry.updatedAt,
+  };
 }

@@ -74,7 +74,21 @@ export class CapabilityTable {
   private readonly now: () => number;
   private readonly ttlMs: number;
   private readonly evictionListeners = new Set<(aor: string, reason: EvictionReason) => void>();
-  private readonly counters = { hits: 0, misses: 0, evictions: 0, expirations: 0, deletions: 0, presenceUpdates: 0, emptyNotifies: 0, parseErrors: 0, deliveriesRecorded: 0, registrationUpdates: 0, registrationResyncs: 0, holdDownsLiftedByPresence: 0, holdDownsCleared: 0 };
+  private readonly counters = {
+    hits: 0,
+    misses: 0,
+    evictions: 0,
+    expirations: 0,
+    deletions: 0,
+    presenceUpdates: 0,
+    emptyNotifies: 0,
+    parseErrors: 0,
+    deliveriesRecorded: 0,
+    registrationUpdates: 0,
+    registrationResyncs: 0,
+    holdDownsLiftedByPresence: 0,
+    holdDownsCleared: 0,
+  };
 
   constructor(private readonly options: CapabilityTableOptions) {
     this.now = options.now ?? Date.now;
@@ -197,7 +211,13 @@ export class CapabilityTable {
         entry.holdDownUntil = undefined;
         return;
       }
-      entry.lastDelivery = { outcome: 'failed', ...(status !== undefined && { status }), blame: attribution.blame, why: attribution.why, at: now };
+      entry.lastDelivery = {
+        outcome: 'failed',
+        ...(status !== undefined && { status }),
+        blame: attribution.blame,
+        why: attribution.why,
+        at: now,
+      };
       const holdDownMs = this.options.profile.capabilities.holdDownSeconds * 1000;
       if (attribution.holdDown && holdDownMs > 0) {
         entry.holdDownUntil = now + holdDownMs;

@@ -122,7 +122,11 @@ export function decideReachability(input: ReachabilityInput, profile: SipProfile
 
   if (input.holdDownUntil !== undefined && input.holdDownUntil > input.now) {
     const status = input.lastDelivery?.status;
-    return decide('unreachable', 'hold-down', `delivery failed${status ? ` (${status})` : ''}; held down for ${Math.ceil((input.holdDownUntil - input.now) / 1000)} s`);
+    return decide(
+      'unreachable',
+      'hold-down',
+      `delivery failed${status ? ` (${status})` : ''}; held down for ${Math.ceil((input.holdDownUntil - input.now) / 1000)} s`,
+    );
   }
   const delivery = input.lastDelivery;
   if (delivery?.outcome === 'delivered' && (!input.snapshot || delivery.at >= input.snapshot.receivedAt)) {

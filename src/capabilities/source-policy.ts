@@ -46,7 +46,12 @@ export function decideFromSources(input: SourcesInput, profile: SipProfile): Rea
   const base = decideReachability(input, profile);
   const registration = input.registration;
   if (base.rule === 'hold-down' || !profile.sources.includes('reg') || !registration || input.registrationResyncing) return base;
-  const decide = (reachability: ReachabilityDecision['reachability'], rule: ReachabilityRule, reason: string, apps: string[] | 'any' = 'any'): ReachabilityDecision => ({
+  const decide = (
+    reachability: ReachabilityDecision['reachability'],
+    rule: ReachabilityRule,
+    reason: string,
+    apps: string[] | 'any' = 'any',
+  ): ReachabilityDecision => ({
     reachability,
     acceptedApps: apps,
     bearerHint: base.bearerHint,

@@ -87,27 +87,39 @@ export function addClientCommands(program: Command): void {
     .option('--text <text>', 'content as text')
     .option('--file <file>', 'content from a file (bytes as they are)')
     .option('--notify-to <url>', 'ppg-notify-requested-to')
-    .action(async (o: ConnectionOptions & { to: string; pushId?: string; contentType: string; appId: string; text?: string; file?: string; notifyTo?: string }) => {
-      const pushId = o.pushId ?? `cli-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-      let content: Buffer;
-      try {
-        content = o.file ? readFileSync(o.file) : Buffer.from(o.text ?? 'hello from sip-push-agent', 'utf8');
-      } catch (err) {
-        console.error(`error: --file: ${(err as Error).message}`);
-        process.exit(EXIT.usage);
-      }
-      const xml =
-        `<?xml version="1.0"?>\n${DOCTYPE}\n` +
-        `<pap><push-message push-id="${esc(pushId)}"${o.notifyTo ? ` ppg-notify-requested-to="${esc(o.notifyTo)}"` : ''}>` +
-        `<address address-value="${esc(papAddress(o.to))}"/><quality-of-service bearer="SIP"/></push-message></pap>`;
-      await send(
-        o,
-        buildMultipartRelated([
-          { headers: { 'Content-Type': 'application/xml' }, body: Buffer.from(xml, 'utf8') },
-          { headers: { 'Content-Type': o.contentType, 'X-Wap-Application-Id': o.appId }, body: content },
-        ]),
-      );
-    });
+    .action(
+      async (
+        o: ConnectionOptions & {
+          to: string;
+          pushId?: string;
+          contentType: string;
+          appId: string;
+          text?: string;
+          file?: string;
+          notifyTo?: string;
+        },
+      ) => {
+        const pushId = o.pushId ?? `cli-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+        let content: Buffer;
+        try {
+          content = o.file ? readFileSync(o.file) : Buffer.from(o.text ?? 'hello from sip-push-agent', 'utf8');
+        } catch (err) {
+          console.error(`error: --file: ${(err as Error).message}`);
+          process.exit(EXIT.usage);
+        }
+        const xml =
+          `<?xml version="1.0"?>\n${DOCTYPE}\n` +
+          `<pap><push-message push-id="${esc(pushId)}"${o.notifyTo ? ` ppg-notify-requested-to="${esc(o.notifyTo)}"` : ''}>` +
+          `<address address-value="${esc(papAddress(o.to))}"/><quality-of-service bearer="SIP"/></push-message></pap>`;
+        await send(
+          o,
+          buildMultipartRelated([
+            { headers: { 'Content-Type': 'application/xml' }, body: Buffer.from(xml, 'utf8') },
+            { headers: { 'Content-Type': o.contentType, 'X-Wap-Application-Id': o.appId }, body: content },
+          ]),
+        );
+      },
+    );
 
   withConnection(program.command('status').description("ask for a push's state (statusquery-message)"))
     .argument('<push-id>', 'the push-id')

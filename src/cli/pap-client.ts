@@ -40,7 +40,11 @@ export function resolveTarget(rawUrl: string, creds: Credentials): Target {
 }
 
 /** POSTs one PAP request; rejects with a printable message when no HTTP answer arrives. */
-export async function postPap(target: Target, request: { contentType: string; body: Buffer }, timeoutMs: number): Promise<PapAnswer & { raw: string }> {
+export async function postPap(
+  target: Target,
+  request: { contentType: string; body: Buffer },
+  timeoutMs: number,
+): Promise<PapAnswer & { raw: string }> {
   let response: Response;
   try {
     response = await fetch(target.url, {

@@ -27,7 +27,9 @@ export type LogModule = (typeof LOG_MODULES)[number];
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** Notification destinations a PI may name (ops/notify-allow-list.ts): URL prefixes. */
-const notifyPrefixes = z.array(z.url({ protocol: /^https?$/ }).refine(withoutCredentials, 'must not carry credentials (user:password@)')).max(100);
+const notifyPrefixes = z
+  .array(z.url({ protocol: /^https?$/ }).refine(withoutCredentials, 'must not carry credentials (user:password@)'))
+  .max(100);
 
 /** Intake user names with a meaning of their own: the open intake's PI and the admin token's. */
 const RESERVED_PI_NAMES = new Set(['anonymous', 'admin']);
@@ -75,13 +77,28 @@ export const configSchema = z
         limits: z
           .strictObject({
             /** Largest inbound header block; past it 513 Message Too Large (UDP) or the connection closed (TCP). */
-            maxHeaderBytes: z.number().int().min(1024).max(65535).default(16 * 1024),
+            maxHeaderBytes: z
+              .number()
+              .int()
+              .min(1024)
+              .max(65535)
+              .default(16 * 1024),
             /** Largest inbound body (a PIDF NOTIFY, a MESSAGE); past it as above. */
-            maxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+            maxBodyBytes: z
+              .number()
+              .int()
+              .min(1024)
+              .max(16 * 1024 * 1024)
+              .default(256 * 1024),
             /** Server transactions held at once (UDP ones stay 64·T1 after answering); past it 503. */
             maxServerTransactions: z.number().int().min(10).max(1_000_000).default(20_000),
             /** Bytes of encoded responses they may keep for retransmissions; past it 503 too. */
-            maxServerTransactionBytes: z.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
+            maxServerTransactionBytes: z
+              .number()
+              .int()
+              .min(64 * 1024)
+              .max(1024 * 1024 * 1024)
+              .default(32 * 1024 * 1024),
             /** Retry-After seconds on that 503. */
             retryAfterSeconds: z.number().int().min(1).max(3600).default(5),
             tcp: z
@@ -146,7 +163,12 @@ export const configSchema = z
         /** The PAP intake port (also /healthz, /readyz, /metrics, admin and the JSON API). */
         port: z.number().int().min(0).max(65535).default(8180),
         papPath: z.string().startsWith('/').default('/pap'),
-        bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024 * 1024)
+          .default(1024 * 1024),
         requestTimeoutMs: z.number().int().min(100).max(600000).default(30000),
         /**
          * After answering 413, read and discard the rest of the body for at most this long / this much, so
@@ -155,7 +177,12 @@ export const configSchema = z
         overLimitDrain: z
           .strictObject({
             maxMs: z.number().int().min(0).max(60000).default(5000),
-            maxBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+            maxBytes: z
+              .number()
+              .int()
+              .min(0)
+              .max(1024 * 1024 * 1024)
+              .default(64 * 1024 * 1024),
           })
           .prefault({}),
         /** Serve HTTPS instead of HTTP with this PEM certificate chain and key (files read at start). */
@@ -205,15 +232,30 @@ export const configSchema = z
          */
         giveUp: z
           .strictObject({
-            maxAgeMs: z.number().int().min(1000).default(24 * 3600_000),
+            maxAgeMs: z
+              .number()
+              .int()
+              .min(1000)
+              .default(24 * 3600_000),
             maxAttempts: z.number().int().min(1).optional(),
           })
           .prefault({}),
         /** Credentials for the PPG (sent only to the hand-back URL's origin; never logged). */
         auth: z
           .union([
-            z.strictObject({ username: z.string().min(1).regex(/^[^:]+$/, 'must not contain ":" (RFC 7617 user-id)'), password: z.string().min(1) }),
-            z.strictObject({ token: z.string().min(1).regex(/^[\x21-\x7e]+$/, 'visible ASCII only (RFC 6750 b64token)') }),
+            z.strictObject({
+              username: z
+                .string()
+                .min(1)
+                .regex(/^[^:]+$/, 'must not contain ":" (RFC 7617 user-id)'),
+              password: z.string().min(1),
+            }),
+            z.strictObject({
+              token: z
+                .string()
+                .min(1)
+                .regex(/^[\x21-\x7e]+$/, 'visible ASCII only (RFC 6750 b64token)'),
+            }),
           ])
           .optional(),
         /** Extra CA certificates (PEM file) trusted for https hand-back and notify URLs. */

@@ -27,7 +27,10 @@ function unwrap(schema: Node): Node {
   for (let i = 0; i < 20; i += 1) {
     const def = node.def;
     if (def.type === 'pipe') node = def.in as Node;
-    else if (def.innerType !== undefined && ['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional'].includes(def.type)) {
+    else if (
+      def.innerType !== undefined &&
+      ['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional'].includes(def.type)
+    ) {
       node = def.innerType as Node;
     } else return node;
   }
@@ -103,7 +106,12 @@ export function applyEnvOverrides(
       throw new AgentError(ErrorCodes.CONFIG_INVALID, `${name}: empty level in the name (levels are separated by "__")`, name);
     }
     const leaf = schemaAt(root, path);
-    if (!leaf) throw new AgentError(ErrorCodes.CONFIG_INVALID, `${name}: no field ${path.join('.')} (check the spelling against the documented fields)`, name);
+    if (!leaf)
+      throw new AgentError(
+        ErrorCodes.CONFIG_INVALID,
+        `${name}: no field ${path.join('.')} (check the spelling against the documented fields)`,
+        name,
+      );
     let node: Record<string, unknown> | unknown[] = out;
     for (const [i, key] of path.slice(0, -1).entries()) {
       const container = node as Record<string, unknown>;

@@ -29,7 +29,8 @@ export function resolveConfigPaths(raw: Record<string, unknown>, baseDir: string
   const out = structuredClone(raw);
   for (const path of PATH_FIELDS) {
     let node: unknown = out;
-    for (const key of path.slice(0, -1)) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+    for (const key of path.slice(0, -1))
+      node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
     if (typeof node !== 'object' || node === null) continue;
     const holder = node as Record<string, unknown>;
     const key = path.at(-1) as string;

@@ -13,7 +13,14 @@
 import type { Logger } from 'pino';
 import type { SipHop } from '../profiles/schema.js';
 import { SipRequestError, type SipEngine } from '../sip/port.js';
-import { afterProbe, initialCoreHealth, type CoreHealthState, type CoreHealthThresholds, type CoreState, type ProbeResult } from './core-health-state.js';
+import {
+  afterProbe,
+  initialCoreHealth,
+  type CoreHealthState,
+  type CoreHealthThresholds,
+  type CoreState,
+  type ProbeResult,
+} from './core-health-state.js';
 
 export interface CoreHealthSettings extends CoreHealthThresholds {
   /** 0 disables probing: only the engine's connection state counts. */

@@ -120,7 +120,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   });
 
   // Unknown routes answer in the same shape as every other ops error (docs/openapi.yaml `Error`).
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, ErrorCodes.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, ErrorCodes.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
@@ -128,11 +130,18 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     if (status === 413) drainAfterRefusal(request, reply, options.overLimitDrain ?? { maxMs: 5000, maxBytes: 64 * 1024 * 1024 });
     if (status === 413 && request.routeOptions.url === options.papPath) {
       // PAP clients read PAP: a body over the limit is a bad message (PAP 2000) as well as HTTP 413.
-      const body = buildBadMessageResponse({ code: PapCode.BAD_REQUEST, desc: `request body over ${options.bodyLimitBytes} bytes`, badMessageFragment: '' });
+      const body = buildBadMessageResponse({
+        code: PapCode.BAD_REQUEST,
+        desc: `request body over ${options.bodyLimitBytes} bytes`,
+        badMessageFragment: '',
+      });
       reply.code(413).type('application/xml').send(body);
       return;
     }
-    reply.code(status).type('application/json').send({ error: err.code ?? 'HTTP_ERROR', message: err.message });
+    reply
+      .code(status)
+      .type('application/json')
+      .send({ error: err.code ?? 'HTTP_ERROR', message: err.message });
   });
 
   let metricsAddress: { host: string; port: number } | undefined;

@@ -25,7 +25,11 @@ export function intakeGuardFromConfig(config: AgentConfig, logger: Logger): Inta
 
 /** The notify-destination allow-list (notify-allow-list.ts) from `intake` and `ppg.handBackUrl`. */
 export function notifyAllowListFromConfig(config: AgentConfig): NotifyAllowList {
-  return new NotifyAllowList({ handBackUrl: config.ppg.handBackUrl, defaultPrefixes: config.intake.notifyPrefixes, users: config.intake.auth?.users });
+  return new NotifyAllowList({
+    handBackUrl: config.ppg.handBackUrl,
+    defaultPrefixes: config.intake.notifyPrefixes,
+    users: config.intake.auth?.users,
+  });
 }
 
 /** Reads `http.tls` files; a missing or unreadable file stops start-up naming the field. */

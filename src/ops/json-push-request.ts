@@ -17,15 +17,19 @@ import { formatPapTime, papDocument, qosElement, xmlElement } from '../push/pap/
  * A SIP/SIPS/tel URI, or a phone number (`+15551234567`, visual separators allowed). A SIP URI keeps to
  * the characters a SIP header can carry (RFC 3261 §25.1): it becomes the MESSAGE's Request-URI and To.
  */
-const TARGET = /^(?:(?:sips?):[A-Za-z0-9\-_.!~*'()%;/?:&=+$,[\]]+@[A-Za-z0-9\-_.!~*'()%;/?:@&=+$,[\]]+|tel:\+?[0-9][0-9().-]*|\+?[0-9][0-9 ().-]*)$/;
+const TARGET =
+  /^(?:(?:sips?):[A-Za-z0-9\-_.!~*'()%;/?:&=+$,[\]]+@[A-Za-z0-9\-_.!~*'()%;/?:@&=+$,[\]]+|tel:\+?[0-9][0-9().-]*|\+?[0-9][0-9 ().-]*)$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** A value that ends up in a header (header-safe.ts): refine with the grammar's own message. */
 const headerText = (maxChars: number) =>
-  z.string().min(1).superRefine((value, ctx) => {
-    const problem = headerTextProblem(value, maxChars);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
+  z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      const problem = headerTextProblem(value, maxChars);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
 
 const httpUrl = z.url({ protocol: /^https?$/ }).superRefine((value, ctx) => {
   let url: URL;
@@ -51,13 +55,18 @@ const appId = headerText(256).superRefine((value, ctx) => {
 export const jsonPushRequestSchema = z
   .object({
     target: z.string().regex(TARGET, 'must be a sip:/sips:/tel: URI or a phone number'),
-    content: z.union([
-      z.object({ text: z.string() }).strict(),
-      z.object({ base64: z.string().regex(BASE64, 'must be base64 (RFC 4648 §4)') }).strict(),
-    ], { error: 'must be { "text": … } or { "base64": … }' }),
+    content: z.union(
+      [z.object({ text: z.string() }).strict(), z.object({ base64: z.string().regex(BASE64, 'must be base64 (RFC 4648 §4)') }).strict()],
+      { error: 'must be { "text": … } or { "base64": … }' },
+    ),
     contentType: z.string().refine(isMediaType, 'must be a media type in US-ASCII, e.g. text/plain or text/plain; charset=utf-8'),
     appId: appId.optional(),
-    pushId: z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
+    pushId: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+      .optional(),
     notifyUrl: httpUrl.optional(),
     deliverBefore: timestamp.optional(),
     deliverAfter: timestamp.optional(),

@@ -26,6 +26,8 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: AgentMetrics
 export function createMetricsServer(metrics: AgentMetrics, token?: string): FastifyInstance {
   const app = Fastify({ logger: false }) as unknown as FastifyInstance;
   registerMetricsRoute(app, metrics, token);
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, ErrorCodes.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, ErrorCodes.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
   return app;
 }

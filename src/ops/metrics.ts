@@ -47,7 +47,10 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
   /** A counter whose value is copied from a source on each scrape. */
   const sourcedCounter = (name: string, help: string, labelNames: string[], read: () => Iterable<Sample>) => {
     const counter: Counter<string> = new Counter({
-      name, help, labelNames, registers,
+      name,
+      help,
+      labelNames,
+      registers,
       collect() {
         counter.reset();
         for (const [labels, value] of safely(read)) counter.inc(labels, value);
@@ -56,7 +59,10 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
   };
   const sourcedGauge = (name: string, help: string, labelNames: string[], read: () => Iterable<Sample>) => {
     const gauge: Gauge<string> = new Gauge({
-      name, help, labelNames, registers,
+      name,
+      help,
+      labelNames,
+      registers,
       collect() {
         gauge.reset();
         for (const [labels, value] of safely(read)) gauge.set(labels, value);
@@ -86,25 +92,38 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     ];
   });
   sourcedCounter('spa_sip_messages_sent_total', 'SIP MESSAGE requests sent for pushes', [], () => [[{}, pushes.counters.messagesSent]]);
-  sourcedGauge('spa_push_queue', 'Deliveries in flight, queued for a transaction slot, and scheduled for a later deliver-after', ['kind'], () => [
-    [{ kind: 'in-flight' }, pushes.queueDepth.inFlight],
-    [{ kind: 'queued' }, pushes.queueDepth.queued],
-    [{ kind: 'scheduled' }, pushes.scheduledCount],
-  ]);
+  sourcedGauge(
+    'spa_push_queue',
+    'Deliveries in flight, queued for a transaction slot, and scheduled for a later deliver-after',
+    ['kind'],
+    () => [
+      [{ kind: 'in-flight' }, pushes.queueDepth.inFlight],
+      [{ kind: 'queued' }, pushes.queueDepth.queued],
+      [{ kind: 'scheduled' }, pushes.scheduledCount],
+    ],
+  );
   sourcedGauge('spa_store_pushes', 'Stored pushes by state', ['state'], () => entries(store.countsByState(), 'state'));
   sourcedGauge('spa_store_backlog', 'Non-terminal pushes in the store', [], () => [[{}, store.backlog()]]);
   sourcedGauge('spa_outbox_items', 'PPG outbox POSTs not done, by state', ['state'], () => {
     const s = store.outbox.stats();
-    return [[{ state: 'pending' }, s.pending], [{ state: 'parked' }, s.parked]];
+    return [
+      [{ state: 'pending' }, s.pending],
+      [{ state: 'parked' }, s.parked],
+    ];
   });
 
-  sourcedCounter('spa_sip_requests_sent_total', 'SIP requests sent, by method', ['method'], () => entries(engine.stats().requestsSent, 'method'));
+  sourcedCounter('spa_sip_requests_sent_total', 'SIP requests sent, by method', ['method'], () =>
+    entries(engine.stats().requestsSent, 'method'),
+  );
   sourcedCounter('spa_sip_responses_received_total', 'SIP final responses received, by status', ['status'], () =>
-    entries(engine.stats().responsesReceived, 'status'));
+    entries(engine.stats().responsesReceived, 'status'),
+  );
   sourcedCounter('spa_sip_requests_received_total', 'SIP requests received, by method', ['method'], () =>
-    entries(engine.stats().requestsReceived, 'method'));
+    entries(engine.stats().requestsReceived, 'method'),
+  );
   sourcedCounter('spa_sip_refused_total', 'SIP input refused by the trust check or a limit (sip.limits), by reason', ['reason'], () =>
-    entries(engine.stats().refused ?? {}, 'reason'));
+    entries(engine.stats().refused ?? {}, 'reason'),
+  );
   sourcedCounter('spa_sip_transaction_timeouts_total', 'Client transactions that timed out (RFC 3261 Timer F)', [], () => [
     [{}, engine.stats().transactionTimeouts],
   ]);
@@ -116,30 +135,49 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
   sourcedGauge('spa_capability_table_max_users', 'Capability table capacity', [], () => [[{}, table.stats().maxUsers]]);
   sourcedCounter('spa_capability_table_lookups_total', 'Capability table lookups by result', ['result'], () => {
     const s = table.stats();
-    return [[{ result: 'hit' }, s.hits], [{ result: 'miss' }, s.misses]];
+    return [
+      [{ result: 'hit' }, s.hits],
+      [{ result: 'miss' }, s.misses],
+    ];
   });
   sourcedCounter('spa_capability_table_evictions_total', 'Entries that left the table, by reason', ['reason'], () => {
     const s = table.stats();
-    return [[{ reason: 'capacity' }, s.evictions], [{ reason: 'expired' }, s.expirations], [{ reason: 'deleted' }, s.deletions]];
+    return [
+      [{ reason: 'capacity' }, s.evictions],
+      [{ reason: 'expired' }, s.expirations],
+      [{ reason: 'deleted' }, s.deletions],
+    ];
   });
 
   if (presence) {
     sourcedGauge('spa_presence_subscriptions', 'Watched users by subscription state', ['state'], () =>
-      entries(presence.stats().subscriptions, 'state'));
-    sourcedCounter('spa_presence_notifies_total', 'NOTIFYs received (RFC 6665 §4.1.3)', [], () => [[{}, presence.stats().notifiesReceived]]);
+      entries(presence.stats().subscriptions, 'state'),
+    );
+    sourcedCounter('spa_presence_notifies_total', 'NOTIFYs received (RFC 6665 §4.1.3)', [], () => [
+      [{}, presence.stats().notifiesReceived],
+    ]);
     sourcedCounter('spa_presence_subscribe_failures_total', 'SUBSCRIBE attempts that failed', [], () => [
       [{}, presence.stats().subscribeFailures],
     ]);
   }
 
   if (registration) {
-    sourcedGauge('spa_reg_subscriptions', 'Users watched for registration state (Event: reg, RFC 3680) by subscription state', ['state'], () =>
-      entries(registration.stats().subscriptions, 'state'));
+    sourcedGauge(
+      'spa_reg_subscriptions',
+      'Users watched for registration state (Event: reg, RFC 3680) by subscription state',
+      ['state'],
+      () => entries(registration.stats().subscriptions, 'state'),
+    );
     sourcedCounter('spa_reg_notifies_total', 'reg NOTIFYs received (RFC 3680)', [], () => [[{}, registration.stats().notifiesReceived]]);
-    sourcedCounter('spa_reg_subscribe_failures_total', 'reg SUBSCRIBE attempts that failed', [], () => [[{}, registration.stats().subscribeFailures]]);
-    sourcedCounter('spa_reg_version_gaps_total', 'reg NOTIFYs whose version showed lost notifications (refresh for the full state, RFC 3680 §5.2)', [], () => [
-      [{}, registration.gaps().versionGaps],
+    sourcedCounter('spa_reg_subscribe_failures_total', 'reg SUBSCRIBE attempts that failed', [], () => [
+      [{}, registration.stats().subscribeFailures],
     ]);
+    sourcedCounter(
+      'spa_reg_version_gaps_total',
+      'reg NOTIFYs whose version showed lost notifications (refresh for the full state, RFC 3680 §5.2)',
+      [],
+      () => [[{}, registration.gaps().versionGaps]],
+    );
     sourcedCounter('spa_reg_stale_notifies_total', 'reg NOTIFYs dropped as older than the state held (version or CSeq)', [], () => [
       [{}, registration.gaps().staleNotifies],
     ]);
@@ -147,18 +185,29 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
 
   const coreHealth = sources.coreHealth;
   if (coreHealth) {
-    sourcedGauge('spa_sip_core_up', 'SIP core (outbound proxy) health from OPTIONS probes and the engine connection: 1 up, 0 down or not yet known', ['core', 'state'], () => {
-      const s = coreHealth.stats();
-      return [[{ core: s.target, state: s.state }, s.state === 'up' ? 1 : 0]];
-    });
+    sourcedGauge(
+      'spa_sip_core_up',
+      'SIP core (outbound proxy) health from OPTIONS probes and the engine connection: 1 up, 0 down or not yet known',
+      ['core', 'state'],
+      () => {
+        const s = coreHealth.stats();
+        return [[{ core: s.target, state: s.state }, s.state === 'up' ? 1 : 0]];
+      },
+    );
     sourcedCounter('spa_sip_core_probes_total', 'OPTIONS probes to the SIP core by result', ['result'], () => {
       const s = coreHealth.stats();
-      return [[{ result: 'ok' }, s.probesOk], [{ result: 'failed' }, s.probesFailed]];
+      return [
+        [{ result: 'ok' }, s.probesOk],
+        [{ result: 'failed' }, s.probesFailed],
+      ];
     });
   }
 
-  sourcedCounter('spa_handbacks_total', 'Pushes handed back to the PPG by bearer hint; mode sync = PAP 3010 at intake, async = after a SIP failure', ['hint', 'mode'], () =>
-    sources.pushes.handBackCounts().map(({ hint, mode, count }): Sample => [{ hint, mode }, count]),
+  sourcedCounter(
+    'spa_handbacks_total',
+    'Pushes handed back to the PPG by bearer hint; mode sync = PAP 3010 at intake, async = after a SIP failure',
+    ['hint', 'mode'],
+    () => sources.pushes.handBackCounts().map(({ hint, mode, count }): Sample => [{ hint, mode }, count]),
   );
   sourcedCounter(
     'spa_outbox_outcomes_total',

@@ -54,7 +54,7 @@ function notesOf(el: XmlElement): string[] {
 
 function readSupportedSet(el: XmlElement | undefined, upperCase: boolean): SupportedSet {
   const names = (tag: string): string[] =>
-    (el ? childNamed(el, PidfNs.caps, tag)?.children ?? [] : []).map((c) => (upperCase ? c.local.toUpperCase() : c.local));
+    (el ? (childNamed(el, PidfNs.caps, tag)?.children ?? []) : []).map((c) => (upperCase ? c.local.toUpperCase() : c.local));
   return { supported: names('supported'), notsupported: names('notsupported') };
 }
 

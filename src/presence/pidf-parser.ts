@@ -103,7 +103,9 @@ function readDocument(root: XmlElement, receivedAt: number): PresenceSnapshot {
     tuples,
     persons: childrenNamed(root, PidfNs.dataModel, 'person').map((p, i) => readPerson(p, i, warn)),
     devices: childrenNamed(root, PidfNs.dataModel, 'device').map((d, i) => readDevice(d, i, warn)),
-    notes: childrenNamed(root, PidfNs.pidf, 'note').map((n) => n.text).filter((t) => t !== ''),
+    notes: childrenNamed(root, PidfNs.pidf, 'note')
+      .map((n) => n.text)
+      .filter((t) => t !== ''),
     warnings,
     receivedAt,
     digest: presenceDigest(root),

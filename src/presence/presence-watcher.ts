@@ -22,7 +22,14 @@ import type { ReachabilityDecision } from '../capabilities/reachability-policy.j
 import { AgentError } from '../errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { SipProfile } from '../profiles/schema.js';
-import { SipRequestError, SipStatusError, type NotifyEvent, type SipEngine, type SubscriptionDelegate, type SubscriptionEnded } from '../sip/port.js';
+import {
+  SipRequestError,
+  SipStatusError,
+  type NotifyEvent,
+  type SipEngine,
+  type SubscriptionDelegate,
+  type SubscriptionEnded,
+} from '../sip/port.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../lib/backoff.js';
 import { ConcurrencyLimiter, type TaskPriority } from '../lib/concurrency-limiter.js';
 import { stepAfterEnd, stepAfterSubscribeError, type NextStep } from './resubscribe-policy.js';
@@ -68,7 +75,14 @@ export class PresenceWatcher {
   private readonly detach: () => void;
   private stopping = false;
   readonly source: WatchSource;
-  private readonly counters = { notifiesReceived: 0, parseErrors: 0, subscribeAttempts: 0, subscribeFailures: 0, resubscribesScheduled: 0, unsubscribes: 0 };
+  private readonly counters = {
+    notifiesReceived: 0,
+    parseErrors: 0,
+    subscribeAttempts: 0,
+    subscribeFailures: 0,
+    resubscribesScheduled: 0,
+    unsubscribes: 0,
+  };
 
   constructor(private readonly options: PresenceWatcherOptions) {
     this.limiter = new ConcurrencyLimiter(options.maxConcurrentSubscribes ?? 50);
@@ -260,8 +274,13 @@ export class PresenceWatcher {
    */
   private logSubscribeFailure(aor: string, err: unknown): void {
     const what = `${this.source.event} SUBSCRIBE`;
-    if (err instanceof SipRequestError) this.log.warn({ aor, failure: err.kind, reason: err.message }, `${what} ${err.kind === 'timeout' ? 'timed out' : 'failed'}: ${err.message}`);
-    else if (err instanceof SipStatusError) this.log.info({ aor, status: err.status, reason: err.reason }, `${what} refused: ${err.status} ${err.reason}`);
+    if (err instanceof SipRequestError)
+      this.log.warn(
+        { aor, failure: err.kind, reason: err.message },
+        `${what} ${err.kind === 'timeout' ? 'timed out' : 'failed'}: ${err.message}`,
+      );
+    else if (err instanceof SipStatusError)
+      this.log.info({ aor, status: err.status, reason: err.reason }, `${what} refused: ${err.status} ${err.reason}`);
     else this.log.error({ err, aor }, `${what} failed`);
   }
 
@@ -304,7 +323,8 @@ export class PresenceWatcher {
       return;
     }
     const attempt = user.attempts++;
-    const delay = step.immediateFirst && attempt === 0 ? 0 : backoffDelay(this.backoff, attempt + 1, this.random, (step.retryAfter ?? 0) * 1000);
+    const delay =
+      step.immediateFirst && attempt === 0 ? 0 : backoffDelay(this.backoff, attempt + 1, this.random, (step.retryAfter ?? 0) * 1000);
     user.phase = 'backoff';
     this.counters.resubscribesScheduled++;
     user.retryTimer = setTimeout(() => void this.start(user, 'low'), delay);

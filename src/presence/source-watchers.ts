@@ -53,7 +53,10 @@ export class SourceWatchers {
 
   async stop(timeoutMs: number): Promise<{ unsubscribed: number; abandoned: number }> {
     const results = await Promise.all(this.watchers.map((w) => w.stop(timeoutMs)));
-    return results.reduce((a, b) => ({ unsubscribed: a.unsubscribed + b.unsubscribed, abandoned: a.abandoned + b.abandoned }), { unsubscribed: 0, abandoned: 0 });
+    return results.reduce((a, b) => ({ unsubscribed: a.unsubscribed + b.unsubscribed, abandoned: a.abandoned + b.abandoned }), {
+      unsubscribed: 0,
+      abandoned: 0,
+    });
   }
 
   /** Per source name, the watcher's counters. */

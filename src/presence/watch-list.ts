@@ -13,7 +13,11 @@ export function parseWatchList(text: string, source = 'watch list'): string[] {
     const line = lines[i].replace(/#.*$/, '').trim();
     if (line === '') continue;
     if (!/^(sips?:[^\s@]+@[^\s@]+|tel:\+?[0-9][0-9\-.()]*)$/i.test(line)) {
-      throw new AgentError(ErrorCodes.CONFIG_INVALID, `${source} line ${i + 1}: '${line.slice(0, 80)}' is not a sip:/sips:/tel: AOR`, 'watchList');
+      throw new AgentError(
+        ErrorCodes.CONFIG_INVALID,
+        `${source} line ${i + 1}: '${line.slice(0, 80)}' is not a sip:/sips:/tel: AOR`,
+        'watchList',
+      );
     }
     aors.push(line);
   }
@@ -26,7 +30,9 @@ export function readWatchList(path: string): string[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new AgentError(ErrorCodes.CONFIG_INVALID, `cannot read watch list ${path}: ${(err as Error).message}`, 'watchList', { cause: err });
+    throw new AgentError(ErrorCodes.CONFIG_INVALID, `cannot read watch list ${path}: ${(err as Error).message}`, 'watchList', {
+      cause: err,
+    });
   }
   return parseWatchList(text, path);
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { extname, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { AgentError, ErrorCodes } from '../errors.js';
 import { profileSchema, type SipProfile } from './schema.js';
 

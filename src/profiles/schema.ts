@@ -10,15 +10,32 @@ const transport = z.enum(['udp', 'tcp']);
 
 /** Headers a profile may not set: the engine owns them, or RFC 3428 §4 forbids them (Contact). */
 export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
-  'via', 'call-id', 'cseq', 'content-length', 'contact', 'from', 'to', 'content-type', 'max-forwards',
-  'i', 'l', 'm', 'f', 't', 'c', 'v',
+  'via',
+  'call-id',
+  'cseq',
+  'content-length',
+  'contact',
+  'from',
+  'to',
+  'content-type',
+  'max-forwards',
+  'i',
+  'l',
+  'm',
+  'f',
+  't',
+  'c',
+  'v',
 ]);
 
 /** RFC 3261 §25.1: a header name is a `token`; the engine and the builder own some names. */
 const headerName = z
   .string()
-  .regex(/^[A-Za-z0-9.!%*_+`'~-]+$/, 'header name must be an RFC 3261 token (letters, digits, - . ! % * _ + ` \' ~)')
-  .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), 'header is set by the agent itself (Via, From, To, Call-ID, CSeq, Contact, Content-Type, Content-Length, Max-Forwards)');
+  .regex(/^[A-Za-z0-9.!%*_+`'~-]+$/, "header name must be an RFC 3261 token (letters, digits, - . ! % * _ + ` ' ~)")
+  .refine(
+    (name) => !RESERVED_HEADERS.has(name.toLowerCase()),
+    'header is set by the agent itself (Via, From, To, Call-ID, CSeq, Contact, Content-Type, Content-Length, Max-Forwards)',
+  );
 
 /** One line of printable text: a CR or LF would inject headers (RFC 3261 §7.3.1 has no folding here). */
 const headerValue = z.string().regex(/^[^\r\n\0]*$/, 'header value must be one line (no CR, LF or NUL)');
@@ -127,15 +144,17 @@ export const profileSchema = z
         defaultBearer: z.string().default('SMS'),
       })
       .prefault({}),
-    addressing: z
-      .strictObject({
-        /** Home domain for PLMN numbers and bare user names. */
-        homeDomain: z.string().min(1),
-        /** TYPE=PLMN numbers become `sip:+N@domain;user=phone` or `tel:+N`. */
-        plmnForm: z.enum(['sip-user-phone', 'tel']).default('sip-user-phone'),
-        /** Country code prepended to national PLMN numbers that lack a leading '+'. */
-        defaultCountryCode: z.string().regex(/^\d{1,3}$/).optional(),
-      }),
+    addressing: z.strictObject({
+      /** Home domain for PLMN numbers and bare user names. */
+      homeDomain: z.string().min(1),
+      /** TYPE=PLMN numbers become `sip:+N@domain;user=phone` or `tel:+N`. */
+      plmnForm: z.enum(['sip-user-phone', 'tel']).default('sip-user-phone'),
+      /** Country code prepended to national PLMN numbers that lack a leading '+'. */
+      defaultCountryCode: z
+        .string()
+        .regex(/^\d{1,3}$/)
+        .optional(),
+    }),
   })
   .strict();
 

@@ -83,7 +83,8 @@ function escapeSipUser(user: string): string {
     .join('');
 }
 
-const HOSTPORT = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+const HOSTPORT =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 function plmnAor(number: string, profile: SipProfile): MappedAor {
   const e164 = toE164(number, profile.addressing.defaultCountryCode);
@@ -100,7 +101,8 @@ function userAor(value: string, profile: SipProfile): MappedAor {
     const host = (at < 0 ? '' : rest.slice(at + 1)).split(';')[0];
     if (at <= 0 || !HOSTPORT.test(host)) throw invalid(`SIP URI without user@host: ${JSON.stringify(value)}`);
     // The AOR is written into the Request-URI and the To header's <…> as is (RFC 3261 §25.1 characters).
-    if (!SIP_URI_CHARS.test(rest)) throw invalid(`SIP URI has characters a SIP header cannot carry: ${JSON.stringify(value.slice(0, 100))}`);
+    if (!SIP_URI_CHARS.test(rest))
+      throw invalid(`SIP URI has characters a SIP header cannot carry: ${JSON.stringify(value.slice(0, 100))}`);
     return { aor: `${scheme}:${rest}`, kind: 'user' };
   }
   const at = value.lastIndexOf('@');

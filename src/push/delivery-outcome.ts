@@ -10,7 +10,7 @@
  * - `failed`: a final non-2xx answer to the first copy, or a transport error before the request left
  *   (`beforeSend`: nothing was sent, so nobody — neither the core nor the user — has it).
  */
-import { SipRequestError } from '../sip/port.js';
+import type { SipRequestError } from '../sip/port.js';
 
 export type DeliveryOutcome =
   | { kind: 'delivered'; status: number }
@@ -21,8 +21,15 @@ export type DeliveryOutcome =
 export function outcomeOfStatus(status: number, reason: string, resent: boolean): DeliveryOutcome {
   if (status >= 200 && status < 300) return { kind: 'delivered', status };
   const text = `SIP ${status} ${reason}`.trimEnd();
-  if (status === 408) return { kind: 'unconfirmed', reason: `${text} (the core timed out; the handset may have it)`, status, timeout: true };
-  if (resent) return { kind: 'unconfirmed', reason: `${text} to a copy re-sent after a restart (the first copy's fate is unknown)`, status, timeout: false };
+  if (status === 408)
+    return { kind: 'unconfirmed', reason: `${text} (the core timed out; the handset may have it)`, status, timeout: true };
+  if (resent)
+    return {
+      kind: 'unconfirmed',
+      reason: `${text} to a copy re-sent after a restart (the first copy's fate is unknown)`,
+      status,
+      timeout: false,
+    };
   return { kind: 'failed', reason: text, status, beforeSend: false };
 }
 

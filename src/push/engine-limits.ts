@@ -22,7 +22,11 @@ function isCarriedText(body: Buffer): boolean {
  * A text-only engine (drachtio: bodies travel as C strings) refuses NUL bytes and invalid UTF-8, which
  * every WBXML body has; an engine with a body cap refuses anything larger.
  */
-export function engineLimitFor(body: Buffer, contentType: string, engine: { name: string; capabilities: EngineCapabilities }): string | undefined {
+export function engineLimitFor(
+  body: Buffer,
+  contentType: string,
+  engine: { name: string; capabilities: EngineCapabilities },
+): string | undefined {
   const { binaryBodies, maxBodyBytes } = engine.capabilities;
   if (maxBodyBytes !== undefined && body.length > maxBodyBytes) {
     return `the ${engine.name} engine carries bodies up to ${maxBodyBytes} bytes; this ${contentType} body has ${body.length}`;

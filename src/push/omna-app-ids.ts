@@ -55,7 +55,11 @@ export function pushEventAppFor(xWapApplicationId: string | undefined): string {
     app = stripApplicationPrefix(value);
   }
   if (!/^[A-Za-z0-9.\-_*+:]+$/.test(app)) {
-    throw new AgentError(ErrorCodes.PAP_INVALID, `X-Wap-Application-Id ${JSON.stringify(value.slice(0, 80))} cannot be a feature-tag value`, 'X-Wap-Application-Id');
+    throw new AgentError(
+      ErrorCodes.PAP_INVALID,
+      `X-Wap-Application-Id ${JSON.stringify(value.slice(0, 80))} cannot be a feature-tag value`,
+      'X-Wap-Application-Id',
+    );
   }
   return app;
 }

@@ -215,7 +215,10 @@ export class PushService {
     this.log = options.logger.child({ module: 'push' });
     this.now = options.now ?? Date.now;
     this.ppg = { ...DEFAULT_PPG, ...options.ppg };
-    this.scheduled = new DueSchedule((pushId) => this.queue.push(() => this.deliver(pushId)), () => this.now());
+    this.scheduled = new DueSchedule(
+      (pushId) => this.queue.push(() => this.deliver(pushId)),
+      () => this.now(),
+    );
     this.writes = new WriteRetry({ probe: () => options.store.probeWrite(), logger: this.log });
   }
 
@@ -330,9 +333,20 @@ export class PushService {
   }
 
   /** Intake of one parsed push; `rawContentType`/`rawBody` are persisted for resume. */
-  async submit(push: PushSubmission, rawContentType: string, rawBody: Buffer, source: PushSource, caller: IntakeCaller = ANONYMOUS_CALLER): Promise<IntakeReply> {
+  async submit(
+    push: PushSubmission,
+    rawContentType: string,
+    rawBody: Buffer,
+    source: PushSource,
+    caller: IntakeCaller = ANONYMOUS_CALLER,
+  ): Promise<IntakeReply> {
     const log = this.log.child({ pushId: push.pushId });
-    const reply = (code: number, desc?: string, extra: Partial<IntakeReply> = {}, progressNote?: { stage: string; note?: string }): IntakeReply => ({
+    const reply = (
+      code: number,
+      desc?: string,
+      extra: Partial<IntakeReply> = {},
+      progressNote?: { stage: string; note?: string },
+    ): IntakeReply => ({
       httpStatus: code === PapCode.ACCEPTED_FOR_PROCESSING ? 202 : code === PapCode.SERVICE_UNAVAILABLE ? 503 : 200,
       contentType: 'application/xml',
       ...extra,
@@ -409,7 +423,12 @@ export class PushService {
     // §17.1.2.2), and no SIP is spent — not even presence.
     if (this.options.coreHealth?.state === 'down') {
       this.counters.coreDown += 1;
-      return this.syncHandBack(reply, { pushId: push.pushId, aor }, this.hintFor(push, this.options.profile.handBack.defaultBearer), 'SIP core unreachable');
+      return this.syncHandBack(
+        reply,
+        { pushId: push.pushId, aor },
+        this.hintFor(push, this.options.profile.handBack.defaultBearer),
+        'SIP core unreachable',
+      );
     }
 
     if (this.options.policy === 'presence-aware') {
@@ -431,7 +450,12 @@ export class PushService {
       return reply(papCodeForError(err.code), err.message);
     }
     if (messageTransportFor(estimateRequestBytes(probe), this.options.profile) === 'hand-back') {
-      return this.syncHandBack(reply, { pushId: push.pushId, aor }, this.options.profile.handBack.defaultBearer, 'content too large for UDP and the profile forbids TCP');
+      return this.syncHandBack(
+        reply,
+        { pushId: push.pushId, aor },
+        this.options.profile.handBack.defaultBearer,
+        'content too large for UDP and the profile forbids TCP',
+      );
     }
     // What the engine can never send is refused now, with nothing stored and nothing sent.
     const limit = engineLimitFor(push.content.body, push.content.contentType, this.options.engine);
@@ -505,7 +529,13 @@ export class PushService {
   statusQuery(pushId: string, version: PapVersion = '2.0', caller: IntakeCaller = ANONYMOUS_CALLER): IntakeReply {
     const record = this.recordFor(pushId, caller);
     const results = record
-      ? [{ address: record.address, ...papStateView(this.visibleState(record), record.reason, record), eventTime: new Date(record.updatedAt) }]
+      ? [
+          {
+            address: record.address,
+            ...papStateView(this.visibleState(record), record.reason, record),
+            eventTime: new Date(record.updatedAt),
+          },
+        ]
       : [{ messageState: 'unknown' as const, code: PapCode.PUSH_ID_NOT_FOUND }];
     return {
       httpStatus: 200,
@@ -525,7 +555,7 @@ export class PushService {
     this.countOutboxOutcome(item.kind, settlement.outcome);
     if (item.kind !== 'hand-back') return;
     const record = this.options.store.get(item.pushId);
-    if (!record || record.state !== 'handing-back') return;
+    if (record?.state !== 'handing-back') return;
     switch (settlement.outcome) {
       case 'acknowledged':
         this.finishNow(record, 'handed-back', { reason: record.reason, bearerHint: record.bearerHint, papCode: settlement.code });
@@ -538,7 +568,10 @@ export class PushService {
         });
         return;
       case 'gave-up':
-        this.finishNow(record, 'hand-back-abandoned', { reason: `PPG never acknowledged the hand-back: ${settlement.error}`, bearerHint: record.bearerHint });
+        this.finishNow(record, 'hand-back-abandoned', {
+          reason: `PPG never acknowledged the hand-back: ${settlement.error}`,
+          bearerHint: record.bearerHint,
+        });
         return;
     }
   }
@@ -618,7 +651,7 @@ export class PushService {
   private async deliver(pushId: string): Promise<void> {
     const { store, engine, oracle, profile } = this.options;
     const record = store.get(pushId);
-    if (!record || record.state !== 'accepted' || this.onWire.has(pushId)) {
+    if (record?.state !== 'accepted' || this.onWire.has(pushId)) {
       this.submissions.delete(pushId);
       return;
     }
@@ -665,7 +698,11 @@ export class PushService {
       if (!(outcome.kind === 'failed' && outcome.beforeSend)) this.counters.messagesSent += 1;
       // Known alive = up when the MESSAGE left, up now, and not down in between (failure-attribution.ts).
       const coreAlive = !core || !coreBefore || (coreBefore.up && core.state === 'up' && core.downs === coreBefore.downs);
-      oracle.recordDelivery(aor, { ...(outcome.status !== undefined && { status: outcome.status }), ...(failureKind && { failure: failureKind }), coreAlive });
+      oracle.recordDelivery(aor, {
+        ...(outcome.status !== undefined && { status: outcome.status }),
+        ...(failureKind && { failure: failureKind }),
+        coreAlive,
+      });
       if (outcome.kind === 'delivered') {
         await this.finish(record, 'delivering', 'delivered', { sipStatus: outcome.status, reason: `SIP ${outcome.status}` });
         this.counters.delivered += 1;
@@ -683,7 +720,10 @@ export class PushService {
       const hint = this.hintFor(push, verdict.bearerHint);
       await this.handBack(record, 'delivering', push, hint, outcome.reason, outcome.status);
       if (outcome.kind === 'unconfirmed') this.counters.unconfirmedHandedBack += 1;
-      log.info({ status: outcome.status, hint, failure: outcome.reason, outcome: outcome.kind }, 'SIP delivery not confirmed: handing back');
+      log.info(
+        { status: outcome.status, hint, failure: outcome.reason, outcome: outcome.kind },
+        'SIP delivery not confirmed: handing back',
+      );
     } catch (err) {
       if (err instanceof AgentError && err.code === ErrorCodes.PUSH_STATE_CONFLICT) {
         // Someone else (an admin tool, a resume) moved the push meanwhile; theirs stands.
@@ -710,7 +750,14 @@ export class PushService {
    * hand-back exists (an SMS hint and no MSISDN known) the push ends `hand-back-refused` at once with
    * that reason rather than being handed back blindly. The POST carries no push-level HTTP headers.
    */
-  private async handBack(record: PushRecord, from: PushState, push: PushSubmission, hint: string, reason: string, sipStatus?: number): Promise<void> {
+  private async handBack(
+    record: PushRecord,
+    from: PushState,
+    push: PushSubmission,
+    hint: string,
+    reason: string,
+    sipStatus?: number,
+  ): Promise<void> {
     let handBack;
     try {
       handBack = buildHandBackPush(push, {
@@ -727,15 +774,17 @@ export class PushService {
       this.countOutboxOutcome('hand-back', 'not-possible');
       return;
     }
-    await this.writes.run(() => this.options.store.transitionDurable(
-      record.pushId,
-      'handing-back',
-      { reason, bearerHint: hint, sipStatus },
-      {
-        expectedFrom: from,
-        outbox: { kind: 'hand-back', url: this.options.handBackUrl, contentType: handBack.contentType, body: handBack.body },
-      },
-    ));
+    await this.writes.run(() =>
+      this.options.store.transitionDurable(
+        record.pushId,
+        'handing-back',
+        { reason, bearerHint: hint, sipStatus },
+        {
+          expectedFrom: from,
+          outbox: { kind: 'hand-back', url: this.options.handBackUrl, contentType: handBack.contentType, body: handBack.body },
+        },
+      ),
+    );
     this.countHandBack(hint, 'async');
     this.options.onOutboxQueued?.();
   }
@@ -762,7 +811,15 @@ export class PushService {
    * The one line per outcome an operator greps for: push id, user, outcome and why (bearer hint and SIP
    * status when there are any). Synchronous hand-backs (PAP 3010) log here too; they store no row.
    */
-  private logOutcome(line: { pushId: string; aor: string | undefined; outcome: string; reason?: string | undefined; bearerHint?: string | undefined; sipStatus?: number | undefined; mode?: string }): void {
+  private logOutcome(line: {
+    pushId: string;
+    aor: string | undefined;
+    outcome: string;
+    reason?: string | undefined;
+    bearerHint?: string | undefined;
+    sipStatus?: number | undefined;
+    mode?: string;
+  }): void {
     const level = this.options.outcomeLogLevel ?? 'info';
     this.log[level](line, `push ${line.pushId} ${line.outcome}: ${line.reason ?? ''}`.trimEnd());
   }

@@ -12,7 +12,6 @@ import { RESERVED_HEADERS, type SipProfile } from '../profiles/schema.js';
 import type { PushSubmission } from './pap/pap-types.js';
 import { pushEventAppFor } from './omna-app-ids.js';
 
-
 /** Room for what the engine adds (Via with branch, Call-ID, CSeq, Max-Forwards, tags, Content-Length). */
 const ENGINE_HEADER_ALLOWANCE = 300;
 
@@ -33,12 +32,20 @@ function headerValue(headers: Record<string, string>, lowerName: string): string
 }
 
 /** Builds the MESSAGE for one push to one AOR (see the module comment). */
-export function buildPushMessageRequest(push: PushSubmission, aor: string, profile: SipProfile, options: MessageBuildOptions = {}): OutOfDialogRequest {
+export function buildPushMessageRequest(
+  push: PushSubmission,
+  aor: string,
+  profile: SipProfile,
+  options: MessageBuildOptions = {},
+): OutOfDialogRequest {
   const headers: SipHeaders = {};
   const { message, identity } = profile;
   if (message.pAssertedIdentity) headers['P-Asserted-Identity'] = `<${identity.assertedIdentity ?? identity.uri}>`;
   if (message.acceptContact) {
-    headers['Accept-Contact'] = acceptContactFor(pushEventAppFor(headerValue(push.content.headers, 'x-wap-application-id')), message.requireExplicit);
+    headers['Accept-Contact'] = acceptContactFor(
+      pushEventAppFor(headerValue(push.content.headers, 'x-wap-application-id')),
+      message.requireExplicit,
+    );
   }
   for (const [name, value] of Object.entries(message.extraHeaders)) {
     if (RESERVED_HEADERS.has(name.toLowerCase())) {

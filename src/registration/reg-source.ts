@@ -1,10 +1,3 @@
-/**
- * The registration-state source (RFC 3680 `Event: reg`) for the watcher: parses each NOTIFY, orders full
- * and partial documents per subscription dialog (registration-sequence.ts) and hands the table the
- * contacts bound now. A version gap marks the user as resynchronising and asks the watcher to refresh
- * the subscription, which makes the notifier send the full state.
- */
-import type { CapabilityTable } from '../capabilities/capability-table.js';
 import type { WatchSource } from '../presence/watch-source.js';
 import type { SipProfile } from '../profiles/schema.js';
 import type { NotifyEvent } from '../sip/port.js';
@@ -24,7 +17,10 @@ export interface RegSourceStats {
   versionGaps: number;
 }
 
-export function regSource(profile: SipProfile, stats: RegSourceStats = { staleNotifies: 0, versionGaps: 0 }): WatchSource & { stats: RegSourceStats } {
+export function regSource(
+  profile: SipProfile,
+  stats: RegSourceStats = { staleNotifies: 0, versionGaps: 0 },
+): WatchSource & { stats: RegSourceStats } {
   const r = profile.registration;
   /** Per watched AOR: the state of its current dialog (bounded by the watcher's users). */
   const views = new Map<string, RegistrationView>();

@@ -73,7 +73,8 @@ function readDocument(root: XmlElement, receivedAt: number, maxContacts: number)
     throw invalid(`root element is <${root.local.slice(0, 40)}> in ${ns}, expected <reginfo> in ${REGINFO_NS}`);
   }
   const version = nonNegativeInt(root.attrs.version);
-  if (version === undefined) throw invalid(`<reginfo> version '${String(root.attrs.version).slice(0, 20)}' is not a non-negative integer (RFC 3680 §5.3)`);
+  if (version === undefined)
+    throw invalid(`<reginfo> version '${String(root.attrs.version).slice(0, 20)}' is not a non-negative integer (RFC 3680 §5.3)`);
   const state = root.attrs.state;
   if (state !== 'full' && state !== 'partial') throw invalid(`<reginfo> state '${String(state).slice(0, 20)}' is not full or partial`);
   const warnings: string[] = [];
@@ -108,7 +109,8 @@ function readContact(el: XmlElement, where: string, warn: (w: string) => void): 
   const id = el.attrs.id;
   if (!id) throw invalid(`${where} has no id attribute`);
   const state = el.attrs.state;
-  if (state !== 'active' && state !== 'terminated') throw invalid(`${where} state '${String(state).slice(0, 20)}' is not active or terminated`);
+  if (state !== 'active' && state !== 'terminated')
+    throw invalid(`${where} state '${String(state).slice(0, 20)}' is not active or terminated`);
   const uri = childNamed(el, REGINFO_NS, 'uri')?.text;
   if (!uri) throw invalid(`${where} has no <uri>`);
   const contact: RegContact = { id, state, uri, params: {} };
@@ -129,7 +131,7 @@ function readContact(el: XmlElement, where: string, warn: (w: string) => void): 
       continue;
     }
     // Object.create(null)-like safety: names such as __proto__ must not reach the prototype.
-    if (Object.prototype.hasOwnProperty.call(Object.prototype, name)) continue;
+    if (Object.hasOwn(Object.prototype, name)) continue;
     contact.params[name] = param.text.replace(/^"(.*)"$/s, '$1');
   }
   return contact;

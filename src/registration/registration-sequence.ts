@@ -52,7 +52,8 @@ export function applyReginfo(previous: RegistrationView | undefined, snapshot: R
   }
   if (!previous) return { kind: 'gap', reason: `partial version ${version} with no full state to apply it to` };
   if (version <= previous.version) return { kind: 'stale', reason: `partial version ${version} not above ${previous.version}` };
-  if (version > previous.version + 1) return { kind: 'gap', reason: `partial version ${version} after ${previous.version}: notifications lost` };
+  if (version > previous.version + 1)
+    return { kind: 'gap', reason: `partial version ${version} after ${previous.version}: notifications lost` };
   const registrations = mergeRegistrations(previous.registrations, snapshot.registrations);
   return { kind: 'applied', view: { version, registrations, empty: false, receivedAt, ...stamp } };
 }

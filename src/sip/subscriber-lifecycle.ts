@@ -185,9 +185,7 @@ export abstract class SubscriberLifecycle<Answer extends SubscribeAnswer = Subsc
     this.delegate.onNotify(event);
     if (state.state !== 'terminated') return;
     this.end(
-      this.unsubscribing
-        ? { cause: 'unsubscribed' }
-        : { cause: 'notify-terminated', reason: state.reason, retryAfter: state.retryAfter },
+      this.unsubscribing ? { cause: 'unsubscribed' } : { cause: 'notify-terminated', reason: state.reason, retryAfter: state.retryAfter },
     );
   }
 

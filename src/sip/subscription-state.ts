@@ -14,7 +14,13 @@ export function parseSubscriptionState(value: string | undefined): SubscriptionS
   for (const part of paramParts) {
     const eq = part.indexOf('=');
     const name = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
-    const raw = eq < 0 ? '' : part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    const raw =
+      eq < 0
+        ? ''
+        : part
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1');
     if (name === 'reason' && raw) parsed.reason = raw.toLowerCase();
     if (name === 'expires') {
       const n = parseDeltaSeconds(raw);

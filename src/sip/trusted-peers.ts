@@ -23,7 +23,11 @@ export class TrustedPeers {
       const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
       const max = family === 6 ? 128 : 32;
       if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) {
-        throw new AgentError(ErrorCodes.CONFIG_INVALID, `sip.trustedPeers: "${entry}" is not an IP address or CIDR block`, 'sip.trustedPeers');
+        throw new AgentError(
+          ErrorCodes.CONFIG_INVALID,
+          `sip.trustedPeers: "${entry}" is not an IP address or CIDR block`,
+          'sip.trustedPeers',
+        );
       }
       this.list.addSubnet(bare, prefix, family === 6 ? 'ipv6' : 'ipv4');
     }
@@ -42,7 +46,10 @@ export class TrustedPeers {
  * `sip.trustedPeers` as configured, else the outbound proxy's address when it is an IP literal. A proxy
  * given by name (or none) leaves the check off: the agent logs that at start (see agent.ts).
  */
-export function effectiveTrustedPeers(configured: readonly string[] | undefined, outboundProxyHost: string | undefined): string[] | undefined {
+export function effectiveTrustedPeers(
+  configured: readonly string[] | undefined,
+  outboundProxyHost: string | undefined,
+): string[] | undefined {
   if (configured) return [...configured];
   const bare = outboundProxyHost?.replace(/^\[|\]$/g, '');
   return bare && net.isIP(bare) ? [bare] : undefined;

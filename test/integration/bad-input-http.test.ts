@@ -84,7 +84,11 @@ describe('bad input on the HTTP intake', () => {
 
   it('refuses XXE, billion laughs and deep nesting with PAP 2000, fast, reading no file', async () => {
     const deep = Buffer.from(`<?xml version="1.0"?><pap>${'<a>'.repeat(1000)}${'</a>'.repeat(1000)}</pap>`);
-    for (const body of [readFileSync(repoPath('test/fixtures/pap/xxe-external-entity.xml')), readFileSync(repoPath('test/fixtures/pap/billion-laughs.xml')), deep]) {
+    for (const body of [
+      readFileSync(repoPath('test/fixtures/pap/xxe-external-entity.xml')),
+      readFileSync(repoPath('test/fixtures/pap/billion-laughs.xml')),
+      deep,
+    ]) {
       const t0 = Date.now();
       const res = await postPap(sut.papUrl, { contentType: 'application/xml', body });
       expect(res.status).toBe(400);
@@ -136,7 +140,9 @@ describe('bad input on the HTTP intake', () => {
     });
     await serving(); // others are served meanwhile
     const results = await Promise.all([stall, trickle, idle, partialHeaders]);
-    console.log(`bad-input-http: slow clients cut after ${results.map((r) => r.ms).join(' / ')} ms (stall / trickle / idle / partial headers; timeout ${REQUEST_TIMEOUT_MS} ms)`);
+    console.log(
+      `bad-input-http: slow clients cut after ${results.map((r) => r.ms).join(' / ')} ms (stall / trickle / idle / partial headers; timeout ${REQUEST_TIMEOUT_MS} ms)`,
+    );
     for (const r of results) {
       expect(r.ms).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS * 0.9);
       expect(r.ms).toBeLessThan(REQUEST_TIMEOUT_MS * 2 + 500);

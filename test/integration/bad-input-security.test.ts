@@ -52,7 +52,11 @@ async function start(config: AgentConfigInput, logLines?: string[]): Promise<{ b
     policy: 'always-sip',
     // No SIP core listens here; without probes the core is never declared down, so an accepted push stays
     // 1001 (HTTP 202) and the answers below speak about intake security only.
-    sip: { listen: [{ host: '127.0.0.2', port: sipPort, transport: 'udp' }], timers: { t1Ms: 20, t2Ms: 100, t4Ms: 100 }, coreHealth: { intervalMs: 0 } },
+    sip: {
+      listen: [{ host: '127.0.0.2', port: sipPort, transport: 'udp' }],
+      timers: { t1Ms: 20, t2Ms: 100, t4Ms: 100 },
+      coreHealth: { intervalMs: 0 },
+    },
     http: { host: '127.0.0.1', port: 0, ...config.http },
     ppg: { handBackUrl: `http://127.0.0.1:${await freePort('127.0.0.1')}/handback` },
     store: { path: join(makeTempDir('sec'), 'pushes.sqlite') },
@@ -79,7 +83,14 @@ describe('intake security', () => {
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toMatch(/^Basic realm=.*Bearer realm=/);
     expect(JSON.parse(none.text).error).toBe('INTAKE_UNAUTHORIZED');
-    for (const wrong of [basic('pi-basic', 'nope-nope'), basic('pi-bearer', TOKEN), `Bearer ${PASSWORD}`, `Bearer ${TOKEN}x`, 'Basic %%%', 'Digest x']) {
+    for (const wrong of [
+      basic('pi-basic', 'nope-nope'),
+      basic('pi-bearer', TOKEN),
+      `Bearer ${PASSWORD}`,
+      `Bearer ${TOKEN}x`,
+      'Basic %%%',
+      'Digest x',
+    ]) {
       expect((await pap(base, 'a-2', wrong)).status).toBe(401);
     }
     expect((await pap(base, 'a-3', basic('pi-basic', PASSWORD))).text).toContain('code="1001"');
@@ -103,7 +114,7 @@ describe('intake security', () => {
     const limited = await pap(base, 'r-x', a);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(Number(limited.headers.get("retry-after"))).toBeLessThanOrEqual(10);
+    expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(10);
     expect(limited.text).toContain('code="4001"');
     expect(limited.text).toContain('push-id="r-x"');
     expect(agent!.store.get('r-x')).toBeUndefined();
@@ -130,7 +141,27 @@ describe('intake security', () => {
     const certPath = join(dir, 'cert.pem');
     const keyPath = join(dir, 'key.pem');
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          keyPath,
+          '-out',
+          certPath,
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ],
+        { stdio: 'ignore' },
+      );
     } catch {
       console.warn('bad-input-security: openssl not available, HTTPS test skipped');
       return;
@@ -139,11 +170,15 @@ describe('intake security', () => {
     expect(base.startsWith('https://')).toBe(true);
     const push = validPush('tls-1');
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = https.request(`${base}/pap`, { method: 'POST', ca: readFileSync(certPath), headers: { 'content-type': push.contentType } }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = https.request(
+        `${base}/pap`,
+        { method: 'POST', ca: readFileSync(certPath), headers: { 'content-type': push.contentType } },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', reject);
       req.end(push.body);
     });
@@ -162,7 +197,13 @@ describe('intake security', () => {
     await new Promise((r) => setTimeout(r, 1500)); // let the deliveries time out and hand back
     const all = lines.join('');
     expect(lines.length).toBeGreaterThan(5);
-    for (const secret of [PASSWORD, TOKEN, 'wrong-password', Buffer.from(`pi-basic:${PASSWORD}`).toString('base64'), 'SECRET-CONTENT-4711']) {
+    for (const secret of [
+      PASSWORD,
+      TOKEN,
+      'wrong-password',
+      Buffer.from(`pi-basic:${PASSWORD}`).toString('base64'),
+      'SECRET-CONTENT-4711',
+    ]) {
       expect(all).not.toContain(secret);
     }
     expect(all).toContain('authentication failed');

@@ -38,7 +38,10 @@ async function start(trustedPeers?: string[]): Promise<{ udp: BoundAddress; tcp:
   return { udp: find('udp'), tcp: find('tcp'), engine };
 }
 
-function sipRequest(method: string, o: { branch?: string; toTag?: string; callId?: string; via?: string; extra?: string[]; body?: string } = {}): Buffer {
+function sipRequest(
+  method: string,
+  o: { branch?: string; toTag?: string; callId?: string; via?: string; extra?: string[]; body?: string } = {},
+): Buffer {
   const body = o.body ?? '';
   return Buffer.from(
     [
@@ -133,7 +136,12 @@ const mangledSip = fc
     crlf: fc.constantFrom('\r\n', '\r\n', '\n'),
   })
   // A fresh branch per case, so each is a new server transaction, not a retransmission of the last one.
-  .map(({ start, good, bad, at, tail, crlf }) => ({ start, lines: [...good.slice(0, at % (good.length + 1)), ...bad, ...good.slice(at % (good.length + 1))], tail, crlf }))
+  .map(({ start, good, bad, at, tail, crlf }) => ({
+    start,
+    lines: [...good.slice(0, at % (good.length + 1)), ...bad, ...good.slice(at % (good.length + 1))],
+    tail,
+    crlf,
+  }))
   .map(({ start, lines, tail, crlf }) =>
     Buffer.from([start, ...lines].join(crlf).replace('z9hG4bK-fuzz', `z9hG4bK-fuzz-${++fuzzBranch}`) + crlf + crlf + tail, 'latin1'),
   );
@@ -145,10 +153,16 @@ describe('bad SIP input to the embedded engine', () => {
     const peer = await udpPeer();
     let sent = 0;
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 1400 }).map((a) => Buffer.from(a)), mangledSip), async (datagram) => {
-        sent += 1;
-        await peer.send(datagram.length === 0 ? Buffer.from(' ') : datagram, udp);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 1400 }).map((a) => Buffer.from(a)),
+          mangledSip,
+        ),
+        async (datagram) => {
+          sent += 1;
+          await peer.send(datagram.length === 0 ? Buffer.from(' ') : datagram, udp);
+        },
+      ),
       { numRuns: 600 },
     );
     // Datagrams from one socket to another are read in order: once a well-formed OPTIONS sent last is
@@ -162,34 +176,46 @@ describe('bad SIP input to the embedded engine', () => {
       await waitUntil(answered, 500);
     }
     expect(answered(), 'the answer to the OPTIONS sent after the fuzz').toBe(true);
-    for (let k = peer.received.findIndex((m) => m.includes(sentinel)); k >= 0; k = peer.received.findIndex((m) => m.includes(sentinel))) peer.received.splice(k, 1);
+    for (let k = peer.received.findIndex((m) => m.includes(sentinel)); k >= 0; k = peer.received.findIndex((m) => m.includes(sentinel)))
+      peer.received.splice(k, 1);
     const codes = peer.received.map(statusOf);
-    for (const [i, code] of codes.entries()) expect([400, 403, 405, 481, 200], JSON.stringify(peer.received[i]?.slice(0, 300))).toContain(code);
+    for (const [i, code] of codes.entries())
+      expect([400, 403, 405, 481, 200], JSON.stringify(peer.received[i]?.slice(0, 300))).toContain(code);
     expect(codes.length).toBeGreaterThan(0);
-    console.log(`bad-input-sip: ${sent} fuzz datagrams → ${codes.length} replies (${[...new Set(codes)].join('/')}), junk counted ${e.stats().junkMessages}`);
+    console.log(
+      `bad-input-sip: ${sent} fuzz datagrams → ${codes.length} replies (${[...new Set(codes)].join('/')}), junk counted ${e.stats().junkMessages}`,
+    );
     await stillServes(udp);
   }, 30_000);
 
   it('survives random TCP streams and keeps serving TCP and UDP', async () => {
     const { udp, tcp } = await start();
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 4000 }).map((a) => Buffer.from(a)), mangledSip), async (bytes) => {
-        await new Promise<void>((resolve) => {
-          const socket = net.connect(tcp.port, tcp.host, () => socket.end(bytes));
-          socket.on('data', () => undefined);
-          socket.on('error', () => resolve());
-          socket.on('close', () => resolve());
-          setTimeout(() => {
-            socket.destroy();
-            resolve();
-          }, 500).unref();
-        });
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 4000 }).map((a) => Buffer.from(a)),
+          mangledSip,
+        ),
+        async (bytes) => {
+          await new Promise<void>((resolve) => {
+            const socket = net.connect(tcp.port, tcp.host, () => socket.end(bytes));
+            socket.on('data', () => undefined);
+            socket.on('error', () => resolve());
+            socket.on('close', () => resolve());
+            setTimeout(() => {
+              socket.destroy();
+              resolve();
+            }, 500).unref();
+          });
+        },
+      ),
       { numRuns: 120 },
     );
     const answer = await new Promise<string>((resolve, reject) => {
       let text = '';
-      const socket = net.connect(tcp.port, tcp.host, () => socket.write(sipRequest('OPTIONS', { via: `Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK-tcp-ok` })));
+      const socket = net.connect(tcp.port, tcp.host, () =>
+        socket.write(sipRequest('OPTIONS', { via: `Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK-tcp-ok` })),
+      );
       closers.push(() => socket.destroy());
       socket.on('data', (d) => {
         text += d.toString('latin1');
@@ -206,7 +232,15 @@ describe('bad SIP input to the embedded engine', () => {
     const peer = await udpPeer();
     await peer.send(sipRequest('NOTIFY', { toTag: 'nope', extra: ['Event: presence', 'Subscription-State: active;expires=60'] }), udp);
     await peer.send(sipRequest('NOTIFY', { extra: ['Event: presence', 'Subscription-State: terminated'] }), udp);
-    await peer.send(Buffer.from(sipRequest('NOTIFY', { toTag: 'x' }).toString('latin1').replace(/CSeq: [^\r]*\r\n/, ''), 'latin1'), udp);
+    await peer.send(
+      Buffer.from(
+        sipRequest('NOTIFY', { toTag: 'x' })
+          .toString('latin1')
+          .replace(/CSeq: [^\r]*\r\n/, ''),
+        'latin1',
+      ),
+      udp,
+    );
     expect(await peer.waitFor(3)).toBe(true);
     expect(peer.received.map(statusOf).sort()).toEqual([400, 481, 481]);
   });
@@ -216,7 +250,17 @@ describe('bad SIP input to the embedded engine', () => {
     const peer = await udpPeer();
     const stray = (status: number, branch: string) =>
       Buffer.from(
-        [`SIP/2.0 ${status} X`, `Via: SIP/2.0/UDP ${AGENT}:${udp.port};branch=${branch}`, 'From: <sip:a@x>;tag=1', 'To: <sip:b@x>;tag=2', 'Call-ID: stray', 'CSeq: 1 MESSAGE', 'Content-Length: 0', '', ''].join('\r\n'),
+        [
+          `SIP/2.0 ${status} X`,
+          `Via: SIP/2.0/UDP ${AGENT}:${udp.port};branch=${branch}`,
+          'From: <sip:a@x>;tag=1',
+          'To: <sip:b@x>;tag=2',
+          'Call-ID: stray',
+          'CSeq: 1 MESSAGE',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
       );
     for (let i = 0; i < 25; i += 1) await peer.send(stray([100, 200, 404, 480, 503][i % 5]!, `z9hG4bK-stray-${i}`), udp);
     await waitUntil(() => e.stats().strayResponses >= 25, 10_000);
@@ -235,7 +279,12 @@ describe('bad SIP input to the embedded engine', () => {
     const outsider = await udpPeer('127.0.0.3');
     await outsider.send(sipRequest('MESSAGE', { via: 'Via: SIP/2.0/UDP 127.0.0.3:5999;branch=z9hG4bK-out;rport', body: 'hi' }), udp);
     await outsider.send(sipRequest('NOTIFY', { via: 'Via: SIP/2.0/UDP 127.0.0.3:5999;branch=z9hG4bK-out2;rport', toTag: 't' }), udp);
-    await outsider.send(Buffer.from(`SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP ${AGENT};branch=z9hG4bK-x\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n`), udp);
+    await outsider.send(
+      Buffer.from(
+        `SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP ${AGENT};branch=z9hG4bK-x\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n`,
+      ),
+      udp,
+    );
     expect(await outsider.waitFor(2)).toBe(true);
     await waitUntil(() => e.stats().untrusted >= 3, 10_000); // the third (a response) is dropped, not answered
     expect(outsider.received.map(statusOf)).toEqual([403, 403]);

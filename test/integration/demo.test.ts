@@ -27,7 +27,12 @@ afterAll(async () => {
 
 /** `npm run demo` in its own process group (a terminal's Ctrl-C signals that whole group). */
 function runDemo(): DemoRun {
-  const child = spawn('npm', ['run', 'demo'], { cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+  const child = spawn('npm', ['run', 'demo'], {
+    cwd: repoRoot,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
   if (child.pid === undefined) throw new Error('npm did not start');
   started.push(child.pid);
   let out = '';

@@ -82,7 +82,10 @@ describe('embedded engine limits (sip.limits)', () => {
     const outsider = await udpPeer('127.0.0.3');
     await outsider.send(big('z9hG4bK-big-2', outsider.local), udp);
     // a normal request after it is answered, so the oversized one has been handled by then
-    await outsider.send(floodRequest({ method: 'OPTIONS', to: udp, via: { ...outsider.local, transport: 'UDP' }, branch: 'z9hG4bK-small' }), udp);
+    await outsider.send(
+      floodRequest({ method: 'OPTIONS', to: udp, via: { ...outsider.local, transport: 'UDP' }, branch: 'z9hG4bK-small' }),
+      udp,
+    );
     expect(await waitUntil(() => outsider.received.length === 1, 2000)).toBe(true);
     expect(outsider.received.map(statusOf)).toEqual([403]);
     const stats = engine!.stats();
@@ -110,7 +113,10 @@ describe('embedded engine limits (sip.limits)', () => {
     const { udp } = await start({ maxServerTransactionBytes: 1000 });
     const core = await udpPeer('127.0.0.1');
     for (let i = 0; i < 10; i += 1) {
-      await core.send(floodRequest({ method: 'NOTIFY', to: udp, via: { ...core.local, transport: 'UDP' }, branch: `z9hG4bK-b${i}`, toTag: 'gone' }), udp);
+      await core.send(
+        floodRequest({ method: 'NOTIFY', to: udp, via: { ...core.local, transport: 'UDP' }, branch: `z9hG4bK-b${i}`, toTag: 'gone' }),
+        udp,
+      );
     }
     expect(await waitUntil(() => core.received.length === 10, 2000)).toBe(true);
     const statuses = core.received.map(statusOf);
@@ -146,7 +152,9 @@ describe('embedded engine limits (sip.limits)', () => {
     for (const c of [...fromOne, ...fromFour]) c.socket.destroy();
     expect(await waitUntil(() => engine!.stats().tcp.inboundConnections === 0, 2000)).toBe(true);
     const again = tcpConnect('127.0.0.1', tcp);
-    again.socket.write(floodRequest({ method: 'OPTIONS', to: tcp, via: { host: '127.0.0.1', port: 5999, transport: 'TCP' }, branch: 'z9hG4bK-again' }));
+    again.socket.write(
+      floodRequest({ method: 'OPTIONS', to: tcp, via: { host: '127.0.0.1', port: 5999, transport: 'TCP' }, branch: 'z9hG4bK-again' }),
+    );
     expect(await waitUntil(() => statusOf(again.state.data) === 200, 2000)).toBe(true);
   });
 
@@ -170,7 +178,12 @@ describe('embedded engine limits (sip.limits)', () => {
     const started = Date.now();
     // three messages over ~900 ms, each complete within its own deadline
     for (let i = 0; i < 3; i += 1) {
-      const bytes = floodRequest({ method: 'OPTIONS', to: tcp, via: { host: '127.0.0.1', port: 5999, transport: 'TCP' }, branch: `z9hG4bK-ok${i}` });
+      const bytes = floodRequest({
+        method: 'OPTIONS',
+        to: tcp,
+        via: { host: '127.0.0.1', port: 5999, transport: 'TCP' },
+        branch: `z9hG4bK-ok${i}`,
+      });
       peer.socket.write(bytes.subarray(0, 20));
       await new Promise((r) => setTimeout(r, 150));
       peer.socket.write(bytes.subarray(20));

@@ -32,7 +32,10 @@ async function startEngine(): Promise<{ sip: SipEngine; udp: BoundAddress; tcp: 
   return { sip: engine, udp, tcp };
 }
 
-function request(method: string, options: { branch?: string; omit?: string; toTag?: string; body?: Buffer; port?: number; transport?: string } = {}): Buffer {
+function request(
+  method: string,
+  options: { branch?: string; omit?: string; toTag?: string; body?: Buffer; port?: number; transport?: string } = {},
+): Buffer {
   const body = options.body ?? Buffer.alloc(0);
   const lines = [
     `${method} sip:agent@${AGENT_HOST} SIP/2.0`,
@@ -44,7 +47,7 @@ function request(method: string, options: { branch?: string; omit?: string; toTa
     `CSeq: 7 ${method}`,
     `Content-Length: ${body.length}`,
   ].filter((line) => !options.omit || !line.startsWith(`${options.omit}:`));
-  return Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1'), body]);
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
 }
 
 /** A UDP peer on 127.0.0.1 that collects what it receives. */
@@ -172,13 +175,23 @@ describe('embedded engine server side (RFC 3261 §8.2, §17.2)', () => {
       });
     });
     await expect(
-      sip.request({ method: 'MESSAGE', requestUri: 'sip:a@127.0.0.1', from: 'sip:agent@127.0.0.2', nextHop: { host: '127.0.0.1', port: closedPort, transport: 'tcp' } }),
+      sip.request({
+        method: 'MESSAGE',
+        requestUri: 'sip:a@127.0.0.1',
+        from: 'sip:agent@127.0.0.2',
+        nextHop: { host: '127.0.0.1', port: closedPort, transport: 'tcp' },
+      }),
     ).rejects.toMatchObject({ code: 'SIP_TRANSPORT' });
     const udpOnly = createEmbeddedEngine({ listen: [{ host: AGENT_HOST, port: 0, transport: 'udp' }] });
     await udpOnly.start();
     try {
       await expect(
-        udpOnly.request({ method: 'MESSAGE', requestUri: 'sip:a@127.0.0.1', from: 'sip:agent@127.0.0.2', nextHop: { host: '127.0.0.1', port: closedPort, transport: 'tcp' } }),
+        udpOnly.request({
+          method: 'MESSAGE',
+          requestUri: 'sip:a@127.0.0.1',
+          from: 'sip:agent@127.0.0.2',
+          nextHop: { host: '127.0.0.1', port: closedPort, transport: 'tcp' },
+        }),
       ).rejects.toMatchObject({ code: 'SIP_TRANSPORT' });
     } finally {
       await udpOnly.stop();

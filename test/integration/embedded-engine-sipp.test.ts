@@ -79,7 +79,9 @@ describe.skipIf(!!missing)('embedded engine ⇄ SIPp', () => {
       const headerBytes = Buffer.byteLength(received.text.split('\r\n\r\n')[0], 'latin1');
       expect(received.bytes).toBe(headerBytes + 4 + BINARY_BODY.length);
       expect(received.body.startsWith('WB')).toBe(true);
-      expect(received.text).toMatch(new RegExp(`^Via: SIP/2.0/${transport.toUpperCase()} ${AGENT_HOST}:\\d+;branch=z9hG4bK\\w+;rport`, 'm'));
+      expect(received.text).toMatch(
+        new RegExp(`^Via: SIP/2.0/${transport.toUpperCase()} ${AGENT_HOST}:\\d+;branch=z9hG4bK\\w+;rport`, 'm'),
+      );
       expect(received.text).toMatch(/^Max-Forwards: 70\r?$/m);
       expect(received.text).not.toMatch(/^Contact:/m);
       expect(sip.stats().requestsSent.MESSAGE).toBe(1);
@@ -103,7 +105,11 @@ describe.skipIf(!!missing)('embedded engine ⇄ SIPp', () => {
       outboundProxy: hopOf(sipp, 'udp'),
     });
     await engine.start();
-    const response = await engine.request({ method: 'MESSAGE', requestUri: 'sip:bob@example.invalid', from: `sip:push-agent@${AGENT_HOST}` });
+    const response = await engine.request({
+      method: 'MESSAGE',
+      requestUri: 'sip:bob@example.invalid',
+      from: `sip:push-agent@${AGENT_HOST}`,
+    });
     expect(response.status).toBe(200);
     const received = sipp.messages().find((m) => m.method === 'MESSAGE')!;
     expect(received.startLine).toBe('MESSAGE sip:bob@example.invalid SIP/2.0');

@@ -155,7 +155,13 @@ for (const spec of engines) {
         const refreshed: number[] = [];
         const counter = await requestCounter(core);
         const subscription = await engine.subscribe(
-          { resource: `sip:${user('silent')}@${core.host}`, from: aor('push-agent'), event: 'presence', accept: ['application/pidf+xml'], expires: 120 },
+          {
+            resource: `sip:${user('silent')}@${core.host}`,
+            from: aor('push-agent'),
+            event: 'presence',
+            accept: ['application/pidf+xml'],
+            expires: 120,
+          },
           { onNotify: (n) => notifies.push(n), onEnded: () => undefined, onRefreshed: (s) => refreshed.push(s) },
         );
         expect(await waitUntil(() => notifies.length > 0, 10_000)).toBe(true);

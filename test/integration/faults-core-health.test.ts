@@ -114,7 +114,11 @@ describe.skipIf(missing !== undefined)('fault: SIP core down or frozen', () => {
     try {
       expect(await readyzBecomes(sut, 200, 5000)).toBeDefined();
       // Warm up: one delivered push per user (the first-NOTIFY wait is behind us).
-      await Promise.all(aors.map((aor, i) => postPap(sut.papUrl, papPush({ pushId: `fz-warm-${i}`, address: userAddress(aor), content: Buffer.from('w') }))));
+      await Promise.all(
+        aors.map((aor, i) =>
+          postPap(sut.papUrl, papPush({ pushId: `fz-warm-${i}`, address: userAddress(aor), content: Buffer.from('w') })),
+        ),
+      );
       expect(await waitUntil(() => aors.every((_, i) => sut.agent.store.get(`fz-warm-${i}`)?.state === 'delivered'), 10_000)).toBe(true);
 
       // Bounded load: one push every 50 ms, round robin, at most 300: for 1 s before the freeze and its
@@ -128,12 +132,13 @@ describe.skipIf(missing !== undefined)('fault: SIP core down or frozen', () => {
           const entry: (typeof sent)[number] = { pushId: `fz-${i}`, at: Date.now() };
           sent.push(entry);
           inFlight.push(
-            postPap(sut.papUrl, papPush({ pushId: entry.pushId, address: userAddress(aors[i % aors.length] as string), content: Buffer.from(entry.pushId) })).then(
-              (r) => {
-                entry.status = r.status;
-                entry.code = /code="(\d+)"/.exec(r.text)?.[1];
-              },
-            ),
+            postPap(
+              sut.papUrl,
+              papPush({ pushId: entry.pushId, address: userAddress(aors[i % aors.length] as string), content: Buffer.from(entry.pushId) }),
+            ).then((r) => {
+              entry.status = r.status;
+              entry.code = /code="(\d+)"/.exec(r.text)?.[1];
+            }),
           );
           await new Promise((r) => setTimeout(r, 50));
         }
@@ -156,7 +161,12 @@ describe.skipIf(missing !== undefined)('fault: SIP core down or frozen', () => {
       const syncDiverted = sent.filter((s) => s.code === '3010').length;
       const asyncDiverted = accepted.filter((s) => sut.agent.store.get(s.pushId)?.state === 'handed-back').length;
       const afterCont = accepted.filter((s) => s.at >= contAt);
-      const firstDelivered = Math.min(...afterCont.map((s) => sut.agent.store.get(s.pushId)).filter((r) => r?.state === 'delivered').map((r) => (r?.updatedAt ?? Infinity) - contAt));
+      const firstDelivered = Math.min(
+        ...afterCont
+          .map((s) => sut.agent.store.get(s.pushId))
+          .filter((r) => r?.state === 'delivered')
+          .map((r) => (r?.updatedAt ?? Infinity) - contAt),
+      );
       const duringFreeze = sent.filter((s) => s.at >= stoppedAt && s.at < contAt);
       const held = aors.filter((aor) => sut.agent.table.decide(aor).rule === 'hold-down');
       console.log(
@@ -165,7 +175,8 @@ describe.skipIf(missing !== undefined)('fault: SIP core down or frozen', () => {
           `${asyncDiverted} handed back after acceptance; /readyz ready ${readyAfter} ms after SIGCONT; first push posted after SIGCONT delivered ${firstDelivered} ms after SIGCONT; ` +
           `users held down afterwards: ${held.length}`,
       );
-      for (const aor of held) console.log(`faults-core-health: ${aor} held down by ${JSON.stringify(sut.agent.table.entry(aor)?.sources.delivery)}`);
+      for (const aor of held)
+        console.log(`faults-core-health: ${aor} held down by ${JSON.stringify(sut.agent.table.entry(aor)?.sources.delivery)}`);
       expect(settled).toBe(true);
       expect(held).toEqual([]);
       expect(readyAfter).toBeDefined();

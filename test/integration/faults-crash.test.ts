@@ -39,7 +39,12 @@ function readStates(path: string): Map<string, string> {
 
 async function post(url: string, request: { contentType: string; body: Buffer }): Promise<{ status: number; text: string } | undefined> {
   try {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': request.contentType }, body: request.body, signal: AbortSignal.timeout(3000) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': request.contentType },
+      body: request.body,
+      signal: AbortSignal.timeout(3000),
+    });
     return { status: res.status, text: await res.text() };
   } catch {
     return undefined; // the process is gone: no answer, so not accepted from the PI's point of view
@@ -52,113 +57,122 @@ describe.skipIf(missing !== undefined)('fault: SIGKILL under load, restart on th
   it.each([
     { resumeKills: 0, what: 'one kill' },
     { resumeKills: 2, what: 'killed twice more while resuming' },
-  ])('every push that got 1001 ends in exactly one terminal state; none is both handed back and delivered ($what)', async ({ resumeKills }) => {
-    const kamailio = await startKamailio();
-    // answerRepeats: a resend after the kill reuses its first copy's Call-ID; these handsets answer it.
-    const uasOk = await startMessageUas({ timeoutS: 90, answerRepeats: true });
-    const uas480 = await startMessageUas({ answer: 480, timeoutS: 90, answerRepeats: true });
-    await registerUser(kamailio, { user: 'crash-ok', contactPort: uasOk.port });
-    await registerUser(kamailio, { user: 'crash-480', contactPort: uas480.port });
-    const ppg = new PpgStandIn();
-    await ppg.start();
-    ppg.failFirst = 1_000_000; // PPG refuses hand-backs until after the restart
-    try {
-      const plan = await planAgent(labProfile(kamailio), {
-        policy: 'always-sip',
-        ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 50, maxMs: 300 }, numberBearers: [] },
-      });
-      const first = spawnAgent(plan);
-      await first.ready();
+  ])(
+    'every push that got 1001 ends in exactly one terminal state; none is both handed back and delivered ($what)',
+    async ({ resumeKills }) => {
+      const kamailio = await startKamailio();
+      // answerRepeats: a resend after the kill reuses its first copy's Call-ID; these handsets answer it.
+      const uasOk = await startMessageUas({ timeoutS: 90, answerRepeats: true });
+      const uas480 = await startMessageUas({ answer: 480, timeoutS: 90, answerRepeats: true });
+      await registerUser(kamailio, { user: 'crash-ok', contactPort: uasOk.port });
+      await registerUser(kamailio, { user: 'crash-480', contactPort: uas480.port });
+      const ppg = new PpgStandIn();
+      await ppg.start();
+      ppg.failFirst = 1_000_000; // PPG refuses hand-backs until after the restart
+      try {
+        const plan = await planAgent(labProfile(kamailio), {
+          policy: 'always-sip',
+          ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 50, maxMs: 300 }, numberBearers: [] },
+        });
+        const first = spawnAgent(plan);
+        await first.ready();
 
-      const TOTAL = 150;
-      const KILL_AFTER = 60;
-      const accepted = new Map<string, 'ok' | '480' | 'later'>();
-      let unanswered = 0;
-      let killed = false;
-      const started = Date.now();
-      const later = new Date(Date.now() + 4000).toISOString().replace(/\.\d+Z$/, 'Z');
-      let next = 0;
-      const worker = async () => {
-        while (next < TOTAL && Date.now() - started < 30_000) {
-          const i = next++;
-          const kind = i % 3 === 0 ? 'ok' : i % 3 === 1 ? '480' : 'later';
-          const user = kind === '480' ? 'crash-480' : 'crash-ok';
-          const pushId = `crash-${i}`;
-          const res = await post(
-            first.papUrl,
-            papPush({
-              pushId,
-              address: userAddress(`sip:${user}@${kamailio.host}`),
-              content: Buffer.from(`push ${i}`),
-              deliverAfter: kind === 'later' ? later : undefined,
-            }),
-          );
-          if (res && papCode(res.text) === 1001) accepted.set(pushId, kind);
-          else if (!res) unanswered += 1;
-          if (!killed && accepted.size >= KILL_AFTER) {
-            killed = true;
-            first.signal('SIGKILL');
+        const TOTAL = 150;
+        const KILL_AFTER = 60;
+        const accepted = new Map<string, 'ok' | '480' | 'later'>();
+        let unanswered = 0;
+        let killed = false;
+        const started = Date.now();
+        const later = new Date(Date.now() + 4000).toISOString().replace(/\.\d+Z$/, 'Z');
+        let next = 0;
+        const worker = async () => {
+          while (next < TOTAL && Date.now() - started < 30_000) {
+            const i = next++;
+            const kind = i % 3 === 0 ? 'ok' : i % 3 === 1 ? '480' : 'later';
+            const user = kind === '480' ? 'crash-480' : 'crash-ok';
+            const pushId = `crash-${i}`;
+            const res = await post(
+              first.papUrl,
+              papPush({
+                pushId,
+                address: userAddress(`sip:${user}@${kamailio.host}`),
+                content: Buffer.from(`push ${i}`),
+                deliverAfter: kind === 'later' ? later : undefined,
+              }),
+            );
+            if (res && papCode(res.text) === 1001) accepted.set(pushId, kind);
+            else if (!res) unanswered += 1;
+            if (!killed && accepted.size >= KILL_AFTER) {
+              killed = true;
+              first.signal('SIGKILL');
+            }
           }
+        };
+        await Promise.all([worker(), worker(), worker(), worker()]);
+        const exit = await first.exited;
+        expect(exit.signal).toBe('SIGKILL');
+        expect(killed).toBe(true);
+
+        const atKill = readStates(plan.storePath);
+        const pendingAtKill = [...atKill.values()].filter((s) => !TERMINAL.has(s)).length;
+        console.log(
+          `faults-crash: sent until kill, ${accepted.size} got 1001, ${unanswered} unanswered; store at kill: ${atKill.size} rows, ${pendingAtKill} non-terminal`,
+        );
+        expect(pendingAtKill).toBeGreaterThan(0);
+        for (const id of accepted.keys()) expect(atKill.has(id), `${id} got 1001 but is not in the store`).toBe(true);
+
+        // Crash again while resuming (deliveries re-sent, hand-backs still refused by the PPG).
+        for (let k = 0; k < resumeKills; k += 1) {
+          const resuming = spawnAgent(plan);
+          await resuming.ready();
+          await new Promise((r) => setTimeout(r, 150 + 150 * k));
+          resuming.signal('SIGKILL');
+          expect((await resuming.exited).signal).toBe('SIGKILL');
         }
-      };
-      await Promise.all([worker(), worker(), worker(), worker()]);
-      const exit = await first.exited;
-      expect(exit.signal).toBe('SIGKILL');
-      expect(killed).toBe(true);
+        ppg.failFirst = 0;
+        const second = spawnAgent(plan);
+        const restartedAt = Date.now();
+        await second.ready();
+        const deadline = Date.now() + 20_000;
+        let states = readStates(plan.storePath);
+        while ([...states.values()].some((s) => !TERMINAL.has(s)) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+          states = readStates(plan.storePath);
+        }
+        console.log(
+          `faults-crash (${resumeKills} kills while resuming): all ${states.size} stored pushes terminal ${Date.now() - restartedAt} ms after restart`,
+        );
 
-      const atKill = readStates(plan.storePath);
-      const pendingAtKill = [...atKill.values()].filter((s) => !TERMINAL.has(s)).length;
-      console.log(
-        `faults-crash: sent until kill, ${accepted.size} got 1001, ${unanswered} unanswered; store at kill: ${atKill.size} rows, ${pendingAtKill} non-terminal`,
-      );
-      expect(pendingAtKill).toBeGreaterThan(0);
-      for (const id of accepted.keys()) expect(atKill.has(id), `${id} got 1001 but is not in the store`).toBe(true);
+        const handedBackPosts = new Map<string, number>();
+        for (const p of ppg.posts.filter((x) => x.path === '/handback')) {
+          const id = /push-id="([^"]+)"/.exec(p.body.toString('latin1'))?.[1];
+          if (id) handedBackPosts.set(id, (handedBackPosts.get(id) ?? 0) + 1);
+        }
+        for (const [id, kind] of accepted) {
+          const state = states.get(id);
+          expect(state, id).toBe(kind === '480' ? 'handed-back' : 'delivered');
+          if (state === 'delivered') expect(handedBackPosts.has(id), `${id} delivered and handed back`).toBe(false);
+          if (state === 'handed-back') expect(handedBackPosts.get(id) ?? 0, `${id} never reached the PPG`).toBeGreaterThanOrEqual(1);
+        }
+        for (const [id, state] of states) expect(TERMINAL.has(state), `${id} is ${state}`).toBe(true);
+        const duplicates = [...handedBackPosts.values()].filter((n) => n > 1).length;
+        console.log(
+          `faults-crash: delivered ${[...states.values()].filter((s) => s === 'delivered').length}, handed back ${[...states.values()].filter((s) => s === 'handed-back').length}, hand-backs posted twice ${duplicates}`,
+        );
 
-      // Crash again while resuming (deliveries re-sent, hand-backs still refused by the PPG).
-      for (let k = 0; k < resumeKills; k += 1) {
-        const resuming = spawnAgent(plan);
-        await resuming.ready();
-        await new Promise((r) => setTimeout(r, 150 + 150 * k));
-        resuming.signal('SIGKILL');
-        expect((await resuming.exited).signal).toBe('SIGKILL');
+        // push-id stays unique across the restart (PAP 2007).
+        const [someId] = accepted.keys();
+        const again = await post(
+          second.papUrl,
+          papPush({ pushId: someId!, address: userAddress(`sip:crash-ok@${kamailio.host}`), content: Buffer.from('x') }),
+        );
+        expect(papCode(again?.text ?? '')).toBe(2007);
+        const status = await post(second.papUrl, papControl('statusquery-message', someId!));
+        expect(status?.text).toMatch(/message-state="(delivered|unknown)"/);
+      } finally {
+        await ppg.stop();
       }
-      ppg.failFirst = 0;
-      const second = spawnAgent(plan);
-      const restartedAt = Date.now();
-      await second.ready();
-      const deadline = Date.now() + 20_000;
-      let states = readStates(plan.storePath);
-      while ([...states.values()].some((s) => !TERMINAL.has(s)) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        states = readStates(plan.storePath);
-      }
-      console.log(`faults-crash (${resumeKills} kills while resuming): all ${states.size} stored pushes terminal ${Date.now() - restartedAt} ms after restart`);
-
-      const handedBackPosts = new Map<string, number>();
-      for (const p of ppg.posts.filter((x) => x.path === '/handback')) {
-        const id = /push-id="([^"]+)"/.exec(p.body.toString('latin1'))?.[1];
-        if (id) handedBackPosts.set(id, (handedBackPosts.get(id) ?? 0) + 1);
-      }
-      for (const [id, kind] of accepted) {
-        const state = states.get(id);
-        expect(state, id).toBe(kind === '480' ? 'handed-back' : 'delivered');
-        if (state === 'delivered') expect(handedBackPosts.has(id), `${id} delivered and handed back`).toBe(false);
-        if (state === 'handed-back') expect(handedBackPosts.get(id) ?? 0, `${id} never reached the PPG`).toBeGreaterThanOrEqual(1);
-      }
-      for (const [id, state] of states) expect(TERMINAL.has(state), `${id} is ${state}`).toBe(true);
-      const duplicates = [...handedBackPosts.values()].filter((n) => n > 1).length;
-      console.log(
-        `faults-crash: delivered ${[...states.values()].filter((s) => s === 'delivered').length}, handed back ${[...states.values()].filter((s) => s === 'handed-back').length}, hand-backs posted twice ${duplicates}`,
-      );
-
-      // push-id stays unique across the restart (PAP 2007).
-      const [someId] = accepted.keys();
-      const again = await post(second.papUrl, papPush({ pushId: someId!, address: userAddress(`sip:crash-ok@${kamailio.host}`), content: Buffer.from('x') }));
-      expect(papCode(again?.text ?? '')).toBe(2007);
-      const status = await post(second.papUrl, papControl('statusquery-message', someId!));
-      expect(status?.text).toMatch(/message-state="(delivered|unknown)"/);
-    } finally {
-      await ppg.stop();
-    }
-  }, 90_000);
+    },
+    90_000,
+  );
 });

@@ -94,16 +94,36 @@ describe.skipIf(missing !== undefined)('fault: disk full under the push store', 
         const res = await fetch(agent.papUrl, {
           method: 'POST',
           ...(() => {
-            const p = papPush({ pushId: `full-${i}`, address: userAddress(`sip:disk-late@${kamailio.host}`), content: Buffer.from(`push ${i}`), contentType: 'text/plain', notifyTo: ppg.url('/notify') });
+            const p = papPush({
+              pushId: `full-${i}`,
+              address: userAddress(`sip:disk-late@${kamailio.host}`),
+              content: Buffer.from(`push ${i}`),
+              contentType: 'text/plain',
+              notifyTo: ppg.url('/notify'),
+            });
             return { headers: { 'content-type': p.contentType }, body: p.body };
           })(),
         });
         expect(await res.text()).toContain('code="1001"');
       }
       // Every MESSAGE is at the handset (which answers in 2 s): now the disk fills up.
-      await waitFor(() => uas.messages().filter((m) => m.direction === 'received' && m.method === 'MESSAGE').length >= N, 'MESSAGEs at the handset', 10_000);
+      await waitFor(
+        () => uas.messages().filter((m) => m.direction === 'received' && m.method === 'MESSAGE').length >= N,
+        'MESSAGEs at the handset',
+        10_000,
+      );
       const filled = fillDisk(filler);
-      await waitFor(() => new Set(uas.messages().filter((m) => m.direction === 'sent' && m.status === 200).map((m) => m.text.match(/Call-ID:\s*(\S+)/i)?.[1])).size >= N, 'the handset answered 200 to all', 10_000);
+      await waitFor(
+        () =>
+          new Set(
+            uas
+              .messages()
+              .filter((m) => m.direction === 'sent' && m.status === 200)
+              .map((m) => m.text.match(/Call-ID:\s*(\S+)/i)?.[1]),
+          ).size >= N,
+        'the handset answered 200 to all',
+        10_000,
+      );
 
       // The outcome writes fail: readiness says so and intake answers 4001.
       let ready = await readyz(agent.baseUrl);
@@ -114,12 +134,21 @@ describe.skipIf(missing !== undefined)('fault: disk full under the push store', 
       }
       expect(ready.status).toBe(503);
       expect(ready.body).toContain('storeWritable');
-      const refused = papPush({ pushId: 'full-refused', address: userAddress(`sip:disk-late@${kamailio.host}`), content: Buffer.from('x'), contentType: 'text/plain' });
-      const refusedText = await (await fetch(agent.papUrl, { method: 'POST', headers: { 'content-type': refused.contentType }, body: refused.body })).text();
+      const refused = papPush({
+        pushId: 'full-refused',
+        address: userAddress(`sip:disk-late@${kamailio.host}`),
+        content: Buffer.from('x'),
+        contentType: 'text/plain',
+      });
+      const refusedText = await (
+        await fetch(agent.papUrl, { method: 'POST', headers: { 'content-type': refused.contentType }, body: refused.body })
+      ).text();
       expect(refusedText).toMatch(/code="400[01]"/);
       // Read through the agent (a second reader cannot open the WAL on a full disk).
       const stillDelivering = (await storeCounts(agent.baseUrl)).delivering ?? 0;
-      console.log(`faults-disk-full: filled ${filled} bytes; ${stillDelivering} of ${N} answered 200 but not yet recorded; /readyz ${ready.status}`);
+      console.log(
+        `faults-disk-full: filled ${filled} bytes; ${stillDelivering} of ${N} answered 200 but not yet recorded; /readyz ${ready.status}`,
+      );
       expect(stillDelivering).toBeGreaterThan(0);
 
       // Space returns: everything is written without a restart, readiness comes back.
@@ -141,12 +170,22 @@ describe.skipIf(missing !== undefined)('fault: disk full under the push store', 
         back = await readyz(agent.baseUrl);
       }
       expect(back.status).toBe(200);
-      console.log(`faults-disk-full: all ${N} outcomes recorded ${recordedMs} ms after space returned; ready again ${Date.now() - freedAt} ms after`);
-      const after = papPush({ pushId: 'full-after', address: userAddress(`sip:disk-late@${kamailio.host}`), content: Buffer.from('y'), contentType: 'text/plain' });
-      expect(await (await fetch(agent.papUrl, { method: 'POST', headers: { 'content-type': after.contentType }, body: after.body })).text()).toContain('code="1001"');
+      console.log(
+        `faults-disk-full: all ${N} outcomes recorded ${recordedMs} ms after space returned; ready again ${Date.now() - freedAt} ms after`,
+      );
+      const after = papPush({
+        pushId: 'full-after',
+        address: userAddress(`sip:disk-late@${kamailio.host}`),
+        content: Buffer.from('y'),
+        contentType: 'text/plain',
+      });
+      expect(
+        await (await fetch(agent.papUrl, { method: 'POST', headers: { 'content-type': after.contentType }, body: after.body })).text(),
+      ).toContain('code="1001"');
       // Nothing was sent twice: one request (one core transaction, one Via branch) per push at the handset.
       const branches = new Set(
-        uas.messages()
+        uas
+          .messages()
           .filter((m) => m.direction === 'received' && m.method === 'MESSAGE' && m.body.startsWith('push '))
           .map((m) => /;branch=([^;,\s]+)/.exec(m.text)?.[1]),
       );

@@ -20,7 +20,6 @@ if (missing) console.warn(`faults-kamailio-restart.test.ts skipped: ${missing}`)
 
 const TERMINAL = new Set(['delivered', 'handed-back', 'expired', 'cancelled']);
 
-
 describe.skipIf(missing !== undefined)('fault: Kamailio restarts mid-load', () => {
   useProcessCleanup('each');
 

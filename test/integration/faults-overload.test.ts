@@ -70,7 +70,10 @@ describe('overload: bounded queue', () => {
       const results = await Promise.all(
         Array.from({ length: burst }, async (_, i) => {
           const t0 = Date.now();
-          const res = await postPap(sut.papUrl, papPush({ pushId: `ov-${i}`, address: userAddress(`sip:ov${i}@${core.host}`), content: Buffer.from('x') }));
+          const res = await postPap(
+            sut.papUrl,
+            papPush({ pushId: `ov-${i}`, address: userAddress(`sip:ov${i}@${core.host}`), content: Buffer.from('x') }),
+          );
           return { i, status: res.status, text: res.text, retryAfter: res.headers.get('retry-after'), ms: Date.now() - t0 };
         }),
       );
@@ -90,7 +93,10 @@ describe('overload: bounded queue', () => {
 
       // Still full: another push is shed at once.
       const t0 = Date.now();
-      const more = await postPap(sut.papUrl, papPush({ pushId: 'ov-more', address: userAddress(`sip:more@${core.host}`), content: Buffer.from('x') }));
+      const more = await postPap(
+        sut.papUrl,
+        papPush({ pushId: 'ov-more', address: userAddress(`sip:more@${core.host}`), content: Buffer.from('x') }),
+      );
       expect(more.status).toBe(503);
       // "At once": no queueing behind the full slots, far below Timer F (64·T1 = 32 s here); the margin is
       // for a shared 2-core machine where one scheduling hiccup alone can take a few hundred milliseconds.
@@ -100,7 +106,10 @@ describe('overload: bounded queue', () => {
       // Recovery: the core answers 480, the slots go to the queued ones and free again: room once more.
       core.release(480);
       await waitFor(() => sut.agent.pushes.queueDepth.queued < MAX_QUEUED, 'a queue slot after the core answered', 20_000);
-      const again = await postPap(sut.papUrl, papPush({ pushId: 'ov-again', address: userAddress(`sip:again@${core.host}`), content: Buffer.from('x') }));
+      const again = await postPap(
+        sut.papUrl,
+        papPush({ pushId: 'ov-again', address: userAddress(`sip:again@${core.host}`), content: Buffer.from('x') }),
+      );
       expect(again.status).toBe(202);
       console.log(`faults-overload: burst ${burst} → ${accepted.length} accepted, ${shed.length} shed with 4001 (worst ${worstShedMs} ms)`);
       // Every accepted push still ends: one MESSAGE each, answered 480, handed back.

@@ -39,7 +39,9 @@ class FlakyPpg {
         const pushId = /push-id="([^"]+)"/.exec(body.toString('latin1'))?.[1] ?? '';
         const status = this.mode === 'up' ? 200 : 503;
         this.attempts.push({ path: req.url ?? '', pushId, at: Date.now(), status });
-        res.writeHead(status === 200 ? 202 : status, { 'content-type': 'application/xml' }).end(status === 200 ? acceptingAnswer(body) : '');
+        res
+          .writeHead(status === 200 ? 202 : status, { 'content-type': 'application/xml' })
+          .end(status === 200 ? acceptingAnswer(body) : '');
       });
     });
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -84,7 +86,10 @@ describe.skipIf(missing !== undefined)('fault: PPG hand-back/notify endpoint dow
       const N = 10;
       const aor = `sip:ppgdown@${kamailio.host}`;
       for (let i = 0; i < N; i += 1) {
-        const res = await postPap(sut.papUrl, papPush({ pushId: `ppg-${i}`, address: userAddress(aor), content: Buffer.from(`c${i}`), notifyTo: ppg.url('/notify') }));
+        const res = await postPap(
+          sut.papUrl,
+          papPush({ pushId: `ppg-${i}`, address: userAddress(aor), content: Buffer.from(`c${i}`), notifyTo: ppg.url('/notify') }),
+        );
         expect(res.status).toBe(202);
       }
       // Phase 1: 503 for 1.5 s. Phase 2: not listening for 1.5 s. Then up on the same port.

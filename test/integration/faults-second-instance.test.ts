@@ -19,9 +19,24 @@ const errorLines = (out: string) => out.split('\n').filter((line) => line.trim()
 /** A store holding one push in `delivering` (as a crash mid-transaction leaves it) and one scheduled. */
 function seedStore(path: string): void {
   const store = PushStore.open(path);
-  for (const [pushId, deliverAfter] of [['seed-wire', undefined], ['seed-later', Date.now() + 3_600_000]] as const) {
-    const request = papPush({ pushId, address: userAddress('sip:seed@127.0.0.1'), content: Buffer.from(pushId), contentType: 'text/plain' });
-    store.insert({ pushId, address: userAddress('sip:seed@127.0.0.1'), aor: 'sip:seed@127.0.0.1', requestContentType: request.contentType, requestBody: request.body, deliverAfter });
+  for (const [pushId, deliverAfter] of [
+    ['seed-wire', undefined],
+    ['seed-later', Date.now() + 3_600_000],
+  ] as const) {
+    const request = papPush({
+      pushId,
+      address: userAddress('sip:seed@127.0.0.1'),
+      content: Buffer.from(pushId),
+      contentType: 'text/plain',
+    });
+    store.insert({
+      pushId,
+      address: userAddress('sip:seed@127.0.0.1'),
+      aor: 'sip:seed@127.0.0.1',
+      requestContentType: request.contentType,
+      requestBody: request.body,
+      deliverAfter,
+    });
   }
   store.transition('seed-wire', 'delivering', {});
   store.close();

@@ -19,7 +19,12 @@ if (missing) console.warn(`faults-shutdown.test.ts skipped: ${missing}`);
 const papCode = (xml: string) => Number(/code="(\d+)"/.exec(xml)?.[1]);
 
 async function post(url: string, request: { contentType: string; body: Buffer }) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': request.contentType }, body: request.body, signal: AbortSignal.timeout(3000) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': request.contentType },
+    body: request.body,
+    signal: AbortSignal.timeout(3000),
+  });
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
@@ -37,7 +42,11 @@ describe.skipIf(missing !== undefined)('fault: graceful shutdown on SIGTERM', ()
 
   it('answers 4001 while draining, finishes the in-flight MESSAGE and exits 0 within the bound', async () => {
     const kamailio = await startKamailio();
-    const silent = await runSipp({ scenario: 'test/sipp/engine-uas-silent.xml', timeoutS: 40, extraArgs: ['-nr', '-default_behaviors', 'none'] });
+    const silent = await runSipp({
+      scenario: 'test/sipp/engine-uas-silent.xml',
+      timeoutS: 40,
+      extraArgs: ['-nr', '-default_behaviors', 'none'],
+    });
     await silent.ready();
     await registerUser(kamailio, { user: 'drain-silent', contactPort: silent.port });
     const ppg = new PpgStandIn();
@@ -71,7 +80,9 @@ describe.skipIf(missing !== undefined)('fault: graceful shutdown on SIGTERM', ()
 
       const exit = await agent.exited;
       const tookMs = exit.atMs - signalledAt;
-      console.log(`faults-shutdown: exit code ${exit.code} ${tookMs} ms after SIGTERM; in-flight push ${stateOf(plan.storePath, 'drain-1')}`);
+      console.log(
+        `faults-shutdown: exit code ${exit.code} ${tookMs} ms after SIGTERM; in-flight push ${stateOf(plan.storePath, 'drain-1')}`,
+      );
       expect(exit.code).toBe(0);
       expect(tookMs).toBeLessThan(9000);
       expect(['handing-back', 'handed-back']).toContain(stateOf(plan.storePath, 'drain-1'));
@@ -84,13 +95,20 @@ describe.skipIf(missing !== undefined)('fault: graceful shutdown on SIGTERM', ()
 
   it('exits at once (130) on a second signal during the drain', async () => {
     const kamailio = await startKamailio();
-    const silent = await runSipp({ scenario: 'test/sipp/engine-uas-silent.xml', timeoutS: 40, extraArgs: ['-nr', '-default_behaviors', 'none'] });
+    const silent = await runSipp({
+      scenario: 'test/sipp/engine-uas-silent.xml',
+      timeoutS: 40,
+      extraArgs: ['-nr', '-default_behaviors', 'none'],
+    });
     await silent.ready();
     await registerUser(kamailio, { user: 'drain-twice', contactPort: silent.port });
     const plan = await planAgent(labProfile(kamailio), { policy: 'always-sip' });
     const agent = spawnAgent(plan);
     await agent.ready();
-    const res = await post(agent.papUrl, papPush({ pushId: 'twice-1', address: userAddress(`sip:drain-twice@${kamailio.host}`), content: Buffer.from('x') }));
+    const res = await post(
+      agent.papUrl,
+      papPush({ pushId: 'twice-1', address: userAddress(`sip:drain-twice@${kamailio.host}`), content: Buffer.from('x') }),
+    );
     expect(papCode(res.text)).toBe(1001);
     await new Promise((r) => setTimeout(r, 200));
     agent.signal('SIGTERM');

@@ -13,7 +13,10 @@ import { papPush, postPap, startAgentUnderTest, userAddress, type AgentUnderTest
 const T1 = 50;
 const TIMER_F = 64 * T1;
 
-async function agentWithDeadCore(policy: 'always-sip' | 'presence-aware', probeIntervalMs: number): Promise<{ sut: AgentUnderTest; core: { host: string; port: number } }> {
+async function agentWithDeadCore(
+  policy: 'always-sip' | 'presence-aware',
+  probeIntervalMs: number,
+): Promise<{ sut: AgentUnderTest; core: { host: string; port: number } }> {
   const core = { host: '127.0.0.1', port: await freePort('127.0.0.1') }; // nothing listens there
   const sipPort = await freePort('127.0.0.2');
   const sut = await startAgentUnderTest(core, {
@@ -32,7 +35,6 @@ async function agentWithDeadCore(policy: 'always-sip' | 'presence-aware', probeI
   return { sut, core };
 }
 
-
 describe('fault: SIP core unreachable', () => {
   useProcessCleanup('each');
 
@@ -44,16 +46,24 @@ describe('fault: SIP core unreachable', () => {
       const acceptedAt = new Map<string, number>();
       await Promise.all(
         Array.from({ length: N }, async (_, i) => {
-          const res = await postPap(sut.papUrl, papPush({ pushId: `dead-${i}`, address: userAddress(`sip:dead${i}@${core.host}`), content: Buffer.from('x') }));
+          const res = await postPap(
+            sut.papUrl,
+            papPush({ pushId: `dead-${i}`, address: userAddress(`sip:dead${i}@${core.host}`), content: Buffer.from('x') }),
+          );
           expect(res.status).toBe(202);
           acceptedAt.set(`dead-${i}`, Date.now());
         }),
       );
-      const allBack = await waitUntil(() => [...acceptedAt.keys()].every((id) => sut.agent.store.get(id)?.state === 'handed-back'), TIMER_F + 20_000);
+      const allBack = await waitUntil(
+        () => [...acceptedAt.keys()].every((id) => sut.agent.store.get(id)?.state === 'handed-back'),
+        TIMER_F + 20_000,
+      );
       expect(allBack).toBe(true);
       const latencies = [...acceptedAt].map(([id, at]) => (sut.agent.store.get(id)?.updatedAt ?? Infinity) - at);
       const worst = Math.max(...latencies);
-      console.log(`faults-sip-core-down: ${N} pushes handed back, worst ${worst} ms after 1001 (Timer F ${TIMER_F} ms); in flight now ${sut.agent.pushes.queueDepth.inFlight}`);
+      console.log(
+        `faults-sip-core-down: ${N} pushes handed back, worst ${worst} ms after 1001 (Timer F ${TIMER_F} ms); in flight now ${sut.agent.pushes.queueDepth.inFlight}`,
+      );
       // Timer F, then the hand-back POST (the outbox looks at its table at least once a second). An upper
       // bound for "it comes back, it does not pile up": the slack is the machine's — timers and the POST
       // ran 3.7 s late on a 2-core box at load average 25 (6871 ms against Timer F 3200 ms).
@@ -76,7 +86,8 @@ describe('fault: SIP core unreachable', () => {
       const firstMs = Date.now() - t0;
       expect([200, 202]).toContain(first.status);
       expect(firstMs).toBeLessThan(sut.profile.presence.firstNotifyWaitMs + 1000);
-      if (first.status === 202) expect(await waitUntil(() => sut.agent.store.get('lonely-1')?.state === 'handed-back', TIMER_F + 3000)).toBe(true);
+      if (first.status === 202)
+        expect(await waitUntil(() => sut.agent.store.get('lonely-1')?.state === 'handed-back', TIMER_F + 3000)).toBe(true);
       expect(await waitUntil(() => sut.agent.coreHealth.state === 'down', 5000)).toBe(true);
       const sentBefore = sut.agent.engine.stats();
       const t1 = Date.now();

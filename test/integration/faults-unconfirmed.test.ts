@@ -53,7 +53,10 @@ function readRows(path: string): Map<string, Row> {
  * its UDP retransmissions repeat it, a new request from the agent gets a new one); and the Call-IDs
  * it answered 200.
  */
-function handsetView(uas: SippHandle): { received: Array<{ callId: string; fromTag: string; cseq: string; branch: string }>; answered200: Set<string> } {
+function handsetView(uas: SippHandle): {
+  received: Array<{ callId: string; fromTag: string; cseq: string; branch: string }>;
+  answered200: Set<string>;
+} {
   const messages = uas.messages();
   const received = messages
     .filter((m) => m.direction === 'received' && m.method === 'MESSAGE')
@@ -63,7 +66,9 @@ function handsetView(uas: SippHandle): { received: Array<{ callId: string; fromT
       cseq: headerValue(m.text, 'CSeq') ?? '',
       branch: /;branch=([^;,\s]+)/.exec(headerValue(m.text, 'Via') ?? '')?.[1] ?? '',
     }));
-  const answered200 = new Set(messages.filter((m) => m.direction === 'sent' && m.status === 200).map((m) => headerValue(m.text, 'Call-ID') ?? ''));
+  const answered200 = new Set(
+    messages.filter((m) => m.direction === 'sent' && m.status === 200).map((m) => headerValue(m.text, 'Call-ID') ?? ''),
+  );
   return { received, answered200 };
 }
 
@@ -75,7 +80,12 @@ async function lateHandset(): Promise<SippHandle> {
 }
 
 async function post(url: string, request: { contentType: string; body: Buffer }): Promise<string> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': request.contentType }, body: request.body, signal: AbortSignal.timeout(5000) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': request.contentType },
+    body: request.body,
+    signal: AbortSignal.timeout(5000),
+  });
   return res.text();
 }
 
@@ -106,19 +116,36 @@ describe.skipIf(missing !== undefined)('fault: outcomes under uncertainty (real 
         const userOf = (i: number) => (i % 2 === 0 ? 'late-stay' : 'late-gone');
         const replies = await Promise.all(
           Array.from({ length: N }, (_, i) =>
-            post(first.papUrl, papPush({ pushId: `unc-${i}`, address: userAddress(`sip:${userOf(i)}@${kamailio.host}`), content: Buffer.from(`push ${i}`), contentType: 'text/plain', notifyTo: ppg.url('/notify') })),
+            post(
+              first.papUrl,
+              papPush({
+                pushId: `unc-${i}`,
+                address: userAddress(`sip:${userOf(i)}@${kamailio.host}`),
+                content: Buffer.from(`push ${i}`),
+                contentType: 'text/plain',
+                notifyTo: ppg.url('/notify'),
+              }),
+            ),
           ),
         );
         expect(replies.every((r) => r.includes('code="1001"'))).toBe(true);
         // Every first copy has reached its handset (which answers 2 s later): kill now.
-        await waitFor(() => handsetView(stayUas).received.length + handsetView(goneUas).received.length >= N, 'all first copies at the handsets', 10_000);
+        await waitFor(
+          () => handsetView(stayUas).received.length + handsetView(goneUas).received.length >= N,
+          'all first copies at the handsets',
+          10_000,
+        );
         first.signal('SIGKILL');
         expect((await first.exited).signal).toBe('SIGKILL');
         const atKill = readRows(plan.storePath);
         expect([...atKill.values()].filter((r) => r.state === 'delivering')).toHaveLength(N);
 
         // The handsets answer 200 into the void; then half the users go away.
-        await waitFor(() => handsetView(stayUas).answered200.size + handsetView(goneUas).answered200.size >= N, 'the handsets answered every first copy', 10_000);
+        await waitFor(
+          () => handsetView(stayUas).answered200.size + handsetView(goneUas).answered200.size >= N,
+          'the handsets answered every first copy',
+          10_000,
+        );
         await registerUser(kamailio, { user: 'late-gone', contactPort: goneUas.port, expires: 0 });
 
         const second = spawnAgent(plan);
@@ -148,7 +175,9 @@ describe.skipIf(missing !== undefined)('fault: outcomes under uncertainty (real 
         }
         const duplicatesAtHandset = [...byCallId.keys()].filter((callId) => requestsOf(callId) > 1).length;
 
-        const handedBack = new Set(ppg.posts.filter((p) => p.path === '/handback').map((p) => /push-id="([^"]+)"/.exec(p.body.toString('latin1'))?.[1]));
+        const handedBack = new Set(
+          ppg.posts.filter((p) => p.path === '/handback').map((p) => /push-id="([^"]+)"/.exec(p.body.toString('latin1'))?.[1]),
+        );
         const answered = new Set([...stay.answered200, ...gone.answered200]);
         const deliveredAndHandedBack = [...rows.values()].filter((r) => answered.has(r.sip_call_id) && handedBack.has(r.push_id)).length;
         const states = (s: string) => [...rows.values()].filter((r) => r.state === s).length;
@@ -164,7 +193,8 @@ describe.skipIf(missing !== undefined)('fault: outcomes under uncertainty (real 
           expect(deliveredAndHandedBack).toBe(0);
           for (let i = 1; i < N; i += 2) expect(rows.get(`unc-${i}`)?.state).toBe('unconfirmed');
           // The PI hears `unknown` for exactly the unconfirmed half.
-          const unknownNotes = () => ppg.posts.filter((p) => p.path === '/notify' && p.body.toString('latin1').includes('message-state="unknown"')).length;
+          const unknownNotes = () =>
+            ppg.posts.filter((p) => p.path === '/notify' && p.body.toString('latin1').includes('message-state="unknown"')).length;
           await waitUntil(() => unknownNotes() >= N / 2, 10_000);
           expect(unknownNotes()).toBe(N / 2);
         } else {
@@ -181,19 +211,35 @@ describe.skipIf(missing !== undefined)('fault: outcomes under uncertainty (real 
 
   it('a handset that never answers: the push ends unconfirmed and the PI learns message-state unknown', async () => {
     const kamailio = await startKamailio();
-    const silent = await runSipp({ scenario: 'test/sipp/engine-uas-silent.xml', timeoutS: 60, extraArgs: ['-nr', '-default_behaviors', 'none'] });
+    const silent = await runSipp({
+      scenario: 'test/sipp/engine-uas-silent.xml',
+      timeoutS: 60,
+      extraArgs: ['-nr', '-default_behaviors', 'none'],
+    });
     await silent.ready(READY_MS);
     await registerUser(kamailio, { user: 'never-answers', contactPort: silent.port });
     const ppg = new PpgStandIn();
     await ppg.start();
     try {
-      const plan = await planAgent({ ...labProfile(kamailio), delivery: { whenUnconfirmed: 'report' } }, {
-        policy: 'always-sip',
-        ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 50, maxMs: 300 } },
-      });
+      const plan = await planAgent(
+        { ...labProfile(kamailio), delivery: { whenUnconfirmed: 'report' } },
+        {
+          policy: 'always-sip',
+          ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 50, maxMs: 300 } },
+        },
+      );
       const agent = spawnAgent(plan);
       await agent.ready(READY_MS);
-      const reply = await post(agent.papUrl, papPush({ pushId: 'silent-1', address: userAddress(`sip:never-answers@${kamailio.host}`), content: Buffer.from('hello?'), contentType: 'text/plain', notifyTo: ppg.url('/notify') }));
+      const reply = await post(
+        agent.papUrl,
+        papPush({
+          pushId: 'silent-1',
+          address: userAddress(`sip:never-answers@${kamailio.host}`),
+          content: Buffer.from('hello?'),
+          contentType: 'text/plain',
+          notifyTo: ppg.url('/notify'),
+        }),
+      );
       expect(reply).toContain('code="1001"');
       const notification = await ppg.waitFor((p) => p.path === '/notify', 40_000);
       const text = notification.body.toString('latin1');

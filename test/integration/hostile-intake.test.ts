@@ -9,7 +9,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/ports.js';
-import { labProfile, papControl, papPush, postPap, startAgentUnderTest, userAddress, type AgentUnderTest } from '../support/agent-under-test.js';
+import {
+  labProfile,
+  papControl,
+  papPush,
+  postPap,
+  startAgentUnderTest,
+  userAddress,
+  type AgentUnderTest,
+} from '../support/agent-under-test.js';
 import { planAgent, spawnAgent } from '../support/agent-process.js';
 import { useProcessCleanup } from '../support/cleanup.js';
 
@@ -27,14 +35,24 @@ afterAll(async () => {
 const ADDRESS = userAddress('sip:hostile@127.0.0.1');
 
 async function postJson(body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${base}/v1/pushes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/v1/pushes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
 describe('header-bound PI values are validated at intake', () => {
   it('PAP: a bearer with CR/LF is PAP 2000 naming the field (bearer-required used to answer HTTP 500)', async () => {
-    for (const [pushId, required] of [['crlf-req', true], ['crlf-opt', false]] as const) {
-      const res = await postPap(sut.papUrl, papPush({ pushId, address: ADDRESS, content: Buffer.from('x'), bearer: 'SMS&#13;&#10;X-Injected: 1', bearerRequired: required }));
+    for (const [pushId, required] of [
+      ['crlf-req', true],
+      ['crlf-opt', false],
+    ] as const) {
+      const res = await postPap(
+        sut.papUrl,
+        papPush({ pushId, address: ADDRESS, content: Buffer.from('x'), bearer: 'SMS&#13;&#10;X-Injected: 1', bearerRequired: required }),
+      );
       expect(res.status).toBe(400);
       expect(res.text).toContain('code="2000"');
       expect(res.text).toContain('quality-of-service&gt; bearer: must be printable US-ASCII');
@@ -47,11 +65,26 @@ describe('header-bound PI values are validated at intake', () => {
     // Each case: what the badmessage desc must name (XML-escaped), and the request.
     const cases: Array<[string, { contentType: string; body: Buffer }]> = [
       ['push-message&gt; push-id:', papPush({ pushId: 'a&#10;b', address: ADDRESS, content: Buffer.from('x') })],
-      ['content header Content-Type', papPush({ pushId: 'ct-1', address: ADDRESS, content: Buffer.from('x'), contentType: 'text/plain;\u0001x=y' })],
-      ['X-Wap-Application-Id', papPush({ pushId: 'app-1', address: ADDRESS, content: Buffer.from('x'), appId: 'x-wap-application:wml.ua\u0000' })],
+      [
+        'content header Content-Type',
+        papPush({ pushId: 'ct-1', address: ADDRESS, content: Buffer.from('x'), contentType: 'text/plain;\u0001x=y' }),
+      ],
+      [
+        'X-Wap-Application-Id',
+        papPush({ pushId: 'app-1', address: ADDRESS, content: Buffer.from('x'), appId: 'x-wap-application:wml.ua\u0000' }),
+      ],
     ];
     const network = papPush({ pushId: 'net-1', address: ADDRESS, content: Buffer.from('x') });
-    cases.push(['quality-of-service&gt; network:', { ...network, body: Buffer.from(network.body.toString('latin1').replace('</push-message>', '<quality-of-service network="GSM&#13;&#10;x"/></push-message>'), 'latin1') }]);
+    cases.push([
+      'quality-of-service&gt; network:',
+      {
+        ...network,
+        body: Buffer.from(
+          network.body.toString('latin1').replace('</push-message>', '<quality-of-service network="GSM&#13;&#10;x"/></push-message>'),
+          'latin1',
+        ),
+      },
+    ]);
     for (const [field, request] of cases) {
       const res = await postPap(sut.papUrl, request);
       expect(res.status, field).toBe(400);
@@ -82,10 +115,16 @@ describe('metric labels stay bounded', () => {
   it('300 hand-backs with random PI bearers make at most vocabulary + "other" series of spa_handbacks_total', async () => {
     for (let i = 0; i < 300; i += 1) {
       const bearer = `B${Math.random().toString(36).slice(2, 10)}`;
-      const res = await postPap(sut.papUrl, papPush({ pushId: `card-${i}`, address: ADDRESS, content: Buffer.from('x'), bearer, bearerRequired: true }));
+      const res = await postPap(
+        sut.papUrl,
+        papPush({ pushId: `card-${i}`, address: ADDRESS, content: Buffer.from('x'), bearer, bearerRequired: true }),
+      );
       expect(res.text).toContain('code="3010"');
     }
-    const res = await postPap(sut.papUrl, papPush({ pushId: 'card-sms', address: ADDRESS, content: Buffer.from('x'), bearer: 'sms', bearerRequired: true }));
+    const res = await postPap(
+      sut.papUrl,
+      papPush({ pushId: 'card-sms', address: ADDRESS, content: Buffer.from('x'), bearer: 'sms', bearerRequired: true }),
+    );
     expect(res.text).toContain('code="3010"');
     const metrics = await (await fetch(`${base}/metrics`)).text();
     const series = metrics.split('\n').filter((line) => line.startsWith('spa_handbacks_total{'));
@@ -100,7 +139,9 @@ describe('oversized chunked upload', () => {
 
   it('20 MB chunked gets HTTP 413 before the connection closes (fetch used to fail with EPIPE), and the agent keeps serving', async () => {
     // A separate agent process: client and server in one event loop interleave too politely to show it.
-    const agent = spawnAgent(await planAgent(labProfile({ host: '127.0.0.1', port: await freePort('127.0.0.1') }), { log: { level: 'warn', pretty: false } }));
+    const agent = spawnAgent(
+      await planAgent(labProfile({ host: '127.0.0.1', port: await freePort('127.0.0.1') }), { log: { level: 'warn', pretty: false } }),
+    );
     await agent.ready();
     const push = papPush({ pushId: 'huge-1', address: ADDRESS, content: Buffer.from('x') });
     const chunk = new Uint8Array(64 * 1024).fill(0x41);
@@ -116,7 +157,12 @@ describe('oversized chunked upload', () => {
           controller.enqueue(chunk);
         },
       });
-      const res = await fetch(agent.papUrl, { method: 'POST', headers: { 'content-type': push.contentType }, body, duplex: 'half' } as RequestInit);
+      const res = await fetch(agent.papUrl, {
+        method: 'POST',
+        headers: { 'content-type': push.contentType },
+        body,
+        duplex: 'half',
+      } as RequestInit);
       expect(res.status).toBe(413);
       expect(await res.text()).toContain('code="2000"');
     }
@@ -136,9 +182,12 @@ describe('PIs apart: notify destinations and tenancy', () => {
   let url = '';
 
   beforeAll(async () => {
-    two = await startAgentUnderTest({ host: '127.0.0.1', port: await freePort('127.0.0.1') }, {
-      config: { policy: 'always-sip', intake: { auth: { users: [A, B] } }, admin: { token: ADMIN } },
-    });
+    two = await startAgentUnderTest(
+      { host: '127.0.0.1', port: await freePort('127.0.0.1') },
+      {
+        config: { policy: 'always-sip', intake: { auth: { users: [A, B] } }, admin: { token: ADMIN } },
+      },
+    );
     url = `http://127.0.0.1:${two.agent.http.port}`;
   });
   afterAll(async () => {
@@ -147,12 +196,21 @@ describe('PIs apart: notify destinations and tenancy', () => {
 
   const later = () => new Date(Date.now() + 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   async function pap(authorization: string, request: { contentType: string; body: Buffer }) {
-    const res = await fetch(`${url}/pap`, { method: 'POST', headers: { 'content-type': request.contentType, authorization }, body: request.body });
+    const res = await fetch(`${url}/pap`, {
+      method: 'POST',
+      headers: { 'content-type': request.contentType, authorization },
+      body: request.body,
+    });
     return { status: res.status, text: await res.text() };
   }
-  const push = (pushId: string, notifyTo?: string) => papPush({ pushId, address: ADDRESS, content: Buffer.from('x'), deliverAfter: later(), ...(notifyTo ? { notifyTo } : {}) });
+  const push = (pushId: string, notifyTo?: string) =>
+    papPush({ pushId, address: ADDRESS, content: Buffer.from('x'), deliverAfter: later(), ...(notifyTo ? { notifyTo } : {}) });
   /** An answer with the push-id and times taken out, to compare "someone else's" with "unknown". */
-  const shape = (text: string, pushId: string) => text.split(pushId).join('<id>').replace(/[\w-]+-time="[^"]*"/g, '');
+  const shape = (text: string, pushId: string) =>
+    text
+      .split(pushId)
+      .join('<id>')
+      .replace(/[\w-]+-time="[^"]*"/g, '');
 
   it('a notify URL with user:password@ is PAP 2000 naming the field (JSON: 400 notifyUrl)', async () => {
     const res = await pap(asA, push('cred-1', `http://user:pw-notify-9@127.0.0.1:${two.ppg.port}/notify`));
@@ -162,14 +220,19 @@ describe('PIs apart: notify destinations and tenancy', () => {
     const json = await fetch(`${url}/v1/pushes`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: asA },
-      body: JSON.stringify({ target: 'sip:hostile@127.0.0.1', content: { text: 'x' }, contentType: 'text/plain', notifyUrl: 'http://u:p@127.0.0.1:9/n' }),
+      body: JSON.stringify({
+        target: 'sip:hostile@127.0.0.1',
+        content: { text: 'x' },
+        contentType: 'text/plain',
+        notifyUrl: 'http://u:p@127.0.0.1:9/n',
+      }),
     });
     expect(json.status).toBe(400);
     expect(await json.json()).toMatchObject({ error: 'JSON_PUSH_INVALID', field: 'notifyUrl' });
     expect(two.agent.store.get('cred-1')).toBeUndefined();
   });
 
-  it('notify destinations: the PPG origin by default, the PI\'s own prefixes when configured; others PAP 2001', async () => {
+  it("notify destinations: the PPG origin by default, the PI's own prefixes when configured; others PAP 2001", async () => {
     const elsewhere = `http://127.0.0.1:${await freePort('127.0.0.1')}/internal`;
     const refused = await pap(asA, push('ssrf-1', elsewhere));
     expect(refused.text).toContain('code="2001"');
@@ -188,7 +251,7 @@ describe('PIs apart: notify destinations and tenancy', () => {
     expect(await json.json()).toMatchObject({ outcome: 'rejected', papCode: 2001 });
   });
 
-  it('PI B cannot status-query, read or cancel PI A\'s push: the answers equal those for an unknown push-id', async () => {
+  it("PI B cannot status-query, read or cancel PI A's push: the answers equal those for an unknown push-id", async () => {
     expect((await pap(asA, push('ten-a'))).text).toContain('code="1001"');
     expect(two.agent.store.get('ten-a')).toMatchObject({ submittedBy: 'pi-a', state: 'accepted' });
 

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync, } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml, parse as parseYaml } from 'yaml';
 import { PROFILES_DIR } from '../../src/profiles/load-profile.js';
@@ -54,13 +54,25 @@ describe('npm start', () => {
     const sipPort = await freePort('127.0.0.2');
     const lab = parseYaml(readFileSync(join(PROFILES_DIR, 'kamailio-lab.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
     const profilePath = join(dir, 'profile.yaml');
-    writeFileSync(profilePath, toYaml({ ...lab, outboundProxy: { host: '127.0.0.1', port: await freePort(), transport: 'udp' }, presence: { ...lab.presence, enabled: false } }));
+    writeFileSync(
+      profilePath,
+      toYaml({
+        ...lab,
+        outboundProxy: { host: '127.0.0.1', port: await freePort(), transport: 'udp' },
+        presence: { ...lab.presence, enabled: false },
+      }),
+    );
     const configPath = join(dir, 'agent.yaml');
     writeFileSync(
       configPath,
       toYaml({
         profile: profilePath,
-        sip: { listen: [{ host: '127.0.0.2', port: sipPort, transport: 'udp' }, { host: '127.0.0.2', port: sipPort, transport: 'tcp' }] },
+        sip: {
+          listen: [
+            { host: '127.0.0.2', port: sipPort, transport: 'udp' },
+            { host: '127.0.0.2', port: sipPort, transport: 'tcp' },
+          ],
+        },
         http: { host: '127.0.0.1', port: httpPort },
         store: { path: join(dir, 'pushes.sqlite') },
         log: { level: 'info', pretty: false },

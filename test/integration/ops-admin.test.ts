@@ -100,13 +100,25 @@ describe('admin API with the right token', () => {
     const submitted = await fetch(`${server.url}/v1/pushes`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ target: 'sip:frank@127.0.0.1', content: { text: 'hi' }, contentType: 'text/plain', pushId: 'admin-1', deliverAfter: later }),
+      body: JSON.stringify({
+        target: 'sip:frank@127.0.0.1',
+        content: { text: 'hi' },
+        contentType: 'text/plain',
+        pushId: 'admin-1',
+        deliverAfter: later,
+      }),
     });
     expect(submitted.status).toBe(202);
     const response = await fetch(`${server.url}/admin/pushes/admin-1`, { headers: auth });
     expect(response.status).toBe(200);
     const body = await readJson(response);
-    expect(body).toMatchObject({ pushId: 'admin-1', state: 'accepted', messageState: 'pending', source: 'json', aor: 'sip:frank@127.0.0.1' });
+    expect(body).toMatchObject({
+      pushId: 'admin-1',
+      state: 'accepted',
+      messageState: 'pending',
+      source: 'json',
+      aor: 'sip:frank@127.0.0.1',
+    });
     expect(body.history).toEqual([expect.objectContaining({ to: 'accepted' })]);
     expect(body).not.toHaveProperty('requestBody');
 

@@ -59,7 +59,12 @@ describe('/metrics', () => {
     expect(text).toContain('spa_capability_table_evictions_total{reason="capacity"} 0');
     expect(text).toContain('spa_presence_notifies_total 0');
     expect(text).toMatch(/spa_presence_subscriptions\{state="[a-z-]+"\} 0/);
-    for (const name of ['spa_sip_requests_sent_total', 'spa_sip_responses_received_total', 'spa_push_queue', 'spa_capability_table_lookups_total']) {
+    for (const name of [
+      'spa_sip_requests_sent_total',
+      'spa_sip_responses_received_total',
+      'spa_push_queue',
+      'spa_capability_table_lookups_total',
+    ]) {
       expect(text).toContain(`# TYPE ${name}`);
     }
   });
@@ -85,7 +90,14 @@ describe('/openapi.yaml', () => {
     const doc = parseYaml(await response.text()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/v1/pushes', '/v1/pushes/{pushId}', '/admin/users/{aor}', '/admin/users/{aor}/refresh', '/admin/pushes/{pushId}', '/admin/table']),
+      expect.arrayContaining([
+        '/v1/pushes',
+        '/v1/pushes/{pushId}',
+        '/admin/users/{aor}',
+        '/admin/users/{aor}/refresh',
+        '/admin/pushes/{pushId}',
+        '/admin/table',
+      ]),
     );
   });
 });

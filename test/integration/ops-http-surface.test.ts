@@ -42,7 +42,10 @@ afterEach(async () => {
 });
 
 async function agent(config: Record<string, unknown> = {}): Promise<{ base: string; a: AgentUnderTest }> {
-  const a = await startAgentUnderTest({ host: '127.0.0.1', port: await freePort() }, { config: { admin: { token: ADMIN_TOKEN }, ...config } });
+  const a = await startAgentUnderTest(
+    { host: '127.0.0.1', port: await freePort() },
+    { config: { admin: { token: ADMIN_TOKEN }, ...config } },
+  );
   running.push(a);
   return { base: `http://127.0.0.1:${a.agent.http.port}`, a };
 }
@@ -52,8 +55,14 @@ describe('served routes and docs/openapi.yaml', () => {
     const { a } = await agent();
     const served = [...new Set(a.agent.httpRoutes().map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`))].sort();
     const documented = specRoutes().sort();
-    expect(served.filter((r) => !documented.includes(r)), 'served but not in docs/openapi.yaml').toEqual([]);
-    expect(documented.filter((r) => !served.includes(r)), 'in docs/openapi.yaml but not served').toEqual([]);
+    expect(
+      served.filter((r) => !documented.includes(r)),
+      'served but not in docs/openapi.yaml',
+    ).toEqual([]);
+    expect(
+      documented.filter((r) => !served.includes(r)),
+      'in docs/openapi.yaml but not served',
+    ).toEqual([]);
   });
 
   it('declares the security schemes and the intake answers 400/401/413/429/503', () => {
@@ -62,7 +71,10 @@ describe('served routes and docs/openapi.yaml', () => {
       intakeBasic: { type: 'http', scheme: 'basic' },
       intakeBearer: { type: 'http', scheme: 'bearer' },
     });
-    for (const [path, method] of [['/pap', 'post'], ['/v1/pushes', 'post']] as const) {
+    for (const [path, method] of [
+      ['/pap', 'post'],
+      ['/v1/pushes', 'post'],
+    ] as const) {
       const op = spec.paths[path]?.[method] as Operation;
       expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['400', '401', '413', '429', '503']));
       expect(op.security).toEqual(expect.arrayContaining([{ intakeBasic: [] }, { intakeBearer: [] }]));
@@ -79,7 +91,11 @@ describe('served routes and docs/openapi.yaml', () => {
 describe('error shapes', () => {
   it('an unknown route answers 404 in the documented Error shape', async () => {
     const { base } = await agent();
-    for (const [method, path] of [['GET', '/nope'], ['POST', '/v2/pushes'], ['DELETE', '/pap']] as const) {
+    for (const [method, path] of [
+      ['GET', '/nope'],
+      ['POST', '/v2/pushes'],
+      ['DELETE', '/pap'],
+    ] as const) {
       const response = await fetch(`${base}${path}`, { method });
       expect(response.status, `${method} ${path}`).toBe(404);
       expect(response.headers.get('content-type')).toMatch(/^application\/json/);

@@ -27,7 +27,12 @@ async function post(body: unknown, contentType = 'application/json'): Promise<{ 
 
 describe('POST /v1/pushes outcomes', () => {
   it('hands back an unreachable user: 200, PAP 3010, the bearer hint, nothing stored', async () => {
-    const { status, json } = await post({ target: 'sip:carol@127.0.0.1', content: { text: 'hi' }, contentType: 'text/plain', pushId: 'json-hb' });
+    const { status, json } = await post({
+      target: 'sip:carol@127.0.0.1',
+      content: { text: 'hi' },
+      contentType: 'text/plain',
+      pushId: 'json-hb',
+    });
     expect(status).toBe(200);
     expect(json).toMatchObject({ pushId: 'json-hb', outcome: 'handed-back', papCode: 3010, bearerHint: 'SMS' });
     expect(json.reason).toContain('stub: presence closed');
@@ -67,7 +72,13 @@ describe('POST /v1/pushes outcomes', () => {
   });
 
   it('rejects a reused push-id with 409 and PAP 2007', async () => {
-    const body = { target: 'sip:bob@127.0.0.1', content: { text: 'x' }, contentType: 'text/plain', pushId: 'json-dup', deliverAfter: later() };
+    const body = {
+      target: 'sip:bob@127.0.0.1',
+      content: { text: 'x' },
+      contentType: 'text/plain',
+      pushId: 'json-dup',
+      deliverAfter: later(),
+    };
     expect((await post(body)).status).toBe(202);
     const again = await post(body);
     expect(again.status).toBe(409);

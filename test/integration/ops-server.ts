@@ -46,7 +46,10 @@ export function stubOracle(reachable: ReadonlySet<string>): ReachabilityOracle {
 
 export async function startOpsServer(options: { adminToken?: string; reachable?: string[] } = {}): Promise<OpsServer> {
   const dir = makeTempDir('ops');
-  const profile = { ...loadProfile('kamailio-lab'), outboundProxy: { host: '127.0.0.1', port: await freePort(), transport: 'udp' as const } };
+  const profile = {
+    ...loadProfile('kamailio-lab'),
+    outboundProxy: { host: '127.0.0.1', port: await freePort(), transport: 'udp' as const },
+  };
   const logger = silentLogger();
   const store = PushStore.open(join(dir, 'pushes.sqlite'));
   const engine = createEmbeddedEngine({

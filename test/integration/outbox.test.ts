@@ -34,7 +34,12 @@ class FakePpg {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        this.hits.push({ at: Date.now(), body: Buffer.concat(chunks), headers: req.headers, rawHeaderNames: req.rawHeaders.filter((_, i) => i % 2 === 0) });
+        this.hits.push({
+          at: Date.now(),
+          body: Buffer.concat(chunks),
+          headers: req.headers,
+          rawHeaderNames: req.rawHeaders.filter((_, i) => i % 2 === 0),
+        });
         if (this.hang) return;
         this.active++;
         this.maxActive = Math.max(this.maxActive, this.active);
@@ -44,7 +49,8 @@ class FakePpg {
           const url = new URL(req.url ?? '/', 'http://x');
           const pushId = url.searchParams.get('push') ?? '';
           if (res.statusCode >= 300) res.end();
-          else if (url.pathname.startsWith('/notify')) res.end(resultNotificationResponseXml(pushId, url.pathname === '/notify-refuse' ? 2000 : 1000));
+          else if (url.pathname.startsWith('/notify'))
+            res.end(resultNotificationResponseXml(pushId, url.pathname === '/notify-refuse' ? 2000 : 1000));
           else res.end(pushResponseXml(pushId, 1001, 'Accepted'));
         }, this.holdMs);
       });
@@ -69,7 +75,6 @@ async function freePort(): Promise<number> {
   await probe.close();
   return port;
 }
-
 
 const BODY = Buffer.from([0x2d, 0x2d, 0x78, 0x0d, 0x0a, 0x00, 0xff, 0x03]);
 
@@ -222,9 +227,19 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     d.start();
     await new Promise((r) => setTimeout(r, 30)); // the first look found nothing; next in 60 s
     store.insert({ pushId: 'p-rn', address: 'WAPPUSH=+1/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
-    store.transition('p-rn', 'expired', { reason: 'deliver-before passed' }, {
-      outbox: { kind: 'result-notification', url: `http://127.0.0.1:${port}/notify?push=p-rn`, contentType: 'application/xml', body: BODY },
-    });
+    store.transition(
+      'p-rn',
+      'expired',
+      { reason: 'deliver-before passed' },
+      {
+        outbox: {
+          kind: 'result-notification',
+          url: `http://127.0.0.1:${port}/notify?push=p-rn`,
+          contentType: 'application/xml',
+          body: BODY,
+        },
+      },
+    );
     d.kick();
     await waitFor(() => acked.length === 1, 'result notification acknowledged', 2000);
     expect(acked[0]?.kind).toBe('result-notification');
@@ -236,7 +251,12 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     ppg.fallback = 503;
     const item = acceptAndHandBack('p-old', await ppg.listen());
     const settled: string[] = [];
-    dispatcher({ giveUp: { maxAttempts: 3 }, onSettled: (_item, s) => { settled.push(s.outcome); } }).start();
+    dispatcher({
+      giveUp: { maxAttempts: 3 },
+      onSettled: (_item, s) => {
+        settled.push(s.outcome);
+      },
+    }).start();
     await waitFor(() => store.outbox.get(item.id)?.outcome === 'gave-up', 'gave up');
     expect(ppg.hits).toHaveLength(3);
     expect(settled).toEqual(['gave-up']);
@@ -266,7 +286,12 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     const ppg = newPpg();
     const item = acceptAndHandBack('p-throw', await ppg.listen());
     let calls = 0;
-    dispatcher({ onSettled: () => { calls++; throw new Error('pipeline bug'); } }).start();
+    dispatcher({
+      onSettled: () => {
+        calls++;
+        throw new Error('pipeline bug');
+      },
+    }).start();
     await waitFor(() => store.outbox.get(item.id)?.doneAt !== undefined, 'done');
     await new Promise((r) => setTimeout(r, 150));
     expect(calls).toBe(1);
@@ -293,9 +318,19 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     const port = await ppg.listen();
     for (let i = 0; i < 40; i++) {
       store.insert({ pushId: `n-${i}`, address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
-      store.transition(`n-${i}`, 'expired', {}, {
-        outbox: { kind: 'result-notification', url: `http://127.0.0.1:${notifyPort}/notify?push=n-${i}`, contentType: 'application/xml', body: BODY },
-      });
+      store.transition(
+        `n-${i}`,
+        'expired',
+        {},
+        {
+          outbox: {
+            kind: 'result-notification',
+            url: `http://127.0.0.1:${notifyPort}/notify?push=n-${i}`,
+            contentType: 'application/xml',
+            body: BODY,
+          },
+        },
+      );
     }
     const d = dispatcher({ concurrency: 8, requestTimeoutMs: 10_000 });
     d.start();
@@ -316,13 +351,33 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     const other = newPpg();
     const otherPort = await other.listen();
     store.insert({ pushId: 'h-1', address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
-    store.transition('h-1', 'handing-back', {}, {
-      outbox: { kind: 'hand-back', url: `http://127.0.0.1:${port}/pap?push=h-1`, contentType: 'multipart/related; boundary=x', body: BODY },
-    });
+    store.transition(
+      'h-1',
+      'handing-back',
+      {},
+      {
+        outbox: {
+          kind: 'hand-back',
+          url: `http://127.0.0.1:${port}/pap?push=h-1`,
+          contentType: 'multipart/related; boundary=x',
+          body: BODY,
+        },
+      },
+    );
     store.insert({ pushId: 'h-2', address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
-    store.transition('h-2', 'expired', {}, {
-      outbox: { kind: 'result-notification', url: `http://127.0.0.1:${otherPort}/notify?push=h-2`, contentType: 'application/xml', body: BODY },
-    });
+    store.transition(
+      'h-2',
+      'expired',
+      {},
+      {
+        outbox: {
+          kind: 'result-notification',
+          url: `http://127.0.0.1:${otherPort}/notify?push=h-2`,
+          contentType: 'application/xml',
+          body: BODY,
+        },
+      },
+    );
     const client = new PpgHttpClient({
       userAgent: 'sip-push-agent/9.9.9',
       authorization: 'Basic cHBnOnNlY3JldA==',
@@ -344,15 +399,40 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     const ppg = newPpg();
     const port = await ppg.listen();
     store.insert({ pushId: 'u-1', address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
-    store.transition('u-1', 'expired', {}, {
-      outbox: { kind: 'result-notification', url: `http://pi:s3cr3tpw@127.0.0.1:${port}/notify?push=u-1`, contentType: 'application/xml', body: BODY },
-    });
+    store.transition(
+      'u-1',
+      'expired',
+      {},
+      {
+        outbox: {
+          kind: 'result-notification',
+          url: `http://pi:s3cr3tpw@127.0.0.1:${port}/notify?push=u-1`,
+          contentType: 'application/xml',
+          body: BODY,
+        },
+      },
+    );
     store.insert({ pushId: 'u-2', address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
-    store.transition('u-2', 'handing-back', {}, {
-      outbox: { kind: 'hand-back', url: `http://127.0.0.1:${port}/pap?push=u-2`, contentType: 'multipart/related; boundary=x', body: BODY, headers: { 'x-bearer': 'SMS\r\nX-Evil: 1' } },
-    });
+    store.transition(
+      'u-2',
+      'handing-back',
+      {},
+      {
+        outbox: {
+          kind: 'hand-back',
+          url: `http://127.0.0.1:${port}/pap?push=u-2`,
+          contentType: 'multipart/related; boundary=x',
+          body: BODY,
+          headers: { 'x-bearer': 'SMS\r\nX-Evil: 1' },
+        },
+      },
+    );
     const settled: string[] = [];
-    dispatcher({ onSettled: (item, s) => { settled.push(`${item.pushId}:${s.outcome}`); } }).start();
+    dispatcher({
+      onSettled: (item, s) => {
+        settled.push(`${item.pushId}:${s.outcome}`);
+      },
+    }).start();
     await waitFor(() => settled.length === 2, 'both ended');
     expect(settled.sort()).toEqual(['u-1:gave-up', 'u-2:gave-up']);
     const [n] = store.outbox.listForPush('u-1');
@@ -369,11 +449,25 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     const pi = newPpg();
     const port = await pi.listen();
     store.insert({ pushId: 'r-1', address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
-    store.transition('r-1', 'expired', {}, {
-      outbox: { kind: 'result-notification', url: `http://127.0.0.1:${port}/notify-refuse?push=r-1`, contentType: 'application/xml', body: BODY },
-    });
+    store.transition(
+      'r-1',
+      'expired',
+      {},
+      {
+        outbox: {
+          kind: 'result-notification',
+          url: `http://127.0.0.1:${port}/notify-refuse?push=r-1`,
+          contentType: 'application/xml',
+          body: BODY,
+        },
+      },
+    );
     const settled: string[] = [];
-    const d = dispatcher({ onSettled: (_item, s) => { settled.push(s.outcome); } });
+    const d = dispatcher({
+      onSettled: (_item, s) => {
+        settled.push(s.outcome);
+      },
+    });
     d.start();
     await waitFor(() => settled.length === 1, 'ended');
     expect(settled).toEqual(['refused']);
@@ -387,8 +481,27 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
 
   it('trusts an extra CA (what ppg.tls.caPath feeds the client) for an https PPG; without it the POST fails and is retried', async () => {
     const dir2 = mkdtempSync(join(tmpdir(), 'outbox-tls-'));
-    const openssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir2, 'key.pem'), '-out', join(dir2, 'cert.pem')], { encoding: 'utf8' });
+    const openssl = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir2, 'key.pem'),
+        '-out',
+        join(dir2, 'cert.pem'),
+      ],
+      { encoding: 'utf8' },
+    );
     if (openssl.status !== 0) {
       console.warn(`outbox TLS test skipped: openssl could not make a certificate (${openssl.stderr || openssl.error?.message})`);
       rmSync(dir2, { recursive: true, force: true });
@@ -402,9 +515,14 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
     store.insert({ pushId: 't-1', address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
-    store.transition('t-1', 'handing-back', {}, {
-      outbox: { kind: 'hand-back', url: `https://127.0.0.1:${port}/pap`, contentType: 'multipart/related; boundary=x', body: BODY },
-    });
+    store.transition(
+      't-1',
+      'handing-back',
+      {},
+      {
+        outbox: { kind: 'hand-back', url: `https://127.0.0.1:${port}/pap`, contentType: 'multipart/related; boundary=x', body: BODY },
+      },
+    );
     const items = store.outbox.listForPush('t-1');
     const untrusted = new PpgHttpClient({ userAgent: 'sip-push-agent/test', maxSocketsPerOrigin: 1 });
     const first = dispatcher({ client: untrusted });

@@ -20,7 +20,15 @@ const missing = kamailioMissingReason() ?? sippMissingReason();
 if (missing) console.warn(`ppg-handback.test.ts skipped: ${missing}`);
 
 const USERS = ['dave', 'carol', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy'] as const;
-const MSISDN: Record<string, string> = { dave: '+358401110001', erin: '+358401110003', frank: '+358401110004', grace: '+358401110005', heidi: '+358401110006', ivan: '+358401110007', judy: '+358401110008' };
+const MSISDN: Record<string, string> = {
+  dave: '+358401110001',
+  erin: '+358401110003',
+  frank: '+358401110004',
+  grace: '+358401110005',
+  heidi: '+358401110006',
+  ivan: '+358401110007',
+  judy: '+358401110008',
+};
 
 function attr(xml: string, name: string): string | undefined {
   return new RegExp(`\\b${name}="([^"]*)"`).exec(xml)?.[1];
@@ -28,12 +36,16 @@ function attr(xml: string, name: string): string | undefined {
 
 /** A PAP 2.0 push as a PI in the field sent it: a required network beside a bearer that is not required. */
 function inconsistentQosPush(pushId: string, address: string, notifyTo: string): { contentType: string; body: Buffer } {
-  const control = '<?xml version="1.0"?>\n<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP 2.0//EN" "http://www.wapforum.org/DTD/pap_2.0.dtd">\n' +
+  const control =
+    '<?xml version="1.0"?>\n<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP 2.0//EN" "http://www.wapforum.org/DTD/pap_2.0.dtd">\n' +
     `<pap><push-message push-id="${pushId}" ppg-notify-requested-to="${notifyTo}"><address address-value="${address}"/>` +
     '<quality-of-service network="GSM" network-required="true" bearer="SMS" bearer-required="false"/></push-message></pap>';
   return buildMultipartRelated([
     { headers: { 'Content-Type': 'application/xml' }, body: Buffer.from(control) },
-    { headers: { 'Content-Type': 'text/vnd.wap.si', 'X-Wap-Application-Id': 'x-wap-application:wml.ua' }, body: Buffer.from('<si><indication href="http://x/1">hi</indication></si>') },
+    {
+      headers: { 'Content-Type': 'text/vnd.wap.si', 'X-Wap-Application-Id': 'x-wap-application:wml.ua' },
+      body: Buffer.from('<si><indication href="http://x/1">hi</indication></si>'),
+    },
   ]);
 }
 
@@ -67,11 +79,18 @@ describe.skipIf(missing !== undefined)('hand-backs a PAP 1.0 SMS PPG can act on'
 
   const aor = (user: string) => `sip:${user}@${kamailio.host}`;
   const push = async (sut: AgentUnderTest, pushId: string, user: string): Promise<void> => {
-    const res = await postPap(sut.papUrl, papPush({ pushId, address: userAddress(aor(user)), content: Buffer.from(`c-${pushId}`), notifyTo: pi.url('/notify') }));
+    const res = await postPap(
+      sut.papUrl,
+      papPush({ pushId, address: userAddress(aor(user)), content: Buffer.from(`c-${pushId}`), notifyTo: pi.url('/notify') }),
+    );
     expect(res.text).toContain('code="1001"');
   };
   const ended = (sut: AgentUnderTest, pushId: string) =>
-    waitFor(() => sut.agent.store.backlog() === 0 && sut.agent.store.outbox.stats().pending === 0 && sut.agent.store.get(pushId) !== undefined, `${pushId} ended with nothing owed`, 10_000);
+    waitFor(
+      () => sut.agent.store.backlog() === 0 && sut.agent.store.outbox.stats().pending === 0 && sut.agent.store.get(pushId) !== undefined,
+      `${pushId} ended with nothing owed`,
+      10_000,
+    );
   const metrics = async (sut: AgentUnderTest): Promise<string> => (await fetch(`http://127.0.0.1:${sut.agent.http.port}/metrics`)).text();
 
   beforeAll(async () => {
@@ -102,13 +121,20 @@ describe.skipIf(missing !== undefined)('hand-backs a PAP 1.0 SMS PPG can act on'
     expect(attr(handBack?.control ?? '', 'address-value')).toBe('WAPPUSH=+358401110001/TYPE=PLMN');
     expect(handBack?.push?.qos).toMatchObject({ bearer: 'SMS', bearerRequired: false, networkRequired: false });
     // Deliberate headers only: no bearer-hint header, no client defaults (accept, sec-fetch-mode, …).
-    expect(handBack?.rawHeaderNames.map((n) => n.toLowerCase()).sort()).toEqual(['authorization', 'connection', 'content-length', 'content-type', 'host', 'user-agent']);
+    expect(handBack?.rawHeaderNames.map((n) => n.toLowerCase()).sort()).toEqual([
+      'authorization',
+      'connection',
+      'content-length',
+      'content-type',
+      'host',
+      'user-agent',
+    ]);
     expect(handBack?.headers['user-agent']).toMatch(/^sip-push-agent\/\d+\.\d+\.\d+/);
     expect(handBack?.headers.authorization).toBe(`Basic ${Buffer.from('psa:ppg-secret-1').toString('base64')}`);
     expect(sut.agent.store.get('hb-valid')).toMatchObject({ state: 'handed-back', papCode: 1001 });
   });
 
-  it('a refusal inside HTTP 202 is a visible terminal state with its metric, and the PI hears the PPG\'s code', async () => {
+  it("a refusal inside HTTP 202 is a visible terminal state with its metric, and the PI hears the PPG's code", async () => {
     const sut = await agentWith();
     ppg.scriptedCodes.push(2001);
     await push(sut, 'hb-refused', 'erin');
@@ -146,7 +172,7 @@ describe.skipIf(missing !== undefined)('hand-backs a PAP 1.0 SMS PPG can act on'
     expect(sut.agent.store.get('hb-4001')?.state).toBe('handed-back');
   });
 
-  it('a PPG that never notifies: exactly one notification, from the agent, saying what it knows (unknown, the PPG\'s 1001)', async () => {
+  it("a PPG that never notifies: exactly one notification, from the agent, saying what it knows (unknown, the PPG's 1001)", async () => {
     const sut = await agentWith();
     await push(sut, 'hb-owner-agent', 'grace');
     await ended(sut, 'hb-owner-agent');
@@ -158,7 +184,7 @@ describe.skipIf(missing !== undefined)('hand-backs a PAP 1.0 SMS PPG can act on'
     expect(attr(notes[0]?.control ?? '', 'desc')).toMatch(/Handed back to the PPG for bearer SMS/);
   });
 
-  it('a PPG that notifies: the hand-back carries the PI\'s notify URL and the agent sends none', async () => {
+  it("a PPG that notifies: the hand-back carries the PI's notify URL and the agent sends none", async () => {
     const sut = await agentWith({ sendsResultNotifications: true });
     await push(sut, 'hb-owner-ppg', 'heidi');
     await ended(sut, 'hb-owner-ppg');
@@ -181,7 +207,10 @@ describe.skipIf(missing !== undefined)('hand-backs a PAP 1.0 SMS PPG can act on'
     expect(attr(notes[0]?.control ?? '', 'code')).toBe('4000');
     expect(await metrics(sut)).toMatch(/spa_outbox_outcomes_total\{kind="hand-back",outcome="gave-up"\} 1\b/);
     // Visible to the PI's status query as well.
-    const status = await postPap(sut.papUrl, { contentType: 'application/xml', body: Buffer.from('<?xml version="1.0"?>\n<pap><statusquery-message push-id="hb-giveup"/></pap>') });
+    const status = await postPap(sut.papUrl, {
+      contentType: 'application/xml',
+      body: Buffer.from('<?xml version="1.0"?>\n<pap><statusquery-message push-id="hb-giveup"/></pap>'),
+    });
     expect(attr(status.text, 'message-state')).toBe('unknown');
   });
 });

@@ -47,7 +47,6 @@ if (missing) console.warn(`presence-watcher-scale.test.ts skipped: ${missing}`);
 
 const AGENT_HOST = '127.0.0.2';
 
-
 interface WatcherSetup {
   firstNotifyWaitMs?: number;
   expiresSeconds?: number;
@@ -132,7 +131,11 @@ describe.skipIf(missing !== undefined)('PresenceWatcher at scale and across a Ka
     expect([stays, closes, opens].map(reachabilityOf)).toEqual(['reachable', 'reachable', 'unreachable']);
 
     const want = ['reachable', 'unreachable', 'reachable'];
-    const after = await eventually(() => [stays, closes, opens].map(reachabilityOf), (r) => r.join() === want.join(), 25_000);
+    const after = await eventually(
+      () => [stays, closes, opens].map(reachabilityOf),
+      (r) => r.join() === want.join(),
+      25_000,
+    );
     const seconds = (Date.now() - restartedAt) / 1000;
     expect(after).toEqual(want);
     const stats = watcher!.stats();
@@ -167,7 +170,11 @@ describe.skipIf(missing !== undefined)('PresenceWatcher at scale and across a Ka
     expect(await watcher!.decide(closed)).toMatchObject({ reachability: 'unknown', rule: 'nothing-published' });
     const notifies = watcher!.stats().notifiesReceived;
     await publishPresence(core, { user: `cl-closed-${tag}`, bare: true });
-    const closedDecision = await eventually(() => table.decide(closed), (d) => d.reachability !== 'unknown', 5000);
+    const closedDecision = await eventually(
+      () => table.decide(closed),
+      (d) => d.reachability !== 'unknown',
+      5000,
+    );
     expect(closedDecision).toMatchObject({ reachability: 'unreachable', rule: 'all-closed' });
     expect(watcher!.stats().notifiesReceived).toBe(notifies + 1);
 
@@ -188,7 +195,11 @@ describe.skipIf(missing !== undefined)('PresenceWatcher at scale and across a Ka
     });
     const result = await handle.done;
     expect(result.code, handle.errorsLog()).toBe(0);
-    const removedDecision = await eventually(() => table.decide(removed), (d) => d.reachability !== 'reachable', 5000);
+    const removedDecision = await eventually(
+      () => table.decide(removed),
+      (d) => d.reachability !== 'reachable',
+      5000,
+    );
     expect(removedDecision).toMatchObject({ reachability: 'unreachable', rule: 'all-closed' });
     expect(watcher!.stats()).toMatchObject({ subscribeAttempts: 2, parseErrors: 0, resubscribesScheduled: 0 });
   }, 30_000);
@@ -275,7 +286,9 @@ describe.skipIf(missing !== undefined)('PresenceWatcher at scale and across a Ka
     // un-SUBSCRIBEs took 8-31 s here at load average ~25; with 10 s, 393 of them were abandoned once.
     const stopped = await watcher!.stop(60_000);
     watcher = undefined;
-    console.log(`1,000 users: stop() unsubscribed ${stopped.unsubscribed}, abandoned ${stopped.abandoned} in ${((Date.now() - stopStarted) / 1000).toFixed(1)} s`);
+    console.log(
+      `1,000 users: stop() unsubscribed ${stopped.unsubscribed}, abandoned ${stopped.abandoned} in ${((Date.now() - stopStarted) / 1000).toFixed(1)} s`,
+    );
     expect(stopped).toEqual({ unsubscribed: users, abandoned: 0 });
   }, 300_000);
 });

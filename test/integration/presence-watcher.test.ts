@@ -4,7 +4,6 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CapabilityTable } from '../../src/capabilities/capability-table.js';
-import type { ReachabilityDecision } from '../../src/capabilities/reachability-policy.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { PresenceWatcher } from '../../src/presence/presence-watcher.js';
 import { loadProfile, validateProfile } from '../../src/profiles/load-profile.js';
@@ -20,7 +19,6 @@ import { eventually } from '../support/poll.js';
 
 const missing = kamailioMissingReason() ?? sippMissingReason();
 if (missing) console.warn(`presence-watcher.test.ts skipped: ${missing}`);
-
 
 describe.skipIf(missing !== undefined)('PresenceWatcher with real Kamailio presence', () => {
   useProcessCleanup('all');
@@ -74,12 +72,19 @@ describe.skipIf(missing !== undefined)('PresenceWatcher with real Kamailio prese
     // A second publication (another SIPp = another device) is aggregated by Kamailio with the first: one
     // open push tuple is enough, so the user stays reachable.
     await publishPresence(kamailio, { user, bare: true, expires: 600 });
-    await eventually(() => table.decide(aor), () => table.entry(aor)?.sources.document?.tuples === 2);
+    await eventually(
+      () => table.decide(aor),
+      () => table.entry(aor)?.sources.document?.tuples === 2,
+    );
     expect(table.entry(aor)?.sources.document?.tuples).toBe(2);
     expect(table.decide(aor).reachability).toBe('reachable');
 
     // The open publication expires (3 s + clean_period 5 s): the next NOTIFY carries only the closed tuple.
-    const after = await eventually(() => table.decide(aor), (d) => d.reachability === 'unreachable', 15_000);
+    const after = await eventually(
+      () => table.decide(aor),
+      (d) => d.reachability === 'unreachable',
+      15_000,
+    );
     expect(after).toMatchObject({ reachability: 'unreachable', rule: 'all-closed' });
     expect(watcher!.stats()).toMatchObject({ subscribeAttempts: 1, parseErrors: 0 });
   }, 30_000);

@@ -30,7 +30,6 @@ function messageState(xml: string): string | undefined {
   return /message-state="([a-z-]+)"/.exec(xml)?.[1];
 }
 
-
 describe.skipIf(missing !== undefined)('push path end to end with real Kamailio and SIPp', () => {
   useProcessCleanup('all');
   let kamailio: KamailioHandle;

@@ -63,7 +63,10 @@ describe.skipIf(missing !== undefined)('registration state (Event: reg) with rea
     expect(await waitUntil(() => decision('rg-bob').rule === 'reg-no-contact', 2000)).toBe(true);
 
     const counter = await requestCounter(kamailio);
-    const response = await postPap(sut.papUrl, papPush({ pushId: 'rg-1', address: userAddress(aorOf('rg-bob')), content: Buffer.from('hi') }));
+    const response = await postPap(
+      sut.papUrl,
+      papPush({ pushId: 'rg-1', address: userAddress(aorOf('rg-bob')), content: Buffer.from('hi') }),
+    );
     expect(response.status).toBe(200);
     expect(papCode(response.text)).toBe(3010);
     expect(response.text).toContain('no contact is registered');
@@ -93,7 +96,10 @@ describe.skipIf(missing !== undefined)('registration state (Event: reg) with rea
     const decided = await sut.agent.sources.decide(aorOf('rg-dave'));
     expect(decided).toMatchObject({ reachability: 'unreachable', rule: 'presence-veto' });
     const counter = await requestCounter(kamailio);
-    const response = await postPap(sut.papUrl, papPush({ pushId: 'rg-2', address: userAddress(aorOf('rg-dave')), content: Buffer.from('hi') }));
+    const response = await postPap(
+      sut.papUrl,
+      papPush({ pushId: 'rg-2', address: userAddress(aorOf('rg-dave')), content: Buffer.from('hi') }),
+    );
     expect(papCode(response.text)).toBe(3010);
     expect((await counter.delta()).message ?? 0).toBe(0);
     // Presence opens again: the registered user is reachable.
@@ -113,7 +119,9 @@ describe.skipIf(missing !== undefined)('registration state (Event: reg) with rea
 
   it('two contacts, one with the push feature tag: reachable only through the tag when the profile requires it', async () => {
     const base = labProfile(kamailio, {}, ['reg']);
-    const strict = await startAgentUnderTest(kamailio, { profile: { ...base, registration: { ...base.registration, registrationIsEnough: false } } });
+    const strict = await startAgentUnderTest(kamailio, {
+      profile: { ...base, registration: { ...base.registration, registrationIsEnough: false } },
+    });
     try {
       const plain = await startMessageUas({ timeoutS: 30 });
       const tagged = await startMessageUas({ calls: 1, timeoutS: 30 });
@@ -142,7 +150,11 @@ describe.skipIf(missing !== undefined)('registration state across a Kamailio res
     await registerUser(kamailio, { user: 'rr-alice', contactPort: uas.port });
     const base = labProfile(kamailio, {}, ['reg']);
     // 4 s subscriptions (below the schema floor, set directly) so the refresh after the restart comes soon.
-    const profile = { ...base, registration: { ...base.registration, expiresSeconds: 4 }, capabilities: { ...base.capabilities, holdDownSeconds: 0 } };
+    const profile = {
+      ...base,
+      registration: { ...base.registration, expiresSeconds: 4 },
+      capabilities: { ...base.capabilities, holdDownSeconds: 0 },
+    };
     const sut = await startAgentUnderTest(kamailio, { profile });
     try {
       const aor = `sip:rr-alice@${kamailio.host}`;
@@ -156,7 +168,9 @@ describe.skipIf(missing !== undefined)('registration state across a Kamailio res
       expect(sut.agent.regWatcher?.stats().subscribeAttempts ?? 0).toBeGreaterThan(attempts);
       await registerUser(kamailio, { user: 'rr-alice', contactPort: uas.port });
       expect(await waitUntil(() => sut.agent.table.decide(aor).reachability === 'reachable', 2000)).toBe(true);
-      console.log(`registration-source: after the restart, unreachable seen at ${lostAfter} ms, reachable again ${Date.now() - restartAt} ms`);
+      console.log(
+        `registration-source: after the restart, unreachable seen at ${lostAfter} ms, reachable again ${Date.now() - restartAt} ms`,
+      );
     } finally {
       await sut.stop();
       await uas.stop();

@@ -63,8 +63,19 @@ describe('scheduled pushes are bounded', () => {
     const worker = async () => {
       while (next < N && Date.now() - started < 120_000) {
         const i = next++;
-        const p = papPush({ pushId: `sched-${i}`, address: userAddress('sip:sched@127.0.0.1'), content: body, contentType: 'text/plain', deliverAfter: later });
-        const res = await fetch(first.papUrl, { method: 'POST', headers: { 'content-type': p.contentType }, body: p.body, signal: AbortSignal.timeout(10_000) });
+        const p = papPush({
+          pushId: `sched-${i}`,
+          address: userAddress('sip:sched@127.0.0.1'),
+          content: body,
+          contentType: 'text/plain',
+          deliverAfter: later,
+        });
+        const res = await fetch(first.papUrl, {
+          method: 'POST',
+          headers: { 'content-type': p.contentType },
+          body: p.body,
+          signal: AbortSignal.timeout(10_000),
+        });
         if ((await res.text()).includes('code="1001"')) accepted += 1;
       }
     };
@@ -72,13 +83,23 @@ describe('scheduled pushes are bounded', () => {
     expect(accepted).toBe(N);
     expect(await metric(first.baseUrl, 'spa_push_queue', '{kind="scheduled"}')).toBe(N);
 
-    const over = papPush({ pushId: 'sched-over', address: userAddress('sip:sched@127.0.0.1'), content: body, contentType: 'text/plain', deliverAfter: later });
-    const overText = await (await fetch(first.papUrl, { method: 'POST', headers: { 'content-type': over.contentType }, body: over.body })).text();
+    const over = papPush({
+      pushId: 'sched-over',
+      address: userAddress('sip:sched@127.0.0.1'),
+      content: body,
+      contentType: 'text/plain',
+      deliverAfter: later,
+    });
+    const overText = await (
+      await fetch(first.papUrl, { method: 'POST', headers: { 'content-type': over.contentType }, body: over.body })
+    ).text();
     expect(overText).toContain('code="4001"');
     expect(overText).toContain('limits.maxScheduled');
 
     const grown = (await settledMemory(first.baseUrl, baseline + CEILING_BYTES, 30_000)) - baseline;
-    console.log(`scheduled-bounded: ${N} × ${BODY} B accepted in ${Date.now() - started} ms; heap used + external grew ${(grown / 1048576).toFixed(1)} MB (bodies: ${((N * BODY) / 1048576).toFixed(0)} MB)`);
+    console.log(
+      `scheduled-bounded: ${N} × ${BODY} B accepted in ${Date.now() - started} ms; heap used + external grew ${(grown / 1048576).toFixed(1)} MB (bodies: ${((N * BODY) / 1048576).toFixed(0)} MB)`,
+    );
     expect(grown).toBeLessThan(CEILING_BYTES);
 
     await first.stop();
@@ -88,7 +109,9 @@ describe('scheduled pushes are bounded', () => {
     const readyMs = Date.now() - restartAt;
     expect(await metric(second.baseUrl, 'spa_push_queue', '{kind="scheduled"}')).toBe(N);
     const afterRestart = await settledMemory(second.baseUrl, baseline + CEILING_BYTES, 30_000);
-    console.log(`scheduled-bounded: restart with ${N} scheduled listening after ${readyMs} ms (empty store: ${firstReadyMs} ms, process start included); heap used + external ${(afterRestart / 1048576).toFixed(1)} MB`);
+    console.log(
+      `scheduled-bounded: restart with ${N} scheduled listening after ${readyMs} ms (empty store: ${firstReadyMs} ms, process start included); heap used + external ${(afterRestart / 1048576).toFixed(1)} MB`,
+    );
     // Process start (tsx) dominates and varies with load; the restart may cost a few seconds more than
     // the first start (5000 ids and due times), not the time to load and parse 40 MB of bodies.
     expect(readyMs).toBeLessThan(firstReadyMs + 10_000);

@@ -92,7 +92,8 @@ describe.skipIf(missing !== undefined)('SIP flood: bounded memory and file descr
       perSecond: 1000,
       window: 2,
       maxMs: 6000,
-      make: (i, local) => floodRequest({ method: 'OPTIONS', to: target(), via: { ...local, transport: 'UDP' }, branch: `z9hG4bK-big-${i}`, filler: 60_000 }),
+      make: (i, local) =>
+        floodRequest({ method: 'OPTIONS', to: target(), via: { ...local, transport: 'UDP' }, branch: `z9hG4bK-big-${i}`, filler: 60_000 }),
     });
     const notifies = await udpFlood({
       sourceHost: TRUSTED,
@@ -129,10 +130,19 @@ describe.skipIf(missing !== undefined)('SIP flood: bounded memory and file descr
       window: 20,
       maxMs: 6000,
       make: (i, local) =>
-        floodRequest({ method: i % 2 ? 'NOTIFY' : 'OPTIONS', to: target(), via: { ...local, transport: 'UDP' }, branch: `z9hG4bK-out-${i}`, toTag: i % 2 ? 'x' : undefined, filler: i % 20 === 0 ? 60_000 : 0 }),
+        floodRequest({
+          method: i % 2 ? 'NOTIFY' : 'OPTIONS',
+          to: target(),
+          via: { ...local, transport: 'UDP' },
+          branch: `z9hG4bK-out-${i}`,
+          toTag: i % 2 ? 'x' : undefined,
+          filler: i % 20 === 0 ? 60_000 : 0,
+        }),
     });
     const peak = rss.stop();
-    console.log(`UDP untrusted flood: RSS ${before.toFixed(0)} → peak ${peak.toFixed(0)} MiB; sent ${flood.sent}, answers ${JSON.stringify(flood.statuses)}`);
+    console.log(
+      `UDP untrusted flood: RSS ${before.toFixed(0)} → peak ${peak.toFixed(0)} MiB; sent ${flood.sent}, answers ${JSON.stringify(flood.statuses)}`,
+    );
     expect(Object.keys(flood.statuses).filter((s) => s !== '403')).toEqual([]);
     expect(flood.statuses[403]).toBeGreaterThan(0);
     expect(peak - before).toBeLessThan(RSS_GROWTH_CEILING_MB);
@@ -144,7 +154,11 @@ describe.skipIf(missing !== undefined)('SIP flood: bounded memory and file descr
     const partial = Buffer.from(`OPTIONS sip:agent@${AGENT} SIP/2.0\r\nX-Filler: ${'b'.repeat(30_000)}`, 'latin1');
     const held = await openConnections({ sourceHost: UNTRUSTED, to: target(), count: 600, maxMs: 8000, first: partial });
     try {
-      const open = await eventually(() => held.open(), (n) => n === 0, 3000);
+      const open = await eventually(
+        () => held.open(),
+        (n) => n === 0,
+        3000,
+      );
       const peak = fds.stop();
       console.log(`TCP untrusted: ${held.sockets.length} opened, ${open} still open after 3 s; agent fds ${fdsBefore} → peak ${peak}`);
       expect(open).toBe(0);
@@ -203,7 +217,10 @@ describe.skipIf(missing !== undefined)('SIP flood: bounded memory and file descr
   it('still answers /healthz, delivers a push, and answers SIP 200 again once Timer J has freed the held transactions', async () => {
     const health = await fetch(`${agent.baseUrl}/healthz`, { signal: AbortSignal.timeout(3000) });
     expect(health.status).toBe(200);
-    const push = await postPap(agent.papUrl, papPush({ pushId: 'after-flood-1', address: userAddress(`sip:flood-ok@${kamailio.host}`), content: Buffer.from('still here') }));
+    const push = await postPap(
+      agent.papUrl,
+      papPush({ pushId: 'after-flood-1', address: userAddress(`sip:flood-ok@${kamailio.host}`), content: Buffer.from('still here') }),
+    );
     expect(/code="(\d+)"/.exec(push.text)?.[1]).toBe('1001');
     const delivered = await eventually(
       () => uas.messages().filter((m) => m.method === 'MESSAGE' && m.bodyBytes?.toString('latin1').includes('still here')).length,

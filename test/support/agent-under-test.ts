@@ -169,14 +169,19 @@ export function papPush(input: PapPushInput): { contentType: string; body: Buffe
     input.deliverAfter ? `deliver-after-timestamp="${input.deliverAfter}"` : '',
     input.progressNotes ? 'progress-notes-requested="true"' : '',
   ].join(' ');
-  const qos = input.bearer ? `<quality-of-service bearer="${input.bearer}" bearer-required="${input.bearerRequired ? 'true' : 'false'}"/>` : '';
+  const qos = input.bearer
+    ? `<quality-of-service bearer="${input.bearer}" bearer-required="${input.bearerRequired ? 'true' : 'false'}"/>`
+    : '';
   const control =
     '<?xml version="1.0"?>\n<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP 2.0//EN" "http://www.wapforum.org/DTD/pap_2.0.dtd">\n' +
     `<pap><push-message ${attrs}><address address-value="${input.address}"/>${qos}</push-message></pap>`;
   return buildMultipartRelated([
     { headers: { 'Content-Type': 'application/xml' }, body: Buffer.from(control) },
     {
-      headers: { 'Content-Type': input.contentType ?? 'application/vnd.wap.sic', 'X-Wap-Application-Id': input.appId ?? 'x-wap-application:wml.ua' },
+      headers: {
+        'Content-Type': input.contentType ?? 'application/vnd.wap.sic',
+        'X-Wap-Application-Id': input.appId ?? 'x-wap-application:wml.ua',
+      },
       body: input.content,
     },
   ]);
@@ -190,7 +195,10 @@ export function papControl(element: 'cancel-message' | 'statusquery-message', pu
   };
 }
 
-export async function postPap(url: string, request: { contentType: string; body: Buffer }): Promise<{ status: number; headers: Headers; text: string }> {
+export async function postPap(
+  url: string,
+  request: { contentType: string; body: Buffer },
+): Promise<{ status: number; headers: Headers; text: string }> {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': request.contentType }, body: request.body });
   return { status: response.status, headers: response.headers, text: await response.text() };
 }

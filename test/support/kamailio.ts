@@ -63,13 +63,18 @@ export function kamailioMissingReason(): string | undefined {
   const v = spawnSync('kamailio', ['-v'], { encoding: 'utf8' });
   if (v.error || v.status !== 0) return 'kamailio binary not found (Debian package `kamailio`)';
   if (spawnSync('kamcmd', ['-h'], { encoding: 'utf8' }).error) return 'kamcmd not found (package `kamailio`)';
-  const modules = ['/usr/lib/x86_64-linux-gnu/kamailio/modules', '/usr/lib/aarch64-linux-gnu/kamailio/modules', '/usr/lib/kamailio/modules'];
+  const modules = [
+    '/usr/lib/x86_64-linux-gnu/kamailio/modules',
+    '/usr/lib/aarch64-linux-gnu/kamailio/modules',
+    '/usr/lib/kamailio/modules',
+  ];
   const moduleDir = modules.find((dir) => existsSync(join(dir, 'presence.so')));
   if (!moduleDir) {
     return 'Kamailio presence module missing (Debian package `kamailio-presence-modules`)';
   }
   for (const module of ['pua.so', 'pua_reginfo.so', 'presence_reginfo.so', 'db_text.so']) {
-    if (!existsSync(join(moduleDir, module))) return `Kamailio module ${module} missing (Debian packages \`kamailio\`, \`kamailio-presence-modules\`)`;
+    if (!existsSync(join(moduleDir, module)))
+      return `Kamailio module ${module} missing (Debian packages \`kamailio\`, \`kamailio-presence-modules\`)`;
   }
   if (!existsSync(join(DBTEXT_SCHEMA_DIR, 'pua'))) return `${DBTEXT_SCHEMA_DIR}/pua missing (Debian package \`kamailio\`)`;
   return undefined;

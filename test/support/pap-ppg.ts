@@ -43,8 +43,10 @@ function escapeAttr(value: string): string {
 
 /** `<push-response>` for `pushId` with `code`. */
 export function pushResponseXml(pushId: string, code: number, desc: string): string {
-  return `<?xml version="1.0"?>\n${PAP10_DOCTYPE}\n<pap><push-response push-id="${escapeAttr(pushId)}" reply-time="2026-01-01T00:00:00Z">` +
-    `<response-result code="${code}" desc="${escapeAttr(desc)}"/></push-response></pap>\n`;
+  return (
+    `<?xml version="1.0"?>\n${PAP10_DOCTYPE}\n<pap><push-response push-id="${escapeAttr(pushId)}" reply-time="2026-01-01T00:00:00Z">` +
+    `<response-result code="${code}" desc="${escapeAttr(desc)}"/></push-response></pap>\n`
+  );
 }
 
 export function resultNotificationResponseXml(pushId: string, code: number): string {
@@ -60,7 +62,14 @@ export function acceptingAnswer(body: Buffer): string {
   const text = body.toString('latin1');
   const pushId = /push-id="([^"]*)"/.exec(text)?.[1] ?? '';
   if (text.includes('<resultnotification-message')) return resultNotificationResponseXml(pushId, 1000);
-  return pushResponseXml(pushId.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&amp;/g, '&'), 1001, 'Accepted for processing');
+  return pushResponseXml(
+    pushId
+      .replace(/&quot;/g, '"')
+      .replace(/&lt;/g, '<')
+      .replace(/&amp;/g, '&'),
+    1001,
+    'Accepted for processing',
+  );
 }
 
 function controlText(text: string): string {
@@ -78,7 +87,8 @@ function refusalOf(control: string, push: PushSubmission | undefined, speaks: st
   const qos = /<quality-of-service\b[^>]*>/.exec(control)?.[0] ?? '';
   const flag = (name: string) => /true/i.test(new RegExp(`${name}="([^"]*)"`).exec(qos)?.[1] ?? 'false');
   if (flag('network-required') !== flag('bearer-required')) return 'network-required and bearer-required must have same value';
-  if (flag('bearer-required') && (push.qos.network === undefined || push.qos.bearer === undefined)) return 'required network/bearer without a value';
+  if (flag('bearer-required') && (push.qos.network === undefined || push.qos.bearer === undefined))
+    return 'required network/bearer without a value';
   const sms = (push.qos.bearer ?? '').toLowerCase() === 'sms';
   if (sms && push.addresses.some((a) => !/\/TYPE=PLMN(@|$)/i.test(a))) return 'unimplemented feature: SMS needs a PLMN address';
   return undefined;
@@ -103,7 +113,11 @@ export class Pap10Ppg {
       req.on('end', () => {
         const body = Buffer.concat(chunks);
         const text = body.toString('latin1');
-        const kind = text.includes('<push-message') ? 'push-message' : text.includes('<resultnotification-message') ? 'resultnotification-message' : 'other';
+        const kind = text.includes('<push-message')
+          ? 'push-message'
+          : text.includes('<resultnotification-message')
+            ? 'resultnotification-message'
+            : 'other';
         const post: PapPost = {
           path: req.url ?? '',
           rawHeaderNames: req.rawHeaders.filter((_, i) => i % 2 === 0),

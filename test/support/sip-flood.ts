@@ -62,7 +62,7 @@ export function floodRequest(r: FloodRequest): Buffer {
   if (r.method === 'NOTIFY') lines.push('Event: presence', 'Subscription-State: active;expires=60');
   if (r.filler) lines.push(`X-Filler: ${'a'.repeat(r.filler)}`);
   lines.push('Content-Length: 0');
-  return Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1');
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 }
 
 export interface UdpFloodResult {
@@ -155,28 +155,30 @@ export async function openConnections(options: {
   for (let i = 0; i < options.count && Date.now() - started < options.maxMs; i += batch) {
     const n = Math.min(batch, options.count - i);
     await Promise.all(
-      Array.from({ length: n }, () =>
-        new Promise<void>((resolve) => {
-          const socket = net.connect({ host: options.to.host, port: options.to.port, localAddress: options.sourceHost });
-          sockets.push(socket);
-          let counted = false;
-          socket.on('error', () => resolve());
-          socket.on('data', () => undefined);
-          socket.once('connect', () => {
-            open += 1;
-            counted = true;
-            if (options.first) socket.write(options.first, () => undefined);
-            resolve();
-          });
-          socket.once('close', () => {
-            if (counted) {
-              open -= 1;
-              closedByPeerAtMs.push(Date.now());
-            }
-            resolve();
-          });
-          socket.setTimeout(5000, () => resolve());
-        }),
+      Array.from(
+        { length: n },
+        () =>
+          new Promise<void>((resolve) => {
+            const socket = net.connect({ host: options.to.host, port: options.to.port, localAddress: options.sourceHost });
+            sockets.push(socket);
+            let counted = false;
+            socket.on('error', () => resolve());
+            socket.on('data', () => undefined);
+            socket.once('connect', () => {
+              open += 1;
+              counted = true;
+              if (options.first) socket.write(options.first, () => undefined);
+              resolve();
+            });
+            socket.once('close', () => {
+              if (counted) {
+                open -= 1;
+                closedByPeerAtMs.push(Date.now());
+              }
+              resolve();
+            });
+            socket.setTimeout(5000, () => resolve());
+          }),
       ),
     );
   }

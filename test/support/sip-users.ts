@@ -181,10 +181,7 @@ export interface SendMessageOptions {
 }
 
 /** Send one MESSAGE through the core from a SIPp UAC; resolves to the final status SIPp received. */
-export async function sendMessage(
-  core: SipCoreAddress,
-  o: SendMessageOptions,
-): Promise<ScenarioRun & { status: number | undefined }> {
+export async function sendMessage(core: SipCoreAddress, o: SendMessageOptions): Promise<ScenarioRun & { status: number | undefined }> {
   const handle = await runSipp({
     scenario: o.expect === 'any' ? 'test/sipp/uac-message-any.xml' : 'test/sipp/uac-message.xml',
     remote: `${core.host}:${core.port}`,

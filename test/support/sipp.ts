@@ -88,7 +88,7 @@ export function sippVersion(): string | undefined {
 /** Write a SIPp injection CSV (`SEQUENTIAL` by default) and return its path. */
 export function writeSippCsv(dir: string, name: string, rows: string[][], order = 'SEQUENTIAL'): string {
   const path = join(dir, name);
-  writeFileSync(path, [order, ...rows.map((r) => r.join(';'))].join('\n') + '\n');
+  writeFileSync(path, `${[order, ...rows.map((r) => r.join(';'))].join('\n')}\n`);
   return path;
 }
 

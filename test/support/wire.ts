@@ -70,12 +70,7 @@ function statusOf(text: string): number | undefined {
  * Send one OPTIONS to `host:port` and resolve to the final status code, or undefined when nothing
  * answered within `timeoutMs` (or the connection was refused).
  */
-export function optionsPing(
-  host: string,
-  port: number,
-  transport: PingTransport = 'udp',
-  timeoutMs = 1_000,
-): Promise<number | undefined> {
+export function optionsPing(host: string, port: number, transport: PingTransport = 'udp', timeoutMs = 1_000): Promise<number | undefined> {
   return transport === 'udp' ? pingUdp(host, port, timeoutMs) : pingTcp(host, port, timeoutMs);
 }
 

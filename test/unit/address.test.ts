@@ -7,7 +7,6 @@ const oma = loadProfile('oma-sip-push');
 const withAddressing = (addressing: Record<string, unknown>) =>
   validateProfile({ name: 't', identity: { uri: 'sip:push@example.com' }, addressing: { homeDomain: 'example.com', ...addressing } });
 
-
 describe('parsePapAddress', () => {
   it('reads an escaped USER address with a PPG specifier', () => {
     expect(parsePapAddress('WAPPUSH=sip%3Aalice%40example.com/TYPE=USER@ppg.example.com')).toEqual({
@@ -23,10 +22,14 @@ describe('parsePapAddress', () => {
     expect(parsePapAddress('WAPPUSH=213.243.140.102/TYPE=IPv4@ppg.carrier.com').type).toBe('IPv4');
     expect(parsePapAddress('WAPPUSH=alice/TYPE=USER').ppg).toBeUndefined();
   });
-  it.each(['+15551234567', 'WAPPUSH=/TYPE=USER', 'WAPPUSH=a/TYPE=', 'WAPPUSH=a%ZZ/TYPE=USER', 'WAPPUSH=a%20b/TYPE=USER', 'WAPPUSH=a/TYPE=USER@x@y'])(
-    'refuses %s with ADDRESS_INVALID',
-    (address) => expect(codeOf(() => parsePapAddress(address))).toBe('ADDRESS_INVALID'),
-  );
+  it.each([
+    '+15551234567',
+    'WAPPUSH=/TYPE=USER',
+    'WAPPUSH=a/TYPE=',
+    'WAPPUSH=a%ZZ/TYPE=USER',
+    'WAPPUSH=a%20b/TYPE=USER',
+    'WAPPUSH=a/TYPE=USER@x@y',
+  ])('refuses %s with ADDRESS_INVALID', (address) => expect(codeOf(() => parsePapAddress(address))).toBe('ADDRESS_INVALID'));
 });
 
 describe('toE164', () => {
@@ -45,17 +48,31 @@ describe('toE164', () => {
 
 describe('mapAddressToAor', () => {
   it('maps PLMN numbers per plmnForm', () => {
-    expect(mapAddressToAor('WAPPUSH=+15551234567/TYPE=PLMN@ppg', oma)).toEqual({ aor: 'sip:+15551234567@example.com;user=phone', kind: 'plmn' });
-    expect(mapAddressToAor('WAPPUSH=+15551234567/TYPE=PLMN', withAddressing({ plmnForm: 'tel' }))).toEqual({ aor: 'tel:+15551234567', kind: 'plmn' });
+    expect(mapAddressToAor('WAPPUSH=+15551234567/TYPE=PLMN@ppg', oma)).toEqual({
+      aor: 'sip:+15551234567@example.com;user=phone',
+      kind: 'plmn',
+    });
+    expect(mapAddressToAor('WAPPUSH=+15551234567/TYPE=PLMN', withAddressing({ plmnForm: 'tel' }))).toEqual({
+      aor: 'tel:+15551234567',
+      kind: 'plmn',
+    });
     expect(mapAddressToAor('WAPPUSH=0408201681/TYPE=PLMN', withAddressing({ defaultCountryCode: '358' })).aor).toBe(
       'sip:+358408201681@example.com;user=phone',
     );
   });
   it('maps USER addresses: SIP URI as is, user@host, bare name, tel URI', () => {
-    expect(mapAddressToAor('WAPPUSH=sip%3Aalice%40example.org/TYPE=USER@ppg.example.com', oma)).toEqual({ aor: 'sip:alice@example.org', kind: 'user' });
+    expect(mapAddressToAor('WAPPUSH=sip%3Aalice%40example.org/TYPE=USER@ppg.example.com', oma)).toEqual({
+      aor: 'sip:alice@example.org',
+      kind: 'user',
+    });
     expect(mapAddressToAor('WAPPUSH=alice/TYPE=USER', oma)).toEqual({ aor: 'sip:alice@example.com', kind: 'user' });
-    expect(mapAddressToAor('WAPPUSH=aisha.wahl%40blackberry.com%3A7874/TYPE=USER@rim.net', oma).aor).toBe('sip:aisha.wahl@blackberry.com:7874');
-    expect(mapAddressToAor('WAPPUSH=tel%3A%2B15551234567/TYPE=USER', oma)).toEqual({ aor: 'sip:+15551234567@example.com;user=phone', kind: 'plmn' });
+    expect(mapAddressToAor('WAPPUSH=aisha.wahl%40blackberry.com%3A7874/TYPE=USER@rim.net', oma).aor).toBe(
+      'sip:aisha.wahl@blackberry.com:7874',
+    );
+    expect(mapAddressToAor('WAPPUSH=tel%3A%2B15551234567/TYPE=USER', oma)).toEqual({
+      aor: 'sip:+15551234567@example.com;user=phone',
+      kind: 'plmn',
+    });
     expect(mapAddressToAor('WAPPUSH=a%3Cb%3E/TYPE=USER', oma).aor).toBe('sip:a%3Cb%3E@example.com');
   });
   it.each([

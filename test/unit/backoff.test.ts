@@ -6,9 +6,7 @@ describe('backoff', () => {
   const policy = { baseMs: 100, maxMs: 5_000, jitter: 0 };
 
   it('doubles from baseMs and stops at maxMs', () => {
-    expect([1, 2, 3, 4, 6, 7, 50, 10_000].map((n) => backoffDelay(policy, n))).toEqual([
-      100, 200, 400, 800, 3_200, 5_000, 5_000, 5_000,
-    ]);
+    expect([1, 2, 3, 4, 6, 7, 50, 10_000].map((n) => backoffDelay(policy, n))).toEqual([100, 200, 400, 800, 3_200, 5_000, 5_000, 5_000]);
   });
 
   it('jitters down only, within [d·(1−jitter), d]', () => {

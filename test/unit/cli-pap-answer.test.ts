@@ -5,7 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { EXIT, exitStatusFor, readPapAnswer, summarize } from '../../src/cli/pap-answer.js';
 import { resolveTarget } from '../../src/cli/pap-client.js';
-import { buildBadMessageResponse, buildCancelResponse, buildPushResponse, buildStatusQueryResponse } from '../../src/push/pap/pap-builder.js';
+import {
+  buildBadMessageResponse,
+  buildCancelResponse,
+  buildPushResponse,
+  buildStatusQueryResponse,
+} from '../../src/push/pap/pap-builder.js';
 
 const XML = 'application/xml';
 const read = (xml: string, hint: string | null = null, status = 200) => readPapAnswer(status, Buffer.from(xml), XML, hint);
@@ -37,7 +42,9 @@ describe('readPapAnswer + summarize + exitStatusFor', () => {
   });
 
   it('statusquery-response and cancel-response read their result element', () => {
-    const status = read(buildStatusQueryResponse({ pushId: 's1', results: [{ messageState: 'delivered', code: 1000, desc: 'Delivered over SIP' }] }));
+    const status = read(
+      buildStatusQueryResponse({ pushId: 's1', results: [{ messageState: 'delivered', code: 1000, desc: 'Delivered over SIP' }] }),
+    );
     expect(summarize(status)).toBe('s1: delivered (1000: Delivered over SIP)');
     expect(exitStatusFor(status)).toBe(0);
     const cancelled = read(buildCancelResponse({ pushId: 'c1', results: [{ code: 1001 }] }));

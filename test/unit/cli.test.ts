@@ -17,7 +17,12 @@ const dir = makeTempDir('cli');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(args: string[], timeout = 60_000): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout, env: { ...process.env, NO_COLOR: '1' } });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -98,11 +103,18 @@ describe('push, status and cancel against a running agent (intake with credentia
       intake: { auth: { users: [{ name: 'pi-one', password: PI_PASSWORD, token: PI_TOKEN }] } },
       log: { level: 'warn', pretty: false },
     });
-    agent = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--config', config], { cwd: repoRoot, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    agent = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--config', config], {
+      cwd: repoRoot,
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     agent.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const up = await fetch(`http://127.0.0.1:${httpPort}/healthz`).then((r) => r.ok, () => false);
+      const up = await fetch(`http://127.0.0.1:${httpPort}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (up) break;
       if (Date.now() > deadline || agent.exitCode !== null) throw new Error(`agent did not come up within 30 s: ${stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -129,7 +141,13 @@ describe('push, status and cancel against a running agent (intake with credentia
     expect(xml.stdout).toMatch(/^<\?xml[\s\S]*<push-response push-id="cli-2"[\s\S]*code="3010"/);
     const json = cli(['push', '--url', url(), '--token', PI_TOKEN, '--to', 'sip:zoe@127.0.0.1', '--push-id', 'cli-3', '--json']);
     expect(json.status).toBe(3);
-    expect(JSON.parse(json.stdout)).toMatchObject({ httpStatus: 200, element: 'push-response', pushId: 'cli-3', code: 3010, bearerHint: 'SMS' });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      httpStatus: 200,
+      element: 'push-response',
+      pushId: 'cli-3',
+      code: 3010,
+      bearerHint: 'SMS',
+    });
   }, 120_000);
 
   it('push: a credential in --url is sent as Basic auth and never printed', async () => {

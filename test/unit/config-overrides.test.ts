@@ -30,7 +30,12 @@ describe('environment overrides follow the schema types', () => {
   });
 
   it('numbers, booleans, enums and the boolean-or-"auto" union are read as their types', () => {
-    const config = loadConfig(undefined, { SPA__http__port: '9001', SPA__log__pretty: 'false', SPA__store__synchronous: 'NORMAL', SPA__log__level: 'warn' });
+    const config = loadConfig(undefined, {
+      SPA__http__port: '9001',
+      SPA__log__pretty: 'false',
+      SPA__store__synchronous: 'NORMAL',
+      SPA__log__level: 'warn',
+    });
     expect(config.http.port).toBe(9001);
     expect(config.log.pretty).toBe(false);
     expect(config.store.synchronous).toBe('NORMAL');
@@ -67,7 +72,10 @@ describe('environment overrides follow the schema types', () => {
   it('an index into a list from the file changes that entry only', () => {
     const dir = makeTempDir('spa-config-');
     const file = join(dir, 'agent.yaml');
-    writeFileSync(file, 'sip:\n  listen:\n    - { host: 10.0.0.1, port: 5060, transport: udp }\n    - { host: 10.0.0.1, port: 5060, transport: tcp }\n');
+    writeFileSync(
+      file,
+      'sip:\n  listen:\n    - { host: 10.0.0.1, port: 5060, transport: udp }\n    - { host: 10.0.0.1, port: 5060, transport: tcp }\n',
+    );
     expect(loadConfig(file, { SPA__sip__listen__1__host: '10.0.0.2' }).sip.listen.map((l) => l.host)).toEqual(['10.0.0.1', '10.0.0.2']);
   });
 
@@ -164,8 +172,12 @@ describe('profile overrides', () => {
   });
 
   it('a misspelt or mistyped profile override names the variable; an invalid merged profile names the field', () => {
-    expect(agentError(() => loadConfig(undefined, { SPA__profileOverrides__outboundProxy__hots: 'x' })).message).toContain('SPA__profileOverrides__outboundProxy__hots');
-    expect(agentError(() => loadConfig(undefined, { SPA__profileOverrides__outboundProxy__port: 'x' })).message).toContain('SPA__profileOverrides__outboundProxy__port');
+    expect(agentError(() => loadConfig(undefined, { SPA__profileOverrides__outboundProxy__hots: 'x' })).message).toContain(
+      'SPA__profileOverrides__outboundProxy__hots',
+    );
+    expect(agentError(() => loadConfig(undefined, { SPA__profileOverrides__outboundProxy__port: 'x' })).message).toContain(
+      'SPA__profileOverrides__outboundProxy__port',
+    );
     const config = loadConfig(undefined, { SPA__profileOverrides__identity__uri: 'http://not-sip' });
     const err = agentError(() => loadProfile(config.profile, config.profileOverrides));
     expect(err.field).toBe('identity.uri');

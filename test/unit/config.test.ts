@@ -26,7 +26,9 @@ describe('validateConfig', () => {
     expect(handBack.field).toBe('ppg.handBackUrl');
     expect(handBack.message).toContain('credentials');
     expect(handBack.message).not.toContain('s3cret-pw');
-    expect(configError(() => validateConfig({ intake: { notifyPrefixes: ['https://u:p@ppg.example/'] } })).field).toBe('intake.notifyPrefixes.0');
+    expect(configError(() => validateConfig({ intake: { notifyPrefixes: ['https://u:p@ppg.example/'] } })).field).toBe(
+      'intake.notifyPrefixes.0',
+    );
     const users = [{ name: 'pi', password: 'password-1', notifyPrefixes: ['http://x:y@ppg.example/n/'] }];
     expect(configError(() => validateConfig({ intake: { auth: { users } } })).field).toBe('intake.auth.users.0.notifyPrefixes.0');
     expect(validateConfig({ ppg: { handBackUrl: 'https://ppg.example/pap' } }).ppg.handBackUrl).toBe('https://ppg.example/pap');
@@ -34,7 +36,9 @@ describe('validateConfig', () => {
 
   it('reserves the PI names anonymous and admin', () => {
     for (const name of ['anonymous', 'admin']) {
-      expect(configError(() => validateConfig({ intake: { auth: { users: [{ name, password: 'password-1' }] } } })).field).toBe('intake.auth.users.0.name');
+      expect(configError(() => validateConfig({ intake: { auth: { users: [{ name, password: 'password-1' }] } } })).field).toBe(
+        'intake.auth.users.0.name',
+      );
     }
   });
 
@@ -60,7 +64,10 @@ describe('validateConfig', () => {
   });
 
   it('accepts per-module log levels and refuses an unknown module or level', () => {
-    expect(validateConfig({ log: { modules: { sip: 'debug', presence: 'warn' } } }).log.modules).toEqual({ sip: 'debug', presence: 'warn' });
+    expect(validateConfig({ log: { modules: { sip: 'debug', presence: 'warn' } } }).log.modules).toEqual({
+      sip: 'debug',
+      presence: 'warn',
+    });
     expect(configError(() => validateConfig({ log: { modules: { sipp: 'debug' } } })).field).toMatch(/^log\.modules/);
     expect(configError(() => validateConfig({ log: { modules: { sip: 'chatty' } } })).field).toBe('log.modules.sip');
   });
@@ -73,7 +80,13 @@ describe('validateConfig', () => {
 describe('ppg section', () => {
   it('defaults to the most compatible PPG: PAP 1.0, no PPG notifications, SMS routed by number, a 24 h give-up', () => {
     const { ppg } = validateConfig({});
-    expect(ppg).toMatchObject({ papVersion: '1.0', sendsResultNotifications: false, numberBearers: ['SMS'], msisdns: {}, notifyConcurrency: 8 });
+    expect(ppg).toMatchObject({
+      papVersion: '1.0',
+      sendsResultNotifications: false,
+      numberBearers: ['SMS'],
+      msisdns: {},
+      notifyConcurrency: 8,
+    });
     expect(ppg.giveUp).toEqual({ maxAgeMs: 86_400_000 });
     expect(ppg.auth).toBeUndefined();
   });
@@ -118,7 +131,15 @@ describe('logging', () => {
         done();
       },
     });
-    return { stream, lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+    return {
+      stream,
+      lines: () =>
+        chunks
+          .join('')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+    };
   }
 
   it('a module level below the root level lets that module (and its children) log at it', () => {

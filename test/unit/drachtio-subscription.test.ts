@@ -20,7 +20,10 @@ class FakeDialog extends EventEmitter {
   connected = true;
   destroyed = false;
   readonly requests: Array<{ method: string; headers?: Record<string, string> }> = [];
-  answer: (expires: string) => { status: number; headers: Record<string, string> } = (expires) => ({ status: 202, headers: { Expires: expires } });
+  answer: (expires: string) => { status: number; headers: Record<string, string> } = (expires) => ({
+    status: 202,
+    headers: { Expires: expires },
+  });
   constructor(readonly res: ReturnType<typeof message>) {
     super();
   }

@@ -4,7 +4,6 @@ import { fromSrfHeaders, toSrfHeaders, uriOf } from '../../src/sip/drachtio/srf-
 import { bodyAsCarriedText, bodyBytes } from '../../src/sip/drachtio/text-body.js';
 import { codeOf } from '../support/error-code.js';
 
-
 describe('drachtio body guard', () => {
   it('passes UTF-8 text through unchanged (multi-byte included)', () => {
     const text = 'grüße ✓ 😀 <si/>';

@@ -26,7 +26,11 @@ function submission(overrides: Partial<PushSubmission> = {}): PushSubmission {
     replaceMethod: 'pending-only',
     content: {
       contentType: 'application/vnd.wap.sic',
-      headers: { 'content-type': 'application/vnd.wap.sic', 'x-wap-application-id': 'x-wap-application:wml.ua', 'content-location': 'http://x/1' },
+      headers: {
+        'content-type': 'application/vnd.wap.sic',
+        'x-wap-application-id': 'x-wap-application:wml.ua',
+        'content-location': 'http://x/1',
+      },
       body: wbxml,
     },
     ...overrides,
@@ -49,7 +53,12 @@ const PLMN = 'WAPPUSH=+358401234567/TYPE=PLMN';
 describe('buildHandBackPush: valid PAP for the PPG in front of the agent', () => {
   for (const version of PPG_PAP_VERSIONS) {
     it(`PAP ${version}: parses back as that version, content byte-exact, flags agree, attributes of ${version} only`, () => {
-      const built = buildHandBackPush(submission(), { bearerHint: 'SMS', address: PLMN, papVersion: version, notifyTo: 'http://pi.example.com/n' });
+      const built = buildHandBackPush(submission(), {
+        bearerHint: 'SMS',
+        address: PLMN,
+        papVersion: version,
+        notifyTo: 'http://pi.example.com/n',
+      });
       const back = readBack(built);
       expect(back.papVersion).toBe(version);
       expect(back.pushId).toBe('id-1@pi.example.com');
@@ -72,10 +81,12 @@ describe('buildHandBackPush: valid PAP for the PPG in front of the agent', () =>
     });
   }
 
-  it('the bearer the PI required: both flags true, and a network is named (the PI\'s, the configured one, else Any)', () => {
+  it("the bearer the PI required: both flags true, and a network is named (the PI's, the configured one, else Any)", () => {
     const required = (network: string | undefined, configured?: string): PushSubmission['qos'] => {
       const push = submission({ qos: { bearer: 'SMS', bearerRequired: true, networkRequired: false, ...(network ? { network } : {}) } });
-      return readBack(buildHandBackPush(push, { bearerHint: 'sms', address: PLMN, papVersion: '1.0', ...(configured ? { network: configured } : {}) })).qos;
+      return readBack(
+        buildHandBackPush(push, { bearerHint: 'sms', address: PLMN, papVersion: '1.0', ...(configured ? { network: configured } : {}) }),
+      ).qos;
     };
     expect(required('GSM')).toMatchObject({ bearerRequired: true, networkRequired: true, network: 'GSM' });
     expect(required(undefined, 'GSM')).toMatchObject({ bearerRequired: true, networkRequired: true, network: 'GSM' });
@@ -89,27 +100,34 @@ describe('buildHandBackPush: valid PAP for the PPG in front of the agent', () =>
   });
 
   it.each(['SMS\r\nX-Evil: 1', 'a"b', '', 'x'.repeat(65)])('refuses a bearer hint that is not a QoS name: %j', (hint) => {
-    expect(() => buildHandBackPush(submission(), { bearerHint: hint, address: PLMN, papVersion: '1.0' as PpgPapVersion }))
-      .toThrow(expect.objectContaining({ code: ErrorCodes.HAND_BACK_NOT_POSSIBLE, field: 'bearer' }));
+    expect(() => buildHandBackPush(submission(), { bearerHint: hint, address: PLMN, papVersion: '1.0' as PpgPapVersion })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.HAND_BACK_NOT_POSSIBLE, field: 'bearer' }),
+    );
   });
 });
 
 describe('handBackAddress: an address the PPG can route over the hint', () => {
   const addressing = { numberBearers: ['SMS'], msisdns: { 'sip:dave@example.net': '0401234567' }, defaultCountryCode: '358' };
 
-  it('keeps the PI\'s PLMN address for SMS', () => {
-    expect(handBackAddress('WAPPUSH=+15551234567/TYPE=PLMN@ppg.example.com', 'sip:+15551234567@h;user=phone', 'SMS', addressing))
-      .toBe('WAPPUSH=+15551234567/TYPE=PLMN@ppg.example.com');
+  it("keeps the PI's PLMN address for SMS", () => {
+    expect(handBackAddress('WAPPUSH=+15551234567/TYPE=PLMN@ppg.example.com', 'sip:+15551234567@h;user=phone', 'SMS', addressing)).toBe(
+      'WAPPUSH=+15551234567/TYPE=PLMN@ppg.example.com',
+    );
   });
 
   it('derives TYPE=PLMN from a tel: or ;user=phone AOR', () => {
-    expect(handBackAddress('WAPPUSH=tel%3A%2B15551234567/TYPE=USER', 'tel:+15551234567', 'sms', addressing)).toBe('WAPPUSH=+15551234567/TYPE=PLMN');
-    expect(handBackAddress('WAPPUSH=sip%3A%2B1555123%40h%3Buser%3Dphone/TYPE=USER@ppg', 'sip:+1555123@h;user=phone', 'SMS', addressing))
-      .toBe('WAPPUSH=+1555123/TYPE=PLMN@ppg');
+    expect(handBackAddress('WAPPUSH=tel%3A%2B15551234567/TYPE=USER', 'tel:+15551234567', 'sms', addressing)).toBe(
+      'WAPPUSH=+15551234567/TYPE=PLMN',
+    );
+    expect(
+      handBackAddress('WAPPUSH=sip%3A%2B1555123%40h%3Buser%3Dphone/TYPE=USER@ppg', 'sip:+1555123@h;user=phone', 'SMS', addressing),
+    ).toBe('WAPPUSH=+1555123/TYPE=PLMN@ppg');
   });
 
   it('uses the configured lookup for a SIP identity, normalised to E.164', () => {
-    expect(handBackAddress('WAPPUSH=sip%3Adave%40example.net/TYPE=USER', 'sip:dave@example.net', 'SMS', addressing)).toBe('WAPPUSH=+358401234567/TYPE=PLMN');
+    expect(handBackAddress('WAPPUSH=sip%3Adave%40example.net/TYPE=USER', 'sip:dave@example.net', 'SMS', addressing)).toBe(
+      'WAPPUSH=+358401234567/TYPE=PLMN',
+    );
   });
 
   it('refuses to hand a SIP identity back for SMS when no number is known', () => {
@@ -124,7 +142,8 @@ describe('handBackAddress: an address the PPG can route over the hint', () => {
   });
 
   it('leaves the address alone for a bearer that does not route by number', () => {
-    expect(handBackAddress('WAPPUSH=sip%3Acarol%40example.net/TYPE=USER', 'sip:carol@example.net', 'GPRS', addressing))
-      .toBe('WAPPUSH=sip%3Acarol%40example.net/TYPE=USER');
+    expect(handBackAddress('WAPPUSH=sip%3Acarol%40example.net/TYPE=USER', 'sip:carol@example.net', 'GPRS', addressing)).toBe(
+      'WAPPUSH=sip%3Acarol%40example.net/TYPE=USER',
+    );
   });
 });

@@ -21,7 +21,10 @@ const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 /** Strings heavy in what breaks headers: CR, LF, NUL, other controls, quotes, angle brackets, non-ASCII. */
 const hostile = fc.string({
   unit: fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom('\r', '\n', '\u0000', '\u0001', '\u007f', '\t', ' ', '"', '<', '>', ':', ';', '@', '%0D', 'é', '\u2028') },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom('\r', '\n', '\u0000', '\u0001', '\u007f', '\t', ' ', '"', '<', '>', ':', ';', '@', '%0D', 'é', '\u2028'),
+    },
     { weight: 5, arbitrary: fc.constantFrom(...'abcSMSXYZ0123-_./='.split('')) },
   ),
   maxLength: 40,
@@ -34,7 +37,15 @@ const hostile = fc.string({
  */
 const field = fc.oneof({ weight: 1, arbitrary: hostile }, { weight: 3, arbitrary: fc.stringMatching(/^[a-z0-9]{1,12}$/) });
 
-function pap(fields: { bearer: string; network: string; pushId: string; notify: string; contentType: string; appId: string; user: string }) {
+function pap(fields: {
+  bearer: string;
+  network: string;
+  pushId: string;
+  notify: string;
+  contentType: string;
+  appId: string;
+  user: string;
+}) {
   const attr = (value: string) => escapeXmlAttribute(value);
   const control =
     '<?xml version="1.0"?>\n<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP 2.0//EN" "http://www.wapforum.org/DTD/pap_2.0.dtd">\n' +
@@ -45,7 +56,13 @@ function pap(fields: { bearer: string; network: string; pushId: string; notify: 
   const oneLine = (value: string) => value.replace(/[\r\n]/g, '');
   const built = buildMultipartRelated([
     { headers: { 'Content-Type': 'application/xml' }, body: Buffer.from(control) },
-    { headers: { 'Content-Type': oneLine(`text/plain${fields.contentType}`), 'X-Wap-Application-Id': oneLine(`x-wap-application:${fields.appId}`) }, body: Buffer.from('hi') },
+    {
+      headers: {
+        'Content-Type': oneLine(`text/plain${fields.contentType}`),
+        'X-Wap-Application-Id': oneLine(`x-wap-application:${fields.appId}`),
+      },
+      body: Buffer.from('hi'),
+    },
   ]);
   return built;
 }
@@ -86,7 +103,12 @@ describe('PI fields that reach a header (property)', () => {
             return;
           }
           const message = buildPushMessageRequest(push, aor, profile);
-          for (const value of [message.requestUri, message.to ?? '', message.contentType ?? '', ...Object.values(message.headers ?? {}).flat()]) {
+          for (const value of [
+            message.requestUri,
+            message.to ?? '',
+            message.contentType ?? '',
+            ...Object.values(message.headers ?? {}).flat(),
+          ]) {
             expect(value).not.toMatch(CONTROL);
             expect(value).not.toMatch(/[\r\n]/);
           }

@@ -66,29 +66,36 @@ const ANSWERS: Record<number, string[]> = {
 };
 
 describe('PAP intake on random input (fast-check)', () => {
-  it.each(['reachable', 'unreachable'] as const)('handlePap never throws and always answers PAP (%s user)', async (reachability) => {
-    const { pushes } = service(reachability);
-    const seen = new Map<number, number>();
-    await fc.assert(
-      fc.asyncProperty(intakeRequest, async ({ contentType, body }) => {
-        const reply = await pushes.handlePap(contentType, body);
-        seen.set(reply.httpStatus, (seen.get(reply.httpStatus) ?? 0) + 1);
-        expect(Object.keys(ANSWERS).map(Number)).toContain(reply.httpStatus);
-        expect(reply.contentType).toBe('application/xml');
-        const root = /<(push-response|cancel-response|statusquery-response|badmessage-response)\b/.exec(reply.body)?.[1];
-        expect(ANSWERS[reply.httpStatus]).toContain(root);
-        expect(reply.body).toMatch(/code="\d{4}"/);
-      }),
-      { numRuns: 1500 },
-    );
-    // The generators reach every branch: accepted/handed back, and refused.
-    expect(seen.get(400) ?? 0).toBeGreaterThan(0);
-    expect((seen.get(202) ?? 0) + (seen.get(200) ?? 0)).toBeGreaterThan(0);
-  }, 60_000);
+  it.each(['reachable', 'unreachable'] as const)(
+    'handlePap never throws and always answers PAP (%s user)',
+    async (reachability) => {
+      const { pushes } = service(reachability);
+      const seen = new Map<number, number>();
+      await fc.assert(
+        fc.asyncProperty(intakeRequest, async ({ contentType, body }) => {
+          const reply = await pushes.handlePap(contentType, body);
+          seen.set(reply.httpStatus, (seen.get(reply.httpStatus) ?? 0) + 1);
+          expect(Object.keys(ANSWERS).map(Number)).toContain(reply.httpStatus);
+          expect(reply.contentType).toBe('application/xml');
+          const root = /<(push-response|cancel-response|statusquery-response|badmessage-response)\b/.exec(reply.body)?.[1];
+          expect(ANSWERS[reply.httpStatus]).toContain(root);
+          expect(reply.body).toMatch(/code="\d{4}"/);
+        }),
+        { numRuns: 1500 },
+      );
+      // The generators reach every branch: accepted/handed back, and refused.
+      expect(seen.get(400) ?? 0).toBeGreaterThan(0);
+      expect((seen.get(202) ?? 0) + (seen.get(200) ?? 0)).toBeGreaterThan(0);
+    },
+    60_000,
+  );
 
   it('a valid push still gets 1001 after the barrage', async () => {
     const { pushes } = service('reachable');
-    await fc.assert(fc.asyncProperty(intakeRequest, async ({ contentType, body }) => void (await pushes.handlePap(contentType, body))), { numRuns: 300 });
+    await fc.assert(
+      fc.asyncProperty(intakeRequest, async ({ contentType, body }) => void (await pushes.handlePap(contentType, body))),
+      { numRuns: 300 },
+    );
     const push = validPush('after-fuzz');
     const reply = await pushes.handlePap(push.contentType, push.body);
     expect(reply.body).toContain('code="1001"');

@@ -5,7 +5,6 @@ import { codeOf } from '../support/error-code.js';
 
 const nasty = Buffer.from([0x00, 0x0d, 0x0a, 0x2d, 0x2d, 0xff, 0x0a, 0x2d, 0x2d, 0x78, 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0xfe]);
 
-
 describe('parseContentType', () => {
   it('reads quoted and bare parameters, lower-casing names but not values', () => {
     const parsed = parseContentType('Multipart/Related; Boundary="a \\"b\\" c"; type=application/xml; START=<x@y>');
@@ -35,7 +34,9 @@ describe('parseMultipartRelated', () => {
   });
 
   it('tolerates preamble, epilogue, bare LF, transport padding and folded headers', () => {
-    const body = Buffer.from('preamble line\n--xyz  \nContent-Type: text/plain;\n  charset=us-ascii\nX-A: 1\nX-A: 2\n\nhello\n--xyz--\nepilogue');
+    const body = Buffer.from(
+      'preamble line\n--xyz  \nContent-Type: text/plain;\n  charset=us-ascii\nX-A: 1\nX-A: 2\n\nhello\n--xyz--\nepilogue',
+    );
     const parsed = parseMultipartRelated('multipart/related; boundary="xyz"', body);
     expect(parsed.parts).toHaveLength(1);
     expect(parsed.parts[0].headers['content-type']).toBe('text/plain; charset=us-ascii');
@@ -51,7 +52,10 @@ describe('parseMultipartRelated', () => {
   });
 
   it('reads the start parameter', () => {
-    const parsed = parseMultipartRelated('multipart/related; boundary=q; start="<root@pi>"', Buffer.from('--q\r\nContent-ID: <root@pi>\r\n\r\nx\r\n--q--'));
+    const parsed = parseMultipartRelated(
+      'multipart/related; boundary=q; start="<root@pi>"',
+      Buffer.from('--q\r\nContent-ID: <root@pi>\r\n\r\nx\r\n--q--'),
+    );
     expect(parsed.start).toBe('<root@pi>');
   });
 
@@ -71,7 +75,9 @@ describe('parseMultipartRelated', () => {
     expect(parseMultipartRelated('multipart/related; boundary=b', many).parts).toHaveLength(5);
     expect(codeOf(() => parseMultipartRelated('multipart/related; boundary=b', many, { maxParts: 4 }))).toBe('MULTIPART_INVALID');
     const bigHeader = Buffer.from(`--b\r\nX-Big: ${'a'.repeat(300)}\r\n\r\nx\r\n--b--`);
-    expect(codeOf(() => parseMultipartRelated('multipart/related; boundary=b', bigHeader, { maxHeaderBytes: 100 }))).toBe('MULTIPART_INVALID');
+    expect(codeOf(() => parseMultipartRelated('multipart/related; boundary=b', bigHeader, { maxHeaderBytes: 100 }))).toBe(
+      'MULTIPART_INVALID',
+    );
   });
 });
 
@@ -91,7 +97,9 @@ describe('buildMultipartRelated', () => {
   it('refuses a given boundary that occurs in a body, and header injection', () => {
     const parts = [{ headers: { 'content-type': 'text/plain' }, body: Buffer.from('a\r\n--fixed\r\nb') }];
     expect(codeOf(() => buildMultipartRelated(parts, 'fixed'))).toBe('MULTIPART_INVALID');
-    expect(codeOf(() => buildMultipartRelated([{ headers: { 'x-a': 'v\r\nX-Evil: 1' }, body: Buffer.alloc(0) }]))).toBe('MULTIPART_INVALID');
+    expect(codeOf(() => buildMultipartRelated([{ headers: { 'x-a': 'v\r\nX-Evil: 1' }, body: Buffer.alloc(0) }]))).toBe(
+      'MULTIPART_INVALID',
+    );
   });
 
   it('validates boundaries per RFC 2046', () => {

@@ -15,11 +15,14 @@ describe('NotifyAllowList', () => {
     expect(list.allowed('pi', 'not a url')).toBe(false);
   });
 
-  it('a PI\'s own prefixes replace the default; intake.notifyPrefixes applies to the others; [] allows none', () => {
+  it("a PI's own prefixes replace the default; intake.notifyPrefixes applies to the others; [] allows none", () => {
     const list = new NotifyAllowList({
       handBackUrl: 'http://ppg.example/pap',
       defaultPrefixes: ['https://notify.example/all/'],
-      users: [{ name: 'a', notifyPrefixes: ['https://a.example:443/n/'] }, { name: 'none', notifyPrefixes: [] }],
+      users: [
+        { name: 'a', notifyPrefixes: ['https://a.example:443/n/'] },
+        { name: 'none', notifyPrefixes: [] },
+      ],
     });
     expect(list.allowed('a', 'https://a.example/n/1')).toBe(true);
     expect(list.allowed('a', 'https://a.example/n-other/1')).toBe(false);

@@ -77,28 +77,61 @@ const outcomeLines = (lines: Line[]) => lines.filter((l) => typeof l.outcome ===
 describe('one log line per push outcome', () => {
   it('delivered: push id, user, outcome and reason at info', async () => {
     const { pushes, store, lines } = service({ reachability: 'reachable', acceptedApps: 'any', bearerHint: 'SMS', reason: 'open' });
-    const { contentType, body } = papPush({ pushId: 'log-1', address: userAddress('sip:alice@127.0.0.1'), content: Buffer.from('hi'), contentType: 'text/plain' });
+    const { contentType, body } = papPush({
+      pushId: 'log-1',
+      address: userAddress('sip:alice@127.0.0.1'),
+      content: Buffer.from('hi'),
+      contentType: 'text/plain',
+    });
     await pushes.handlePap(contentType, body);
     await waitFor(() => store.get('log-1')?.state === 'delivered', 'push log-1 delivered');
     await waitFor(() => outcomeLines(lines).length > 0, 'an outcome line');
     expect(outcomeLines(lines)).toEqual([
-      expect.objectContaining({ level: 30, pushId: 'log-1', aor: 'sip:alice@127.0.0.1', outcome: 'delivered', reason: 'SIP 200', sipStatus: 200 }),
+      expect.objectContaining({
+        level: 30,
+        pushId: 'log-1',
+        aor: 'sip:alice@127.0.0.1',
+        outcome: 'delivered',
+        reason: 'SIP 200',
+        sipStatus: 200,
+      }),
     ]);
     expect(outcomeLines(lines)[0]?.msg).toBe('push log-1 delivered: SIP 200');
   });
 
   it('a synchronous hand-back (PAP 3010) logs the user, the reason and the bearer hint', async () => {
     const { pushes, lines } = service({ reachability: 'unreachable', acceptedApps: 'any', bearerHint: 'SMS', reason: 'presence closed' });
-    const { contentType, body } = papPush({ pushId: 'log-2', address: userAddress('sip:bob@127.0.0.1'), content: Buffer.from('hi'), contentType: 'text/plain' });
+    const { contentType, body } = papPush({
+      pushId: 'log-2',
+      address: userAddress('sip:bob@127.0.0.1'),
+      content: Buffer.from('hi'),
+      contentType: 'text/plain',
+    });
     expect((await pushes.handlePap(contentType, body)).body).toContain('3010');
     expect(outcomeLines(lines)).toEqual([
-      expect.objectContaining({ level: 30, pushId: 'log-2', aor: 'sip:bob@127.0.0.1', outcome: 'handed-back', mode: 'sync', bearerHint: 'SMS', reason: 'presence closed' }),
+      expect.objectContaining({
+        level: 30,
+        pushId: 'log-2',
+        aor: 'sip:bob@127.0.0.1',
+        outcome: 'handed-back',
+        mode: 'sync',
+        bearerHint: 'SMS',
+        reason: 'presence closed',
+      }),
     ]);
   });
 
   it('the level is configurable: at debug the line is gone from an info log', async () => {
-    const { pushes, lines } = service({ reachability: 'unreachable', acceptedApps: 'any', bearerHint: 'SMS', reason: 'presence closed' }, 'debug');
-    const { contentType, body } = papPush({ pushId: 'log-3', address: userAddress('sip:bob@127.0.0.1'), content: Buffer.from('hi'), contentType: 'text/plain' });
+    const { pushes, lines } = service(
+      { reachability: 'unreachable', acceptedApps: 'any', bearerHint: 'SMS', reason: 'presence closed' },
+      'debug',
+    );
+    const { contentType, body } = papPush({
+      pushId: 'log-3',
+      address: userAddress('sip:bob@127.0.0.1'),
+      content: Buffer.from('hi'),
+      contentType: 'text/plain',
+    });
     await pushes.handlePap(contentType, body);
     expect(outcomeLines(lines)).toEqual([]);
   });

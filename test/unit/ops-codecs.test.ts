@@ -56,13 +56,23 @@ describe('intake reply → JSON outcome', () => {
     httpStatus,
     headers,
     contentType: 'application/xml',
-    body: buildPushResponse({ pushId: 'p', code, desc: code === 3010 ? 'closed; bearer hint: SMS' : undefined, version: '2.0', replyTime: new Date(0) }),
+    body: buildPushResponse({
+      pushId: 'p',
+      code,
+      desc: code === 3010 ? 'closed; bearer hint: SMS' : undefined,
+      version: '2.0',
+      replyTime: new Date(0),
+    }),
   });
 
   it('maps 1001 → accepted 202, 3010 + hint → handed-back 200, refusals → 4xx/5xx', () => {
     expect(describeIntakeReply(reply(1001, 202))).toMatchObject({ outcome: 'accepted', papCode: 1001, httpStatus: 202 });
     expect(describeIntakeReply(reply(3010, 200, { 'X-Push-Bearer-Hint': 'SMS' }))).toEqual({
-      outcome: 'handed-back', papCode: 3010, bearerHint: 'SMS', reason: 'closed; bearer hint: SMS', httpStatus: 200,
+      outcome: 'handed-back',
+      papCode: 3010,
+      bearerHint: 'SMS',
+      reason: 'closed; bearer hint: SMS',
+      httpStatus: 200,
     });
     expect(describeIntakeReply(reply(2007, 200))).toMatchObject({ outcome: 'rejected', httpStatus: 409 });
     expect(describeIntakeReply(reply(2002, 200))).toMatchObject({ outcome: 'rejected', httpStatus: 422 });

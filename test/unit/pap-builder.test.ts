@@ -7,31 +7,11 @@ import {
   buildStatusQueryResponse,
 } from '../../src/push/pap/pap-builder.js';
 import { describePapCode, PAP_CODE_DESCRIPTIONS, papCodeForError, PapCode } from '../../src/push/pap/pap-codes.js';
-import { parsePapRequest } from '../../src/push/pap/pap-parser.js';
 import { parsePapResponse } from '../../src/push/pap/pap-response-parser.js';
 import type { PushSubmission } from '../../src/push/pap/pap-types.js';
 
 const t0 = new Date('2024-01-01T06:45:01.789Z');
 const wbxml = Buffer.from([0x02, 0x05, 0x6a, 0x00, 0x45, 0xc6, 0x0d, 0x0a, 0x2d, 0x2d, 0xff, 0x00, 0x01, 0x01]);
-
-function submission(overrides: Partial<PushSubmission> = {}): PushSubmission {
-  return {
-    pushId: 'id-1@pi.example.com',
-    papVersion: '2.1',
-    addresses: ['WAPPUSH=+15551234567/TYPE=PLMN@ppg.example.com', 'WAPPUSH=sip%3Abob%40example.com/TYPE=USER'],
-    qos: { priority: 'high', deliveryMethod: 'confirmed', bearer: 'GPRS', bearerRequired: true, networkRequired: false },
-    deliverBefore: new Date('2030-01-02T00:00:00Z'),
-    notifyTo: 'http://pi.example.com/notify?a=1&b=2',
-    progressNotesRequested: true,
-    sourceReference: 'src <&> "ref"',
-    content: {
-      contentType: 'application/vnd.wap.sic',
-      headers: { 'content-type': 'application/vnd.wap.sic', 'x-wap-application-id': 'x-wap-application:wml.ua', 'content-location': 'http://x/1' },
-      body: wbxml,
-    },
-    ...overrides,
-  };
-}
 
 describe('PAP codes', () => {
   it('has the standard description for every code used', () => {
@@ -116,7 +96,11 @@ describe('PAP response builders', () => {
       qos: { bearer: 'SMS', bearerRequired: true, networkRequired: false },
     });
     const parsed = parsePapResponse(Buffer.from(xml));
-    expect(parsed.element.attributes).toMatchObject({ 'received-time': '2024-01-01T06:45:00Z', 'message-state': 'undeliverable', desc: 'Required bearer not available' });
+    expect(parsed.element.attributes).toMatchObject({
+      'received-time': '2024-01-01T06:45:00Z',
+      'message-state': 'undeliverable',
+      desc: 'Required bearer not available',
+    });
     expect(parsed.element.children.map((c) => c.name)).toEqual(['address', 'quality-of-service']);
     expect(parsed.element.children[1].attributes).toEqual({ bearer: 'SMS', 'bearer-required': 'true' });
   });

@@ -34,7 +34,14 @@ describe('parsePapRequest: real PI documents', () => {
     expect(push.pushId).toBe('9fjeo39jf084@pi.com');
     expect(push.addresses).toEqual(['WAPPUSH=+358408201681/TYPE=PLMN@ppg.carrier.com']);
     expect(push.deliverBefore?.toISOString()).toBe('2030-02-15T21:25:00.000Z');
-    expect(push.qos).toEqual({ priority: 'low', deliveryMethod: 'unconfirmed', bearer: 'SMS', bearerRequired: true, network: 'GSM', networkRequired: true });
+    expect(push.qos).toEqual({
+      priority: 'low',
+      deliveryMethod: 'unconfirmed',
+      bearer: 'SMS',
+      bearerRequired: true,
+      network: 'GSM',
+      networkRequired: true,
+    });
     expect(push.content.contentType).toBe('application/vnd.wap.slc');
     expect(push.content.headers['x-wap-application-id']).toBe('x-wap-application:wml.ua');
     expect(push.content.body.equals(fixture('sl.wbxml'))).toBe(true);
@@ -132,10 +139,26 @@ describe('parsePapRequest: refusals', () => {
 
   it.each([
     ['no address', '<push-message push-id="p"/>', 'address'],
-    ['bad boolean', '<push-message push-id="p" progress-notes-requested="yes"><address address-value="WAPPUSH=a/TYPE=USER"/></push-message>', 'push-message@progress-notes-requested'],
-    ['bad timestamp', '<push-message push-id="p" deliver-before-timestamp="2024-02-30T00:00:00Z"><address address-value="WAPPUSH=a/TYPE=USER"/></push-message>', 'push-message@deliver-before-timestamp'],
-    ['bad priority', '<push-message push-id="p"><address address-value="WAPPUSH=a/TYPE=USER"/><quality-of-service priority="urgent"/></push-message>', 'quality-of-service@priority'],
-    ['non-http notify URL', '<push-message push-id="p" ppg-notify-requested-to="file:///etc/passwd"><address address-value="WAPPUSH=a/TYPE=USER"/></push-message>', 'push-message@ppg-notify-requested-to'],
+    [
+      'bad boolean',
+      '<push-message push-id="p" progress-notes-requested="yes"><address address-value="WAPPUSH=a/TYPE=USER"/></push-message>',
+      'push-message@progress-notes-requested',
+    ],
+    [
+      'bad timestamp',
+      '<push-message push-id="p" deliver-before-timestamp="2024-02-30T00:00:00Z"><address address-value="WAPPUSH=a/TYPE=USER"/></push-message>',
+      'push-message@deliver-before-timestamp',
+    ],
+    [
+      'bad priority',
+      '<push-message push-id="p"><address address-value="WAPPUSH=a/TYPE=USER"/><quality-of-service priority="urgent"/></push-message>',
+      'quality-of-service@priority',
+    ],
+    [
+      'non-http notify URL',
+      '<push-message push-id="p" ppg-notify-requested-to="file:///etc/passwd"><address address-value="WAPPUSH=a/TYPE=USER"/></push-message>',
+      'push-message@ppg-notify-requested-to',
+    ],
     ['two messages', '<cancel-message push-id="a"/><cancel-message push-id="b"/>', 'pap'],
     ['unknown message', '<hello/>', 'pap'],
   ])('%s → PAP_INVALID naming the field', (_name, inner, field) => {

@@ -26,10 +26,33 @@ const bytes = fc.uint8Array({ maxLength: 600 }).map((a) => Buffer.from(a));
 const papish = fc
   .array(
     fc.constantFrom(
-      '<?xml version="1.0"?>', '<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP 2.0//EN" "x">', '<!DOCTYPE pap [', ']>', '<!ENTITY a "b">',
-      '<?wap-pap-ver supported-versions="2.0,1.*"?>', '<pap>', '</pap>', '<push-message push-id="p">', '</push-message>',
-      '<address address-value="WAPPUSH=a/TYPE=USER"/>', '<quality-of-service bearer="SMS" priority="x"/>', '<cancel-message push-id="c"/>',
-      '<statusquery-message/>', '&amp;', '&#0;', '&x;', '"', '<', '>', '\r\n', '--m', '--m--', 'Content-Type: application/xml', ' ', '\u0000', '\uFFFF',
+      '<?xml version="1.0"?>',
+      '<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP 2.0//EN" "x">',
+      '<!DOCTYPE pap [',
+      ']>',
+      '<!ENTITY a "b">',
+      '<?wap-pap-ver supported-versions="2.0,1.*"?>',
+      '<pap>',
+      '</pap>',
+      '<push-message push-id="p">',
+      '</push-message>',
+      '<address address-value="WAPPUSH=a/TYPE=USER"/>',
+      '<quality-of-service bearer="SMS" priority="x"/>',
+      '<cancel-message push-id="c"/>',
+      '<statusquery-message/>',
+      '&amp;',
+      '&#0;',
+      '&x;',
+      '"',
+      '<',
+      '>',
+      '\r\n',
+      '--m',
+      '--m--',
+      'Content-Type: application/xml',
+      ' ',
+      '\u0000',
+      '\uFFFF',
     ),
     { maxLength: 40 },
   )
@@ -38,8 +61,10 @@ const papish = fc
 describe('parsers never throw anything but AgentError', () => {
   it('parsePapRequest on random bytes and PAP-like fragments (xml and multipart)', () => {
     fc.assert(
-      fc.property(fc.oneof(bytes, papish), fc.constantFrom('application/xml', 'multipart/related; boundary=m', 'multipart/related; boundary="m"; start=x'), (body, ct) =>
-        onlyAgentErrors(() => parsePapRequest(ct, body)),
+      fc.property(
+        fc.oneof(bytes, papish),
+        fc.constantFrom('application/xml', 'multipart/related; boundary=m', 'multipart/related; boundary="m"; start=x'),
+        (body, ct) => onlyAgentErrors(() => parsePapRequest(ct, body)),
       ),
       { numRuns: 400 },
     );
@@ -57,7 +82,13 @@ describe('parsers never throw anything but AgentError', () => {
 
   it('parsePapAddress on random strings', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string().map((s) => `WAPPUSH=${s}/TYPE=USER`)), (s) => onlyAgentErrors(() => parsePapAddress(s))),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string().map((s) => `WAPPUSH=${s}/TYPE=USER`),
+        ),
+        (s) => onlyAgentErrors(() => parsePapAddress(s)),
+      ),
       { numRuns: 300 },
     );
   });

@@ -45,7 +45,10 @@ const pieces = [
 
 describe('parsePresence never throws anything but AgentError', () => {
   it('on arbitrary bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => onlyAgentErrors(Buffer.from(bytes))), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => onlyAgentErrors(Buffer.from(bytes))),
+      { numRuns: 300 },
+    );
   });
 
   it('on arbitrary strings and content types', () => {

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AgentError } from '../../src/errors.js';
 import { parsePresence } from '../../src/presence/pidf-parser.js';
 import type { PresenceDocument, PresenceSnapshot } from '../../src/presence/presence-snapshot.js';
 import { codeOf } from '../support/error-code.js';
@@ -12,7 +11,6 @@ function doc(snapshot: PresenceSnapshot): PresenceDocument {
   if (snapshot.kind !== 'document') throw new Error(`expected a document, got ${snapshot.kind}`);
   return snapshot;
 }
-
 
 describe('parsePresence: documents', () => {
   it('reads the full OMA push-open example completely', () => {
@@ -154,7 +152,12 @@ describe('parsePresence: refusals (PIDF_INVALID)', () => {
 
   it('refuses truncated and malformed documents, naming the problem', () => {
     expect(() => parsePresence(fixture('truncated.xml'), PIDF)).toThrow(/unclosed elements/);
-    for (const bad of ['<presence', 'not xml at all', '<a></a><b></b>', '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple></presence>']) {
+    for (const bad of [
+      '<presence',
+      'not xml at all',
+      '<a></a><b></b>',
+      '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="x"><tuple></presence>',
+    ]) {
       expect(codeOf(() => parsePresence(Buffer.from(bad)))).toBe('PIDF_INVALID');
     }
   });

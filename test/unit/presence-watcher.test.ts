@@ -32,7 +32,10 @@ class FakeSubscribe {
   readonly settled: Promise<SipSubscription>;
   unsubscribeHangs = false;
 
-  constructor(readonly options: SubscribeOptions, readonly delegate: SubscriptionDelegate) {
+  constructor(
+    readonly options: SubscribeOptions,
+    readonly delegate: SubscriptionDelegate,
+  ) {
     this.settled = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     const self = this;
     this.subscription = {
@@ -113,7 +116,13 @@ describe('PresenceWatcher.decide', () => {
     await flush();
     expect(engine.subscribes).toHaveLength(1);
     const [s] = engine.subscribes;
-    expect(s.options).toMatchObject({ resource: A, event: 'presence', accept: ['application/pidf+xml'], expires: 600, from: profile.identity.uri });
+    expect(s.options).toMatchObject({
+      resource: A,
+      event: 'presence',
+      accept: ['application/pidf+xml'],
+      expires: 600,
+      from: profile.identity.uri,
+    });
     s.accept();
     s.notify(OPEN);
     const results = await decisions;
@@ -308,7 +317,7 @@ describe('PresenceWatcher: concurrency, watch list, stop', () => {
     engine.subscribes[0].accept();
     await flush();
     expect(engine.subscribes[3].options.resource).toBe('sip:urgent@x');
-    for (let i = 0; i < 20 && engine.subscribes.some((s) => engine.inFlight > 0); i++) {
+    for (let i = 0; i < 20 && engine.subscribes.some((_s) => engine.inFlight > 0); i++) {
       for (const s of engine.subscribes) s.accept();
       await flush();
     }
@@ -358,7 +367,11 @@ describe('backoff and resubscribe policy', () => {
 
   it('maps end causes per RFC 6665 §4.1.3', () => {
     expect(stepAfterEnd({ cause: 'notify-terminated', reason: 'timeout' })).toEqual({ action: 'retry', immediateFirst: true });
-    expect(stepAfterEnd({ cause: 'notify-terminated', reason: 'giveup', retryAfter: 5 })).toEqual({ action: 'retry', immediateFirst: false, retryAfter: 5 });
+    expect(stepAfterEnd({ cause: 'notify-terminated', reason: 'giveup', retryAfter: 5 })).toEqual({
+      action: 'retry',
+      immediateFirst: false,
+      retryAfter: 5,
+    });
     expect(stepAfterEnd({ cause: 'notify-terminated', reason: 'invariant' })).toEqual({ action: 'stop' });
     expect(stepAfterEnd({ cause: 'rejected', status: 404 })).toEqual({ action: 'stop', refusal: 'noresource' });
     expect(stepAfterEnd({ cause: 'rejected', status: 500 })).toEqual({ action: 'retry', immediateFirst: false });

@@ -13,12 +13,21 @@ import type { SipProfile } from '../../src/profiles/schema.js';
 import { PushService } from '../../src/push/push-service.js';
 import type { DeliveryReport, ReachabilityOracle, ReachabilityVerdict } from '../../src/push/reachability-oracle.js';
 import { PushStore } from '../../src/push/store/push-store.js';
-import { SipRequestError, type EngineCapabilities, type OutOfDialogRequest, type SipEngine, type SipFinalResponse } from '../../src/sip/port.js';
+import {
+  SipRequestError,
+  type EngineCapabilities,
+  type OutOfDialogRequest,
+  type SipEngine,
+  type SipFinalResponse,
+} from '../../src/sip/port.js';
 import { papPush, userAddress } from '../support/agent-under-test.js';
 
 type Answer = (request: OutOfDialogRequest) => Promise<SipFinalResponse>;
 
-function engineAnswering(answer: Answer, capabilities: EngineCapabilities = { binaryBodies: true }): SipEngine & { sent: OutOfDialogRequest[] } {
+function engineAnswering(
+  answer: Answer,
+  capabilities: EngineCapabilities = { binaryBodies: true },
+): SipEngine & { sent: OutOfDialogRequest[] } {
   const sent: OutOfDialogRequest[] = [];
   return {
     name: 'embedded',
@@ -91,7 +100,11 @@ function push(id: string, content = Buffer.from('hello'), address = userAddress(
   return papPush({ pushId: id, address, content, contentType: 'text/plain', ...(notifyTo ? { notifyTo } : {}) });
 }
 
-function pushWith(id: string, content = Buffer.from('hello'), extra: { deliverAfter?: string; deliverBefore?: string; contentType?: string; notifyTo?: string } = {}) {
+function pushWith(
+  id: string,
+  content = Buffer.from('hello'),
+  extra: { deliverAfter?: string; deliverBefore?: string; contentType?: string; notifyTo?: string } = {},
+) {
   return papPush({ pushId: id, address: userAddress('sip:alice@127.0.0.1'), content, contentType: 'text/plain', ...extra });
 }
 
@@ -156,7 +169,9 @@ describe('PushService outcomes', () => {
     oracle.verdict = { reachability: 'unreachable', acceptedApps: 'any', bearerHint: 'SMS', reason: 'basic is closed' };
     const carol = push('p-sync-nomsisdn', undefined, userAddress('sip:carol@127.0.0.1'));
     const reply = await service.handlePap(carol.contentType, carol.body);
-    expect(reply.body).toMatch(/code="3010" desc="SIP bearer not available \(basic is closed\); bearer hint: SMS; no MSISDN for SMS hand-back"/);
+    expect(reply.body).toMatch(
+      /code="3010" desc="SIP bearer not available \(basic is closed\); bearer hint: SMS; no MSISDN for SMS hand-back"/,
+    );
     expect(service.outboxOutcomeCounts()).toEqual([{ kind: 'hand-back', outcome: 'not-possible', count: 1 }]);
     const phone = push('p-sync-plmn', undefined, PLMN);
     expect((await service.handlePap(phone.contentType, phone.body)).body).toMatch(/bearer hint: SMS"/);
@@ -212,12 +227,17 @@ describe('PushService outcomes', () => {
   });
 
   it('concurrent intakes share one group commit; a duplicate push-id among them alone gets 2007', async () => {
-    const { service, store } = setup(async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }), { maxInFlight: 50, maxQueued: 50 });
+    const { service, store } = setup(async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }), {
+      maxInFlight: 50,
+      maxQueued: 50,
+    });
     const ids = [...Array.from({ length: 20 }, (_, i) => `g${i}`), 'g3'];
-    const replies = await Promise.all(ids.map((id) => {
-      const { contentType, body } = push(id);
-      return service.handlePap(contentType, body);
-    }));
+    const replies = await Promise.all(
+      ids.map((id) => {
+        const { contentType, body } = push(id);
+        return service.handlePap(contentType, body);
+      }),
+    );
     expect(replies.filter((r) => r.httpStatus === 202)).toHaveLength(20);
     expect(replies[20]?.body).toContain('code="2007"');
     expect(store.groupCommitStats().largestBatch).toBeGreaterThanOrEqual(21);
@@ -248,7 +268,13 @@ describe('PushService outcomes', () => {
   it('cancel before the MESSAGE leaves still works (accepted → cancelled, no SIP request)', async () => {
     const ctx = setup(async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }));
     const future = new Date(Date.now() + 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const { contentType, body } = papPush({ pushId: 'x1', address: userAddress('sip:alice@127.0.0.1'), content: Buffer.from('hi'), contentType: 'text/plain', deliverAfter: future });
+    const { contentType, body } = papPush({
+      pushId: 'x1',
+      address: userAddress('sip:alice@127.0.0.1'),
+      content: Buffer.from('hi'),
+      contentType: 'text/plain',
+      deliverAfter: future,
+    });
     expect((await ctx.service.handlePap(contentType, body)).httpStatus).toBe(202);
     expect(ctx.service.cancel('x1').body).toContain('code="1000"');
     expect(ctx.store.get('x1')?.state).toBe('cancelled');
@@ -356,9 +382,12 @@ describe('PushService: unconfirmed outcomes', () => {
   });
 
   it('Timer F with whenUnconfirmed=report → terminal unconfirmed, PI notified with message-state unknown, no hand-back', async () => {
-    const ctx = setup(async () => {
-      throw new SipRequestError('timeout', 'Timer F');
-    }, { profile: reportProfile });
+    const ctx = setup(
+      async () => {
+        throw new SipRequestError('timeout', 'Timer F');
+      },
+      { profile: reportProfile },
+    );
     const { contentType, body } = pushWith('u1', undefined, { notifyTo: 'http://127.0.0.1:9/notify' });
     await ctx.service.handlePap(contentType, body);
     await settle(ctx.service);
@@ -371,7 +400,9 @@ describe('PushService: unconfirmed outcomes', () => {
   });
 
   it('a 408 from the core is unconfirmed too (the core timed out; the handset may have it)', async () => {
-    const ctx = setup(async () => ({ status: 408, reason: 'Request Timeout', headers: {}, body: Buffer.alloc(0) }), { profile: reportProfile });
+    const ctx = setup(async () => ({ status: 408, reason: 'Request Timeout', headers: {}, body: Buffer.alloc(0) }), {
+      profile: reportProfile,
+    });
     const { contentType, body } = push('u2');
     await ctx.service.handlePap(contentType, body);
     await settle(ctx.service);
@@ -379,9 +410,12 @@ describe('PushService: unconfirmed outcomes', () => {
   });
 
   it('a transport error before the request left is a plain failure (handed back) and no MESSAGE is counted', async () => {
-    const ctx = setup(async () => {
-      throw new SipRequestError('transport', 'connect ECONNREFUSED', { requestLeft: false });
-    }, { profile: reportProfile });
+    const ctx = setup(
+      async () => {
+        throw new SipRequestError('transport', 'connect ECONNREFUSED', { requestLeft: false });
+      },
+      { profile: reportProfile },
+    );
     const { contentType, body } = push('u3', undefined, PLMN); // routable for an SMS hand-back
     await ctx.service.handlePap(contentType, body);
     await settle(ctx.service);
@@ -390,9 +424,12 @@ describe('PushService: unconfirmed outcomes', () => {
   });
 
   it('a transport loss after the request left is unconfirmed', async () => {
-    const ctx = setup(async () => {
-      throw new SipRequestError('transport', 'socket closed', { requestLeft: true });
-    }, { profile: reportProfile });
+    const ctx = setup(
+      async () => {
+        throw new SipRequestError('transport', 'socket closed', { requestLeft: true });
+      },
+      { profile: reportProfile },
+    );
     const { contentType, body } = push('u4');
     await ctx.service.handlePap(contentType, body);
     await settle(ctx.service);
@@ -433,7 +470,9 @@ describe('PushService: unconfirmed outcomes', () => {
 describe('push service: SIP core health', () => {
   it('core down → synchronous 3010 "SIP core unreachable" with the hint, nothing stored, no SIP at all', async () => {
     const core = { state: 'down' as const, downs: 1 };
-    const { service, store, engine, oracle } = setup(async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }), { coreHealth: core });
+    const { service, store, engine, oracle } = setup(async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }), {
+      coreHealth: core,
+    });
     const { contentType, body } = push('down-1');
     const reply = await service.handlePap(contentType, body);
     expect(reply.httpStatus).toBe(200);

@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import {
-  PUSH_STATES,
-  TERMINAL_STATES,
-  canTransition,
-  isPushState,
-  isTerminal,
-  type PushState,
-} from '../../src/push/store/push-state.js';
+import { PUSH_STATES, TERMINAL_STATES, canTransition, isPushState, isTerminal, type PushState } from '../../src/push/store/push-state.js';
 
 describe('push lifecycle (every accepted push ends in exactly one terminal state)', () => {
   it('has exactly the terminal states of the contract', () => {
-    expect([...TERMINAL_STATES].sort()).toEqual(['cancelled', 'delivered', 'expired', 'hand-back-abandoned', 'hand-back-refused', 'handed-back', 'unconfirmed']);
+    expect([...TERMINAL_STATES].sort()).toEqual([
+      'cancelled',
+      'delivered',
+      'expired',
+      'hand-back-abandoned',
+      'hand-back-refused',
+      'handed-back',
+      'unconfirmed',
+    ]);
     expect(isTerminal('accepted')).toBe(false);
     expect(isTerminal('handed-back')).toBe(true);
   });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AgentError } from '../../src/errors.js';
+import type { AgentError } from '../../src/errors.js';
 import type { NewPushRecord } from '../../src/push/store/push-record.js';
 import { PushStore, type PushStoreOptions } from '../../src/push/store/push-store.js';
 import { codeOfAsync } from '../support/error-code.js';
@@ -23,16 +23,19 @@ function newPush(pushId: string): NewPushRecord {
   };
 }
 
-
-const OUTBOX = { kind: 'result-notification' as const, url: 'http://127.0.0.1:9/notify', contentType: 'application/xml', body: Buffer.from('<x/>') };
+const OUTBOX = {
+  kind: 'result-notification' as const,
+  url: 'http://127.0.0.1:9/notify',
+  contentType: 'application/xml',
+  body: Buffer.from('<x/>'),
+};
 
 describe('PushStore group commit (FULL, on a file)', () => {
   let dir: string;
   let path: string;
   let sql: string[];
   let store: PushStore;
-  const open = (opts: PushStoreOptions = {}): PushStore =>
-    PushStore.open(path, { onSql: (s) => sql.push(s), ...opts });
+  const open = (opts: PushStoreOptions = {}): PushStore => PushStore.open(path, { onSql: (s) => sql.push(s), ...opts });
   const begins = (): number => sql.filter((s) => s.startsWith('BEGIN')).length;
   const commits = (): number => sql.filter((s) => s === 'COMMIT').length;
 
@@ -132,10 +135,12 @@ describe('PushStore group commit (FULL, on a file)', () => {
     expect((await queued).state).toBe('accepted');
     // A throwing synchronous body rolls back alone; the queued work it carried still commits.
     const queued2 = store.insertDurable(newPush('q2'));
-    expect(() => store.runInTransaction(() => {
-      store.insert(newPush('q3'));
-      throw new Error('boom');
-    })).toThrow('boom');
+    expect(() =>
+      store.runInTransaction(() => {
+        store.insert(newPush('q3'));
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     expect((await queued2).pushId).toBe('q2');
     expect(store.get('q3')).toBeUndefined();
   });
@@ -168,7 +173,9 @@ describe('PushStore group commit across a crash (SIGKILL)', () => {
     const dbPath = join(dir, 'pushes.sqlite');
     const script = join(dir, 'crash.mts'); // .mts: ESM, so top-level await works
     const storeModule = resolve('src/push/store/push-store.ts');
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
       import { writeSync } from 'node:fs';
       import { PushStore } from ${JSON.stringify(storeModule)};
       const store = PushStore.open(${JSON.stringify(dbPath)});
@@ -177,7 +184,8 @@ describe('PushStore group commit across a crash (SIGKILL)', () => {
       writeSync(1, 'ACKED ' + acked.map((r) => r.pushId).join(',') + '\\n');
       for (let i = 0; i < 20; i++) void store.insertDurable(rec('b' + i)).then(() => writeSync(1, 'LEAK\\n'));
       process.kill(process.pid, 'SIGKILL');
-    `);
+    `,
+    );
     const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
     expect(child.stderr).not.toMatch(/Error/);
     expect(child.signal).toBe('SIGKILL');

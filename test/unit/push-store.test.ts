@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AgentError } from '../../src/errors.js';
 import type { OutboxKind } from '../../src/push/outbox/outbox-item.js';
 import type { NewPushRecord } from '../../src/push/store/push-record.js';
 import { PUSH_STATES, canTransition, isTerminal, type PushState } from '../../src/push/store/push-state.js';
@@ -24,7 +23,6 @@ function newPush(pushId: string, extra: Partial<NewPushRecord> = {}): NewPushRec
     ...extra,
   };
 }
-
 
 describe('PushStore on a SQLite file', () => {
   let dir: string;
@@ -140,12 +138,23 @@ describe('PushStore on a SQLite file', () => {
     store.close();
     store = open();
     const resumable = store.listResumable();
-    expect(resumable.map((r) => [r.pushId, r.state])).toEqual([['r1', 'accepted'], ['r2', 'delivering']]);
+    expect(resumable.map((r) => [r.pushId, r.state])).toEqual([
+      ['r1', 'accepted'],
+      ['r2', 'delivering'],
+    ]);
     expect(resumable[1]?.requestBody.equals(BINARY)).toBe(true);
     expect(store.backlog()).toBe(2);
     expect(store.countsByState()).toEqual({
-      accepted: 1, delivering: 1, 'handing-back': 0, delivered: 0, 'handed-back': 0,
-      'hand-back-refused': 0, 'hand-back-abandoned': 0, expired: 0, cancelled: 1, unconfirmed: 0,
+      accepted: 1,
+      delivering: 1,
+      'handing-back': 0,
+      delivered: 0,
+      'handed-back': 0,
+      'hand-back-refused': 0,
+      'hand-back-abandoned': 0,
+      expired: 0,
+      cancelled: 1,
+      unconfirmed: 0,
     });
     // The light form a restart schedules from: no bodies.
     expect(store.listResumableDue()).toEqual([
@@ -158,7 +167,13 @@ describe('PushStore on a SQLite file', () => {
 
   it('queues an outbox item in the same transaction as the state change', () => {
     store.insert(newPush('o1'));
-    const hb = { kind: 'hand-back' as const, url: 'http://127.0.0.1:1/hb', contentType: 'multipart/related; boundary=x', body: BINARY, headers: { 'x-bearer-hint': 'SMS' } };
+    const hb = {
+      kind: 'hand-back' as const,
+      url: 'http://127.0.0.1:1/hb',
+      contentType: 'multipart/related; boundary=x',
+      body: BINARY,
+      headers: { 'x-bearer-hint': 'SMS' },
+    };
     store.transition('o1', 'handing-back', { bearerHint: 'SMS' }, { outbox: hb });
     const [item] = store.outbox.listForPush('o1');
     expect(item).toMatchObject({ kind: 'hand-back', attempts: 0, nextAttemptAt: clock, headers: { 'x-bearer-hint': 'SMS' } });
@@ -188,7 +203,12 @@ describe('PushStore on a SQLite file', () => {
     store.outbox.markAcknowledged(acked!.id);
     store.transition('old-done', 'handed-back');
     store.insert(newPush('old-owing'));
-    store.transition('old-owing', 'expired', {}, { outbox: { kind: 'result-notification', url: 'http://x/', contentType: 'application/xml', body: BINARY } });
+    store.transition(
+      'old-owing',
+      'expired',
+      {},
+      { outbox: { kind: 'result-notification', url: 'http://x/', contentType: 'application/xml', body: BINARY } },
+    );
     store.insert(newPush('old-open'));
     clock += 10_000;
     store.insert(newPush('young-done'));

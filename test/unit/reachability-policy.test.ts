@@ -44,7 +44,11 @@ function decide(input: Partial<ReachabilityInput>, profile = oma) {
 
 describe('decideReachability: delivery evidence', () => {
   it('hold-down wins over an open push service', () => {
-    const d = decide({ snapshot: fixture('oma-push-open.xml'), holdDownUntil: NOW + 1, lastDelivery: { outcome: 'failed', status: 480, at: NOW - 1 } });
+    const d = decide({
+      snapshot: fixture('oma-push-open.xml'),
+      holdDownUntil: NOW + 1,
+      lastDelivery: { outcome: 'failed', status: 480, at: NOW - 1 },
+    });
     expect(d).toMatchObject({ reachability: 'unreachable', rule: 'hold-down', bearerHint: 'SMS' });
   });
 
@@ -110,7 +114,10 @@ describe('decideReachability: presence documents', () => {
     ['barring active', { barringState: 'active' as const }],
     ['registration terminated', { registrationState: 'terminated' as const }],
     ['basic closed', { basic: 'closed' as const }],
-    ['MESSAGE notsupported', { caps: { methods: { supported: [], notsupported: ['MESSAGE'] }, eventPackages: { supported: [], notsupported: [] }, media: {} } }],
+    [
+      'MESSAGE notsupported',
+      { caps: { methods: { supported: [], notsupported: ['MESSAGE'] }, eventPackages: { supported: [], notsupported: [] }, media: {} } },
+    ],
   ])('a push tuple with %s is blocked → unreachable', (_label, t) => {
     expect(decide({ snapshot: docWith([push(t)]) })).toMatchObject({ reachability: 'unreachable', rule: 'push-service-blocked' });
   });
@@ -139,18 +146,30 @@ describe('decideReachability: presence documents', () => {
   });
 
   it('caps MESSAGE supported is enough even when basic=open is not', () => {
-    const snapshot = docWith([{ basic: 'open', contact: 'sip:u@h', caps: { methods: { supported: ['MESSAGE'], notsupported: [] }, eventPackages: { supported: [], notsupported: [] }, media: {} } }]);
+    const snapshot = docWith([
+      {
+        basic: 'open',
+        contact: 'sip:u@h',
+        caps: { methods: { supported: ['MESSAGE'], notsupported: [] }, eventPackages: { supported: [], notsupported: [] }, media: {} },
+      },
+    ]);
     expect(decide({ snapshot }, ims).rule).toBe('message-capable');
   });
 
   it('MESSAGE notsupported on the only open tuple → unreachable', () => {
-    expect(decide({ snapshot: fixture('caps-message-notsupported.xml') })).toMatchObject({ reachability: 'unreachable', rule: 'all-closed' });
+    expect(decide({ snapshot: fixture('caps-message-notsupported.xml') })).toMatchObject({
+      reachability: 'unreachable',
+      rule: 'all-closed',
+    });
   });
 
   it('all closed, Kamailio closed document and a tel:-only open service → unreachable', () => {
     expect(decide({ snapshot: fixture('all-closed.xml') }).rule).toBe('push-service-blocked');
     expect(decide({ snapshot: fixture('kamailio-publication-removed.xml') }).rule).toBe('all-closed');
-    expect(decide({ snapshot: docWith([{ basic: 'open', contact: 'tel:+15551234' }]) })).toMatchObject({ rule: 'all-closed', bearerHint: 'SMS' });
+    expect(decide({ snapshot: docWith([{ basic: 'open', contact: 'tel:+15551234' }]) })).toMatchObject({
+      rule: 'all-closed',
+      bearerHint: 'SMS',
+    });
   });
 });
 
@@ -169,7 +188,19 @@ describe('bearer hint', () => {
       { basic: 'open', contact: 'mms:+1', priority: 0.9 },
     ]);
     expect(bearerHintFromPresence(both)).toBe('MMS');
-    const lte = docWith([], { devices: [{ id: 'd', networks: [{ id: 'IMS', state: 'terminated' }, { id: 'LTE', state: 'active' }], mobility: [], notes: [] }] });
+    const lte = docWith([], {
+      devices: [
+        {
+          id: 'd',
+          networks: [
+            { id: 'IMS', state: 'terminated' },
+            { id: 'LTE', state: 'active' },
+          ],
+          mobility: [],
+          notes: [],
+        },
+      ],
+    });
     expect(bearerHintFromPresence(lte)).toBe('OTA-HTTP');
   });
 });

@@ -103,7 +103,13 @@ describe('SourceWatchers with a reg-only profile', () => {
     const engine = new FakeEngine();
     const table = new CapabilityTable({ maxUsers: 10, profile });
     const presence = new PresenceWatcher({ engine: engine as unknown as SipEngine, table, profile, logger: silentLogger() });
-    const reg = new PresenceWatcher({ engine: engine as unknown as SipEngine, table, profile, logger: silentLogger(), source: regSource(profile) });
+    const reg = new PresenceWatcher({
+      engine: engine as unknown as SipEngine,
+      table,
+      profile,
+      logger: silentLogger(),
+      source: regSource(profile),
+    });
     const oracle = new SourceWatchers(table, [presence, reg]);
     await oracle.watch([A]);
     await oracle.refresh('sip:bob@127.0.0.1');

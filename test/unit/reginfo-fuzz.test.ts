@@ -44,7 +44,10 @@ const pieces = [
 
 describe('parseReginfo never throws anything but AgentError', () => {
   it('on arbitrary bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => onlyAgentErrors(Buffer.from(bytes))), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => onlyAgentErrors(Buffer.from(bytes))),
+      { numRuns: 300 },
+    );
   });
 
   it('on arbitrary strings and content types', () => {
@@ -86,7 +89,11 @@ describe('applyReginfo over random NOTIFY sequences', () => {
         let view: RegistrationView | undefined;
         for (const s of steps) {
           const before = view;
-          const out = applyReginfo(view, { kind: 'document', version: s.version, state: s.full ? 'full' : 'partial', registrations: [], warnings: [], receivedAt: 0 }, s.cseq);
+          const out = applyReginfo(
+            view,
+            { kind: 'document', version: s.version, state: s.full ? 'full' : 'partial', registrations: [], warnings: [], receivedAt: 0 },
+            s.cseq,
+          );
           if (out.kind === 'applied') {
             if (!s.full && before?.version !== s.version - 1) return false;
             if (before?.cseq !== undefined && s.cseq !== undefined && s.cseq <= before.cseq) return false;

@@ -64,7 +64,12 @@ describe('parseReginfo: RFC 3680 documents', () => {
   });
 
   it('keeps an unknown contact event as a warning, not a failure', () => {
-    const d = parseReginfo(wrap('<registration aor="sip:a@b" id="r" state="active"><contact id="c" state="active" event="teleported"><uri>sip:a@h</uri></contact></registration>'), REGINFO);
+    const d = parseReginfo(
+      wrap(
+        '<registration aor="sip:a@b" id="r" state="active"><contact id="c" state="active" event="teleported"><uri>sip:a@h</uri></contact></registration>',
+      ),
+      REGINFO,
+    );
     expect(d.kind === 'document' && d.registrations[0].contacts[0].event).toBeUndefined();
     expect(d.kind === 'document' && d.warnings[0]).toMatch(/teleported/);
   });
@@ -81,8 +86,18 @@ describe('parseReginfo: refusals (REGINFO_INVALID)', () => {
     ['an unknown document state', wrap('', 'version="1" state="delta"'), REGINFO],
     ['a registration without aor', wrap('<registration id="r" state="active"/>'), REGINFO],
     ['a registration state outside init/active/terminated', wrap('<registration aor="sip:a@b" id="r" state="on"/>'), REGINFO],
-    ['a contact without uri', wrap('<registration aor="sip:a@b" id="r" state="active"><contact id="c" state="active" event="created"/></registration>'), REGINFO],
-    ['a contact state outside active/terminated', wrap('<registration aor="sip:a@b" id="r" state="active"><contact id="c" state="gone" event="created"><uri>sip:a@h</uri></contact></registration>'), REGINFO],
+    [
+      'a contact without uri',
+      wrap('<registration aor="sip:a@b" id="r" state="active"><contact id="c" state="active" event="created"/></registration>'),
+      REGINFO,
+    ],
+    [
+      'a contact state outside active/terminated',
+      wrap(
+        '<registration aor="sip:a@b" id="r" state="active"><contact id="c" state="gone" event="created"><uri>sip:a@h</uri></contact></registration>',
+      ),
+      REGINFO,
+    ],
     ['truncated XML', Buffer.from('<reginfo xmlns="urn:ietf:params:xml:ns:reginfo" version="0" state="full"><registration'), REGINFO],
   ];
   it.each(cases)('refuses %s', (_what, body, contentType) => {
@@ -94,7 +109,9 @@ describe('parseReginfo: refusals (REGINFO_INVALID)', () => {
     const deep = wrap('<x:a xmlns:x="urn:x">'.repeat(20) + '</x:a>'.repeat(20));
     expect(codeOf(() => parseReginfo(deep, REGINFO))).toBe('REGINFO_INVALID');
     const contact = (i: number) => `<contact id="c${i}" state="active" event="created"><uri>sip:a@h${i}</uri></contact>`;
-    const many = wrap(`<registration aor="sip:a@b" id="r" state="active">${Array.from({ length: 10 }, (_, i) => contact(i)).join('')}</registration>`);
+    const many = wrap(
+      `<registration aor="sip:a@b" id="r" state="active">${Array.from({ length: 10 }, (_, i) => contact(i)).join('')}</registration>`,
+    );
     expect(codeOf(() => parseReginfo(many, REGINFO, { maxContacts: 9 }))).toBe('REGINFO_INVALID');
     expect(codeOf(() => parseReginfo(many, REGINFO, { maxContacts: 10 }))).toBeUndefined();
   });

@@ -10,7 +10,12 @@ const contact = (id: string, state: 'active' | 'terminated', expires?: number) =
   params: {},
   ...(expires === undefined ? {} : { expires }),
 });
-const reg = (contacts: Registration['contacts'], state: Registration['state'] = 'active'): Registration => ({ aor: 'sip:u@x', id: 'r', state, contacts });
+const reg = (contacts: Registration['contacts'], state: Registration['state'] = 'active'): Registration => ({
+  aor: 'sip:u@x',
+  id: 'r',
+  state,
+  contacts,
+});
 const docOf = (version: number, state: 'full' | 'partial', registrations: Registration[], receivedAt = 1000): ReginfoDocument => ({
   kind: 'document',
   version,
@@ -75,7 +80,17 @@ describe('applyReginfo: full and partial notifications (RFC 3680 §5.2)', () => 
 
 describe('registration evidence', () => {
   it('keeps active contacts of active registrations, with when each binding runs out', () => {
-    const view = applied(applyReginfo(undefined, docOf(0, 'full', [reg([contact('a', 'active', 60), contact('b', 'terminated')]), { ...reg([contact('z', 'active')], 'terminated'), id: 'r2' }], 1000)));
+    const view = applied(
+      applyReginfo(
+        undefined,
+        docOf(
+          0,
+          'full',
+          [reg([contact('a', 'active', 60), contact('b', 'terminated')]), { ...reg([contact('z', 'active')], 'terminated'), id: 'r2' }],
+          1000,
+        ),
+      ),
+    );
     const evidence = evidenceOf(view);
     expect(evidence.contacts).toEqual([{ uri: 'sip:u@a', expiresAt: 61_000, params: {} }]);
     expect(boundContacts(evidence, 60_999)).toHaveLength(1);

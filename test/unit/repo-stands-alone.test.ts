@@ -10,7 +10,23 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/repo-paths.js';
 
 /** Where the project's own text lives. */
-const ROOTS = ['src', 'test', 'docs', 'bench', 'scripts', 'docker', 'sip-profiles', 'examples', 'types', 'bin', '.ci', 'README.md', 'package.json', 'vitest.config.ts', 'tsconfig.json'];
+const ROOTS = [
+  'src',
+  'test',
+  'docs',
+  'bench',
+  'scripts',
+  'docker',
+  'sip-profiles',
+  'examples',
+  'types',
+  'bin',
+  '.ci',
+  'README.md',
+  'package.json',
+  'vitest.config.ts',
+  'tsconfig.json',
+];
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'data', 'coverage', '.tmp']);
 const BINARY = /\.(wbxml|sqlite|png|jpg|gz|svg)$/i;
 /**
@@ -61,7 +77,8 @@ describe('the repository stands alone', () => {
       const rel = relative(repoRoot, file);
       const lines = readFileSync(file, 'utf8').split('\n');
       lines.forEach((line, index) => {
-        for (const [what, pattern] of OUTSIDE) if (pattern.test(line)) hits.push(`${rel}:${index + 1}: ${what}: ${line.trim().slice(0, 120)}`);
+        for (const [what, pattern] of OUTSIDE)
+          if (pattern.test(line)) hits.push(`${rel}:${index + 1}: ${what}: ${line.trim().slice(0, 120)}`);
       });
     }
     expect(hits).toEqual([]);
@@ -69,7 +86,19 @@ describe('the repository stands alone', () => {
 
   it('the patterns catch what they are meant to', () => {
     const caught = (text: string) => OUTSIDE.some(([, pattern]) => pattern.test(text));
-    for (const text of [`see ${NOTE}.md §2`, `(${LAB}.md)`, `${DIGEST} §3.5`, `../${SHARED}/docs/x`, `${PEERS} §B`, `${STYLE}.md`, `${ISSUE} #8 §4`, `${ISSUE} 6 item 6`, `(${ISSUE}: overload)`, `deviation from ${BRIEF}`, `${DIGEST_CLAUSE}2.1`]) {
+    for (const text of [
+      `see ${NOTE}.md §2`,
+      `(${LAB}.md)`,
+      `${DIGEST} §3.5`,
+      `../${SHARED}/docs/x`,
+      `${PEERS} §B`,
+      `${STYLE}.md`,
+      `${ISSUE} #8 §4`,
+      `${ISSUE} 6 item 6`,
+      `(${ISSUE}: overload)`,
+      `deviation from ${BRIEF}`,
+      `${DIGEST_CLAUSE}2.1`,
+    ]) {
       expect(caught(text), text).toBe(true);
     }
     for (const text of ['docs/standards.md §4.3', 'zod issue.path', 'the first issue', 'RFC 3261 §17.1.1', 'drachtio-server bodies']) {

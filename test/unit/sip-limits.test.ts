@@ -69,7 +69,10 @@ describe('ServerTransactionTable', () => {
   });
 
   const add = (table: ServerTransactionTable, key: string) =>
-    table.add(key, (hooks) => new NonInviteServerTransaction({ reliable: false, timers: DEFAULT_TIMER_VALUES, sendResponse: () => undefined, ...hooks }));
+    table.add(
+      key,
+      (hooks) => new NonInviteServerTransaction({ reliable: false, timers: DEFAULT_TIMER_VALUES, sendResponse: () => undefined, ...hooks }),
+    );
 
   it('is full at the transaction cap, and frees the slot at Timer J', () => {
     const table = new ServerTransactionTable({ maxTransactions: 2, maxResponseBytes: 1_000_000 });
@@ -101,7 +104,11 @@ describe('ServerTransactionTable', () => {
   it('keeps an exact-size copy of the response, not a view of a larger buffer', () => {
     const table = new ServerTransactionTable({ maxTransactions: 10, maxResponseBytes: 1000 });
     const sent: Buffer[] = [];
-    const tx = table.add('a', (hooks) => new NonInviteServerTransaction({ reliable: false, timers: DEFAULT_TIMER_VALUES, sendResponse: (b) => sent.push(b), ...hooks }));
+    const tx = table.add(
+      'a',
+      (hooks) =>
+        new NonInviteServerTransaction({ reliable: false, timers: DEFAULT_TIMER_VALUES, sendResponse: (b) => sent.push(b), ...hooks }),
+    );
     const slab = Buffer.alloc(8192, 0x41);
     tx.respond(200, slab.subarray(0, 16));
     expect(sent[0]!.buffer.byteLength).toBe(16);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { pushEventAppFor } from '../../src/push/omna-app-ids.js';
-import { acceptContactFor, buildPushMessageRequest, estimateRequestBytes, messageTransportFor } from '../../src/push/sip-message-builder.js';
+import {
+  acceptContactFor,
+  buildPushMessageRequest,
+  estimateRequestBytes,
+  messageTransportFor,
+} from '../../src/push/sip-message-builder.js';
 import type { PushSubmission } from '../../src/push/pap/pap-types.js';
 import { loadProfile, validateProfile } from '../../src/profiles/load-profile.js';
 
@@ -18,7 +23,13 @@ function push(appId?: string): PushSubmission {
   };
 }
 const profile = (message: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) =>
-  validateProfile({ name: 't', identity: { uri: 'sip:push@example.com', displayName: 'Push' }, addressing: { homeDomain: 'example.com' }, message, ...extra });
+  validateProfile({
+    name: 't',
+    identity: { uri: 'sip:push@example.com', displayName: 'Push' },
+    addressing: { homeDomain: 'example.com' },
+    message,
+    ...extra,
+  });
 
 describe('pushEventAppFor (OMNA push application ids)', () => {
   it.each([
@@ -64,7 +75,10 @@ describe('buildPushMessageRequest', () => {
   });
 
   it('omits PAI and Accept-Contact when the profile says so, adds extraHeaders, pins the transport', () => {
-    const p = profile({ pAssertedIdentity: false, acceptContact: false, extraHeaders: { 'X-Push': 'yes' } }, { outboundProxy: { host: '127.0.0.1', port: 5070 } });
+    const p = profile(
+      { pAssertedIdentity: false, acceptContact: false, extraHeaders: { 'X-Push': 'yes' } },
+      { outboundProxy: { host: '127.0.0.1', port: 5070 } },
+    );
     const request = buildPushMessageRequest(push(), 'sip:a@example.com', p, { transport: 'tcp' });
     expect(request.headers).toEqual({ 'X-Push': 'yes' });
     expect(request.nextHop).toEqual({ host: '127.0.0.1', port: 5070, transport: 'tcp' });

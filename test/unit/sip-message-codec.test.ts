@@ -48,7 +48,9 @@ describe('message codec', () => {
   });
 
   it('names the missing mandatory header, and builds a tagged 400 with received/rport', () => {
-    const text = sampleRequest(Buffer.alloc(0)).toString('latin1').replace(/Call-ID: [^\r]*\r\n/, '');
+    const text = sampleRequest(Buffer.alloc(0))
+      .toString('latin1')
+      .replace(/Call-ID: [^\r]*\r\n/, '');
     const decoded = decodeMessage(Buffer.from(text, 'latin1'))!;
     expect(missingMandatoryHeader(decoded)).toBe('Missing Call-ID');
     const ok = decodeMessage(sampleRequest(Buffer.alloc(0)))!;

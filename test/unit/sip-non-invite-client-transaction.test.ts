@@ -1,9 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SipRequestError } from '../../src/sip/port.js';
-import {
-  ClientTransactionState,
-  NonInviteClientTransaction,
-} from '../../src/sip/embedded/non-invite-client-transaction.js';
+import { ClientTransactionState, NonInviteClientTransaction } from '../../src/sip/embedded/non-invite-client-transaction.js';
 import { DEFAULT_TIMER_VALUES } from '../../src/sip/embedded/timer-values.js';
 
 /** A fake transport: records the (fake) time of every transmission. */

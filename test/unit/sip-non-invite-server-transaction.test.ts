@@ -1,8 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  NonInviteServerTransaction,
-  ServerTransactionState,
-} from '../../src/sip/embedded/non-invite-server-transaction.js';
+import { NonInviteServerTransaction, ServerTransactionState } from '../../src/sip/embedded/non-invite-server-transaction.js';
 import { DEFAULT_TIMER_VALUES } from '../../src/sip/embedded/timer-values.js';
 
 describe('NonInviteServerTransaction (RFC 3261 §17.2.2)', () => {

@@ -86,11 +86,15 @@ function makeDialog() {
   const notifies: NotifyEvent[] = [];
   const ended: SubscriptionEnded[] = [];
   const refreshed: number[] = [];
-  const dialog = new SubscriptionDialog(options, {
-    onNotify: (n) => notifies.push(n),
-    onEnded: (e) => ended.push(e),
-    onRefreshed: (s) => refreshed.push(s),
-  }, fake.host);
+  const dialog = new SubscriptionDialog(
+    options,
+    {
+      onNotify: (n) => notifies.push(n),
+      onEnded: (e) => ended.push(e),
+      onRefreshed: (s) => refreshed.push(s),
+    },
+    fake.host,
+  );
   return { ...fake, dialog, notifies, ended, refreshed };
 }
 

@@ -38,31 +38,128 @@ const pushClosed = doc([{ basic: 'closed', service: { serviceId: 'org.openmobile
 const personClosed = doc([{ basic: 'open' }], { persons: [{ id: 'p', overridingWillingness: 'closed', activities: [], notes: [] }] });
 const openNoPush = doc([{ basic: 'open' }]);
 
-type Case = [name: string, profile: SipProfile, input: Omit<SourcesInput, 'now'>, reachability: string, rule: string, apps?: string[] | 'any'];
+type Case = [
+  name: string,
+  profile: SipProfile,
+  input: Omit<SourcesInput, 'now'>,
+  reachability: string,
+  rule: string,
+  apps?: string[] | 'any',
+];
 
 // One row per rule of src/capabilities/source-policy.ts (and the fall-backs to the presence policy).
 const cases: Case[] = [
-  ['hold-down beats a registered push contact', ims, { holdDownUntil: NOW + 5000, registration: registered(contact({ [TAG]: '' })) }, 'unreachable', 'hold-down'],
-  ['profile without reg: registration ignored', omaOnly, { registration: nothingPublished, snapshot: pushOpen }, 'reachable', 'push-service-open', ['ua-mms']],
+  [
+    'hold-down beats a registered push contact',
+    ims,
+    { holdDownUntil: NOW + 5000, registration: registered(contact({ [TAG]: '' })) },
+    'unreachable',
+    'hold-down',
+  ],
+  [
+    'profile without reg: registration ignored',
+    omaOnly,
+    { registration: nothingPublished, snapshot: pushOpen },
+    'reachable',
+    'push-service-open',
+    ['ua-mms'],
+  ],
   ['no registration state yet: presence alone', ims, { snapshot: pushOpen }, 'reachable', 'push-service-open', ['ua-mms']],
   ['no registration state, no presence: unknown', ims, {}, 'unknown', 'no-presence'],
-  ['resynchronising after a gap: presence alone', ims, { registration: nothingPublished, registrationResyncing: true }, 'unknown', 'no-presence'],
-  ['delivered after the registration state', ims, { registration: registered(), lastDelivery: { outcome: 'delivered', status: 200, at: NOW - 10 } }, 'reachable', 'delivered'],
-  ['delivered before the registration state went empty', ims, { registration: registered(), lastDelivery: { outcome: 'delivered', status: 200, at: NOW - 500 } }, 'unreachable', 'reg-no-contact'],
+  [
+    'resynchronising after a gap: presence alone',
+    ims,
+    { registration: nothingPublished, registrationResyncing: true },
+    'unknown',
+    'no-presence',
+  ],
+  [
+    'delivered after the registration state',
+    ims,
+    { registration: registered(), lastDelivery: { outcome: 'delivered', status: 200, at: NOW - 10 } },
+    'reachable',
+    'delivered',
+  ],
+  [
+    'delivered before the registration state went empty',
+    ims,
+    { registration: registered(), lastDelivery: { outcome: 'delivered', status: 200, at: NOW - 500 } },
+    'unreachable',
+    'reg-no-contact',
+  ],
   ['no contact bound', ims, { registration: registered() }, 'unreachable', 'reg-no-contact'],
   ['registrar published nothing', lab, { registration: nothingPublished }, 'unreachable', 'reg-no-contact'],
   ['only contact expired by now (no NOTIFY yet)', lab, { registration: registered(contact({}, NOW - 1)) }, 'unreachable', 'reg-no-contact'],
   ['no contact beats open presence', ims, { registration: registered(), snapshot: pushOpen }, 'unreachable', 'reg-no-contact'],
-  ['presence veto: push service closed', ims, { registration: registered(contact({ [TAG]: '"ua-wml"' })), snapshot: pushClosed }, 'unreachable', 'presence-veto'],
-  ['presence veto: overriding willingness closed', lab, { registration: registered(contact()), snapshot: personClosed }, 'unreachable', 'presence-veto'],
-  ['push tag on one of two contacts', ims, { registration: registered(contact(), contact({ [TAG]: '"ua-wml,ua-mms"' })) }, 'reachable', 'reg-push-tag', ['ua-wml', 'ua-mms']],
-  ['push tag without a value accepts any app', ims, { registration: registered(contact({ [TAG]: '' })) }, 'reachable', 'reg-push-tag', 'any'],
-  ['push tag widened by presence apps', ims, { registration: registered(contact({ [TAG]: 'ua-wml' })), snapshot: pushOpen }, 'reachable', 'reg-push-tag', ['ua-wml', 'ua-mms']],
-  ['push tag and open-but-not-push presence (no veto)', ims, { registration: registered(contact({ [TAG]: 'ua-wml' })), snapshot: openNoPush }, 'reachable', 'reg-push-tag', ['ua-wml']],
+  [
+    'presence veto: push service closed',
+    ims,
+    { registration: registered(contact({ [TAG]: '"ua-wml"' })), snapshot: pushClosed },
+    'unreachable',
+    'presence-veto',
+  ],
+  [
+    'presence veto: overriding willingness closed',
+    lab,
+    { registration: registered(contact()), snapshot: personClosed },
+    'unreachable',
+    'presence-veto',
+  ],
+  [
+    'push tag on one of two contacts',
+    ims,
+    { registration: registered(contact(), contact({ [TAG]: '"ua-wml,ua-mms"' })) },
+    'reachable',
+    'reg-push-tag',
+    ['ua-wml', 'ua-mms'],
+  ],
+  [
+    'push tag without a value accepts any app',
+    ims,
+    { registration: registered(contact({ [TAG]: '' })) },
+    'reachable',
+    'reg-push-tag',
+    'any',
+  ],
+  [
+    'push tag widened by presence apps',
+    ims,
+    { registration: registered(contact({ [TAG]: 'ua-wml' })), snapshot: pushOpen },
+    'reachable',
+    'reg-push-tag',
+    ['ua-wml', 'ua-mms'],
+  ],
+  [
+    'push tag and open-but-not-push presence (no veto)',
+    ims,
+    { registration: registered(contact({ [TAG]: 'ua-wml' })), snapshot: openNoPush },
+    'reachable',
+    'reg-push-tag',
+    ['ua-wml'],
+  ],
   ['registration is enough (lab)', lab, { registration: registered(contact()) }, 'reachable', 'reg-registered', 'any'],
-  ['reg-only profile, tag required, contact without tag', regOnly, { registration: registered(contact()) }, 'unreachable', 'reg-not-push-capable'],
-  ['registered without tag, presence says push service open', ims, { registration: registered(contact()), snapshot: pushOpen }, 'reachable', 'push-service-open', ['ua-mms']],
-  ['registered without tag, presence open but not push-capable', ims, { registration: registered(contact()), snapshot: openNoPush }, 'unreachable', 'reg-not-push-capable'],
+  [
+    'reg-only profile, tag required, contact without tag',
+    regOnly,
+    { registration: registered(contact()) },
+    'unreachable',
+    'reg-not-push-capable',
+  ],
+  [
+    'registered without tag, presence says push service open',
+    ims,
+    { registration: registered(contact()), snapshot: pushOpen },
+    'reachable',
+    'push-service-open',
+    ['ua-mms'],
+  ],
+  [
+    'registered without tag, presence open but not push-capable',
+    ims,
+    { registration: registered(contact()), snapshot: openNoPush },
+    'unreachable',
+    'reg-not-push-capable',
+  ],
 ];
 
 describe('decideFromSources: registration state combined with presence', () => {
@@ -75,7 +172,10 @@ describe('decideFromSources: registration state combined with presence', () => {
 
   it('keeps presence’s bearer hint', () => {
     const smsPresence = doc([{ basic: 'open', service: { serviceId: 'org.3gpp.smsip', description: 'SMS' } }]);
-    const decision = decideFromSources({ now: NOW, registration: registered(), snapshot: smsPresence }, { ...ims, handBack: { defaultBearer: 'OTA-HTTP' } });
+    const decision = decideFromSources(
+      { now: NOW, registration: registered(), snapshot: smsPresence },
+      { ...ims, handBack: { defaultBearer: 'OTA-HTTP' } },
+    );
     expect(decision).toMatchObject({ rule: 'reg-no-contact', bearerHint: 'SMS' });
   });
 });

@@ -79,18 +79,21 @@ export class OutboxDispatcher {
   #running = false;
 
   constructor(options: OutboxDispatcherOptions) {
-    const lanes = typeof options.concurrency === 'number'
-      ? { 'hand-back': options.concurrency, 'result-notification': options.concurrency }
-      : options.concurrency;
+    const lanes =
+      typeof options.concurrency === 'number'
+        ? { 'hand-back': options.concurrency, 'result-notification': options.concurrency }
+        : options.concurrency;
     if (KINDS.some((kind) => !(lanes[kind] >= 1))) throw new RangeError('OutboxDispatcher: concurrency must be ≥ 1');
     this.#o = options;
     this.#lanes = lanes;
     this.#log = options.logger.child({ component: 'outbox' });
     this.#ownClient = options.client === undefined;
-    this.#client = options.client ?? new PpgHttpClient({
-      userAgent: options.userAgent ?? 'sip-push-agent',
-      maxSocketsPerOrigin: Math.max(lanes['hand-back'], lanes['result-notification']),
-    });
+    this.#client =
+      options.client ??
+      new PpgHttpClient({
+        userAgent: options.userAgent ?? 'sip-push-agent',
+        maxSocketsPerOrigin: Math.max(lanes['hand-back'], lanes['result-notification']),
+      });
     this.#now = options.now ?? Date.now;
   }
 
@@ -115,7 +118,9 @@ export class OutboxDispatcher {
     let bound: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.#inflight.values()].map((entry) => entry.done)),
-      new Promise<void>((resolve) => { bound = setTimeout(resolve, this.#o.stopTimeoutMs ?? 2000); }),
+      new Promise<void>((resolve) => {
+        bound = setTimeout(resolve, this.#o.stopTimeoutMs ?? 2000);
+      }),
     ]);
     clearTimeout(bound);
     if (this.#ownClient) this.#client.close();
@@ -168,12 +173,10 @@ export class OutboxDispatcher {
   async #attempt(item: OutboxItem): Promise<void> {
     const ac = new AbortController();
     this.#aborts.add(ac);
-    const timer = setTimeout(() => ac.abort(new Error(`timed out after ${this.#o.requestTimeoutMs} ms`)),
-      this.#o.requestTimeoutMs);
+    const timer = setTimeout(() => ac.abort(new Error(`timed out after ${this.#o.requestTimeoutMs} ms`)), this.#o.requestTimeoutMs);
     let response: PpgHttpAnswer;
     try {
-      response = await this.#client.post(item.url, item.contentType, item.body, item.headers, ac.signal,
-        this.#o.maxResponseBytes ?? 65536);
+      response = await this.#client.post(item.url, item.contentType, item.body, item.headers, ac.signal, this.#o.maxResponseBytes ?? 65536);
     } catch (err) {
       if (ac.signal.reason === STOPPING) return; // left due; sent again after start()
       if (err instanceof UnbuildableRequestError) {
@@ -185,7 +188,11 @@ export class OutboxDispatcher {
       clearTimeout(timer);
       this.#aborts.delete(ac);
     }
-    const answer = { status: response.status, body: response.body, ...(response.contentType !== undefined ? { contentType: response.contentType } : {}) };
+    const answer = {
+      status: response.status,
+      body: response.body,
+      ...(response.contentType !== undefined ? { contentType: response.contentType } : {}),
+    };
     const verdict = this.#o.judgeResponse
       ? this.#o.judgeResponse(item, answer)
       : judgePpgAnswer(item.kind, item.pushId, item.attempts, answer);
@@ -203,11 +210,16 @@ export class OutboxDispatcher {
   async #settle(item: OutboxItem, settlement: OutboxSettlement): Promise<void> {
     const { store, onSettled } = this.#o;
     const log = this.#log.child({ outboxId: item.id, pushId: item.pushId, kind: item.kind });
-    const error = settlement.outcome === 'acknowledged' ? undefined
-      : settlement.outcome === 'refused' ? `PAP ${settlement.code} ${settlement.desc}` : settlement.error;
-    const end = (): boolean => settlement.outcome === 'acknowledged'
-      ? store.outbox.markAcknowledged(item.id)
-      : store.outbox.markEnded(item.id, settlement.outcome, scrubSecrets(error as string));
+    const error =
+      settlement.outcome === 'acknowledged'
+        ? undefined
+        : settlement.outcome === 'refused'
+          ? `PAP ${settlement.code} ${settlement.desc}`
+          : settlement.error;
+    const end = (): boolean =>
+      settlement.outcome === 'acknowledged'
+        ? store.outbox.markAcknowledged(item.id)
+        : store.outbox.markEnded(item.id, settlement.outcome, scrubSecrets(error as string));
     try {
       await store.runDurable(() => {
         if (!end()) return;
@@ -224,7 +236,8 @@ export class OutboxDispatcher {
     }
     const fields = { url: safeUrl(item.url), attempts: item.attempts + 1 };
     if (settlement.outcome === 'acknowledged') log.debug({ ...fields, code: settlement.code }, 'outbox: acknowledged');
-    else if (settlement.outcome === 'refused') log.warn({ ...fields, code: settlement.code, desc: settlement.desc }, 'outbox: REFUSED; not sent again');
+    else if (settlement.outcome === 'refused')
+      log.warn({ ...fields, code: settlement.code, desc: settlement.desc }, 'outbox: REFUSED; not sent again');
     else log.error({ ...fields, error: scrubSecrets(settlement.error) }, 'outbox: GAVE UP; not sent again');
   }
 

@@ -99,12 +99,8 @@ export class Outbox {
       `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
        WHERE id = ? AND done_at IS NULL`,
     );
-    this.#park = db.prepare(
-      'UPDATE outbox SET parked_at = ?, last_error = ? WHERE id = ? AND done_at IS NULL',
-    );
-    this.#requeue = db.prepare(
-      'UPDATE outbox SET parked_at = NULL, next_attempt_at = ? WHERE id = ? AND done_at IS NULL',
-    );
+    this.#park = db.prepare('UPDATE outbox SET parked_at = ?, last_error = ? WHERE id = ? AND done_at IS NULL');
+    this.#requeue = db.prepare('UPDATE outbox SET parked_at = NULL, next_attempt_at = ? WHERE id = ? AND done_at IS NULL');
     this.#stats = db.prepare(
       `SELECT
          COALESCE(SUM(done_at IS NULL AND parked_at IS NULL), 0) AS pending,

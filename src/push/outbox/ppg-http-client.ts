@@ -53,9 +53,10 @@ export class PpgHttpClient {
       return found;
     }
     const options = { keepAlive: true, maxSockets: this.#o.maxSocketsPerOrigin, maxFreeSockets: this.#o.maxSocketsPerOrigin };
-    const agent = url.protocol === 'https:'
-      ? new https.Agent({ ...options, ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}) })
-      : new http.Agent(options);
+    const agent =
+      url.protocol === 'https:'
+        ? new https.Agent({ ...options, ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}) })
+        : new http.Agent(options);
     this.#agents.set(origin, agent);
     const max = this.#o.maxOrigins ?? 64;
     while (this.#agents.size > max) {
@@ -85,7 +86,14 @@ export class PpgHttpClient {
    * POSTs `body`; resolves with the answer, rejects with the network error, the abort reason, or an
    * {@link UnbuildableRequestError}. Error messages are scrubbed of credentials.
    */
-  post(rawUrl: string, contentType: string, body: Buffer, extraHeaders: Record<string, string>, signal: AbortSignal, maxBytes: number): Promise<PpgHttpAnswer> {
+  post(
+    rawUrl: string,
+    contentType: string,
+    body: Buffer,
+    extraHeaders: Record<string, string>,
+    signal: AbortSignal,
+    maxBytes: number,
+  ): Promise<PpgHttpAnswer> {
     return new Promise((resolve, reject) => {
       let req: http.ClientRequest;
       try {
@@ -113,11 +121,13 @@ export class PpgHttpClient {
           chunks.push(chunk);
           size += chunk.length;
         });
-        res.on('end', () => resolve({
-          status: res.statusCode ?? 0,
-          contentType: res.headers['content-type'],
-          body: Buffer.concat(chunks).subarray(0, maxBytes),
-        }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: res.headers['content-type'],
+            body: Buffer.concat(chunks).subarray(0, maxBytes),
+          }),
+        );
         res.on('error', (err) => reject(new Error(scrubSecrets(err.message))));
       });
       req.on('error', (err) => {

@@ -87,8 +87,9 @@ export function handBackModel(push: PushSubmission, input: HandBackInput): HandB
   const piBearer = push.qos.bearer?.trim();
   const required = push.qos.bearerRequired && piBearer !== undefined && piBearer.toLowerCase() === bearer.toLowerCase();
   const piNetwork = push.qos.network?.trim();
-  const network = piNetwork ?? (required ? input.network ?? ANY_NETWORK : undefined);
-  if (network !== undefined && !QOS_NAME.test(network)) throw notPossible(`network ${JSON.stringify(network.slice(0, 80))} is not a QoS network name`, 'network');
+  const network = piNetwork ?? (required ? (input.network ?? ANY_NETWORK) : undefined);
+  if (network !== undefined && !QOS_NAME.test(network))
+    throw notPossible(`network ${JSON.stringify(network.slice(0, 80))} is not a QoS network name`, 'network');
   const v2 = input.papVersion !== '1.0';
   return {
     papVersion: input.papVersion,

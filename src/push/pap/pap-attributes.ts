@@ -80,7 +80,11 @@ export function timestampAttribute(element: PapElement, name: string): Date | un
   const millis = match[7] ? Math.floor(Number(match[7]) * 1000) : 0;
   const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second, millis));
   const sameFields =
-    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && date.getUTCHours() === hour && date.getUTCMinutes() === minute;
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute;
   if (!sameFields || second > 59) throw invalid(element, name, `not a valid date-time: ${JSON.stringify(value)}`);
   return date;
 }

@@ -56,7 +56,10 @@ export interface BadMessageInput extends Versioned {
 /** `<badmessage-response>` (PAP 2.0 §9.10) for a request that could not be parsed at all. */
 export function buildBadMessageResponse(input: BadMessageInput): string {
   const max = input.maxFragmentChars ?? 256;
-  const raw = typeof input.badMessageFragment === 'string' ? input.badMessageFragment : input.badMessageFragment.subarray(0, max * 4).toString('utf8');
+  const raw =
+    typeof input.badMessageFragment === 'string'
+      ? input.badMessageFragment
+      : input.badMessageFragment.subarray(0, max * 4).toString('utf8');
   const fragment = Array.from(raw).slice(0, max).join('');
   const attributes = { code: input.code, desc: input.desc ?? describePapCode(input.code), 'bad-message-fragment': fragment };
   return papDocument(xmlElement('badmessage-response', attributes), input.version);
@@ -76,7 +79,11 @@ function addressElements(addresses: readonly string[] | undefined): string[] {
 /** `<cancel-response>` (PAP 2.0 §9.5): one `cancel-result` per outcome. */
 export function buildCancelResponse(input: Versioned & { pushId: string; results: CancelResultInput[] }): string {
   const results = input.results.map((result) =>
-    xmlElement('cancel-result', { code: result.code, desc: result.desc ?? describePapCode(result.code) }, addressElements(result.addresses)),
+    xmlElement(
+      'cancel-result',
+      { code: result.code, desc: result.desc ?? describePapCode(result.code) },
+      addressElements(result.addresses),
+    ),
   );
   return papDocument(xmlElement('cancel-response', { 'push-id': input.pushId }, results), input.version);
 }

@@ -69,12 +69,28 @@ export const PAP_CODE_DESCRIPTIONS: Readonly<Record<PapCodeValue, string>> = {
 export function describePapCode(code: number): string {
   const known = (PAP_CODE_DESCRIPTIONS as Readonly<Record<number, string>>)[code];
   if (known !== undefined) return known;
-  const classes: Record<number, string> = { 1: 'Success', 2: 'Client error', 3: 'Server error', 4: 'Service failure', 5: 'Mobile client aborted' };
+  const classes: Record<number, string> = {
+    1: 'Success',
+    2: 'Client error',
+    3: 'Server error',
+    4: 'Service failure',
+    5: 'Mobile client aborted',
+  };
   return classes[Math.floor(code / 1000)] ?? 'Unknown';
 }
 
 /** PAP message states (statusquery-result / resultnotification-message `message-state`). */
-export const MESSAGE_STATES = ['pending', 'undeliverable', 'delivered', 'expired', 'aborted', 'timeout', 'cancelled', 'rejected', 'unknown'] as const;
+export const MESSAGE_STATES = [
+  'pending',
+  'undeliverable',
+  'delivered',
+  'expired',
+  'aborted',
+  'timeout',
+  'cancelled',
+  'rejected',
+  'unknown',
+] as const;
 export type MessageState = (typeof MESSAGE_STATES)[number];
 
 /** The PAP code the agent answers for an expected failure from the error catalogue. */

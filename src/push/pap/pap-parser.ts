@@ -56,7 +56,8 @@ function contentIdOf(part: MimePart): string | undefined {
 function splitEntities(contentType: string, body: Buffer, options: PapParseOptions): Entities {
   const { mediaType, params } = parseContentType(contentType);
   if (XML_TYPES.has(mediaType)) return { control: { body, charset: params.charset } };
-  if (!mediaType.startsWith('multipart/')) throw invalid(`PAP requests are multipart/related or application/xml, not ${JSON.stringify(mediaType)}`, 'Content-Type');
+  if (!mediaType.startsWith('multipart/'))
+    throw invalid(`PAP requests are multipart/related or application/xml, not ${JSON.stringify(mediaType)}`, 'Content-Type');
   const multipart = parseMultipartRelated(contentType, body, options.multipart);
   const start = multipart.start?.trim().replace(/^<(.*)>$/, '$1');
   const rootIndex = start === undefined ? 0 : multipart.parts.findIndex((part) => contentIdOf(part) === start);
@@ -64,7 +65,8 @@ function splitEntities(contentType: string, body: Buffer, options: PapParseOptio
   const root = multipart.parts[rootIndex];
   const others = multipart.parts.filter((_part, index) => index !== rootIndex);
   const rootType = parseContentType(root.headers['content-type'] ?? 'application/xml');
-  if (!XML_TYPES.has(rootType.mediaType)) throw invalid(`control entity must be application/xml, not ${JSON.stringify(rootType.mediaType)}`, 'control-entity');
+  if (!XML_TYPES.has(rootType.mediaType))
+    throw invalid(`control entity must be application/xml, not ${JSON.stringify(rootType.mediaType)}`, 'control-entity');
   return {
     control: { body: root.body, charset: rootType.params.charset },
     ...(others[0] ? { content: others[0] } : {}),
@@ -106,9 +108,14 @@ function pushContent(part: MimePart | undefined): PushContent {
   if (!contentType) throw invalid('content entity has no Content-Type', 'content.Content-Type');
   // Every content header goes out again: Content-Type in the SIP MESSAGE, all of them in a hand-back part.
   for (const [name, value] of Object.entries(part.headers)) {
-    if (hasControlCharacter(value, true)) throw invalid(`content header ${canonicalHeaderName(name)} contains a control character`, `content.${canonicalHeaderName(name)}`);
+    if (hasControlCharacter(value, true))
+      throw invalid(`content header ${canonicalHeaderName(name)} contains a control character`, `content.${canonicalHeaderName(name)}`);
   }
-  if (!isMediaType(contentType)) throw invalid(`content Content-Type ${JSON.stringify(contentType.slice(0, 80))} is not a media type (type/subtype; name=value)`, 'content.Content-Type');
+  if (!isMediaType(contentType))
+    throw invalid(
+      `content Content-Type ${JSON.stringify(contentType.slice(0, 80))} is not a media type (type/subtype; name=value)`,
+      'content.Content-Type',
+    );
   const appId = part.headers['x-wap-application-id'];
   if (appId !== undefined) pushEventAppFor(appId); // PAP_INVALID unless it can be an Accept-Contact feature-tag value
   return { contentType, headers: { ...part.headers }, body: part.body };

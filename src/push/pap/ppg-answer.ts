@@ -31,7 +31,10 @@ const EXPECTED = { 'hand-back': 'push-response', 'result-notification': 'resultn
 
 /** A description as the other side wrote it, made safe for logs, the store and a PAP attribute. */
 function cleanDesc(desc: string | undefined, code: number): string {
-  const text = (desc ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 200);
+  const text = (desc ?? '')
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, 200);
   return text === '' ? describePapCode(code) : text;
 }
 
@@ -39,12 +42,7 @@ function cleanDesc(desc: string | undefined, code: number): string {
  * Judges one answer. `previousAttempts` is how many earlier POSTs of the same item were made (a 2007 on
  * a repeat is our own earlier copy).
  */
-export function judgePpgAnswer(
-  kind: keyof typeof EXPECTED,
-  pushId: string,
-  previousAttempts: number,
-  answer: PpgAnswer,
-): PpgAnswerVerdict {
+export function judgePpgAnswer(kind: keyof typeof EXPECTED, pushId: string, previousAttempts: number, answer: PpgAnswer): PpgAnswerVerdict {
   const { status } = answer;
   if (status >= 500 || status === 408 || status === 429) return { verdict: 'retry', error: `HTTP ${status}` };
   let parsed;

@@ -123,7 +123,11 @@ export class PushStore {
   private constructor(db: Database, now: () => number, maxBatch: number) {
     this.#db = db;
     this.#now = now;
-    this.#batch = new GroupCommit((fn) => db.transaction(fn).immediate(), () => db.inTransaction, maxBatch);
+    this.#batch = new GroupCommit(
+      (fn) => db.transaction(fn).immediate(),
+      () => db.inTransaction,
+      maxBatch,
+    );
     this.outbox = new Outbox(db, now);
     const nonTerminal = `state NOT IN (${TERMINAL_LIST})`;
     this.#stmt = {
@@ -139,16 +143,10 @@ export class PushStore {
            pap_code = COALESCE(?, pap_code), sip_attempts = sip_attempts + ?
          WHERE push_id = ? AND state = ?`,
       ),
-      history: db.prepare(
-        'SELECT from_state, to_state, at, detail FROM push_history WHERE push_id = ? ORDER BY seq',
-      ),
-      addHistory: db.prepare(
-        'INSERT INTO push_history (push_id, from_state, to_state, at, detail) VALUES (?, ?, ?, ?, ?)',
-      ),
+      history: db.prepare('SELECT from_state, to_state, at, detail FROM push_history WHERE push_id = ? ORDER BY seq'),
+      addHistory: db.prepare('INSERT INTO push_history (push_id, from_state, to_state, at, detail) VALUES (?, ?, ?, ?, ?)'),
       resumable: db.prepare(`SELECT * FROM pushes WHERE ${nonTerminal} ORDER BY created_at, push_id`),
-      resumableDue: db.prepare(
-        `SELECT push_id, state, deliver_after FROM pushes WHERE ${nonTerminal} ORDER BY created_at, push_id`,
-      ),
+      resumableDue: db.prepare(`SELECT push_id, state, deliver_after FROM pushes WHERE ${nonTerminal} ORDER BY created_at, push_id`),
       counts: db.prepare('SELECT state, COUNT(*) AS n FROM pushes GROUP BY state'),
       backlog: db.prepare(`SELECT COUNT(*) AS n FROM pushes WHERE ${nonTerminal}`),
       // Terminal, older than the retention, and owing the PPG nothing (no undone outbox row).
@@ -216,9 +214,7 @@ export class PushStore {
   }
 
   /** {@link transition} (state, history and outbox rows atomically) through the group commit. */
-  transitionDurable(
-    pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {},
-  ): Promise<PushRecord> {
+  transitionDurable(pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {}): Promise<PushRecord> {
     return this.runDurable(() => this.transition(pushId, to, detail, opts));
   }
 
@@ -238,16 +234,25 @@ export class PushStore {
     return this.runInTransaction(() => {
       try {
         this.#stmt.insert.run(
-          rec.pushId, rec.address, rec.aor ?? null, rec.requestContentType, rec.requestBody,
-          rec.deliverAfter ?? null, rec.deliverBefore ?? null, rec.notifyTo ?? null,
-          rec.source ?? 'pap', rec.submittedBy ?? null, now, now,
-          rec.messageIdentity?.callId ?? null, rec.messageIdentity?.fromTag ?? null, rec.messageIdentity?.cseq ?? null,
+          rec.pushId,
+          rec.address,
+          rec.aor ?? null,
+          rec.requestContentType,
+          rec.requestBody,
+          rec.deliverAfter ?? null,
+          rec.deliverBefore ?? null,
+          rec.notifyTo ?? null,
+          rec.source ?? 'pap',
+          rec.submittedBy ?? null,
+          now,
+          now,
+          rec.messageIdentity?.callId ?? null,
+          rec.messageIdentity?.fromTag ?? null,
+          rec.messageIdentity?.cseq ?? null,
         );
       } catch (err) {
         if (!isPrimaryKeyViolation(err)) throw err;
-        throw new AgentError(
-          ErrorCodes.DUPLICATE_PUSH_ID, `push-id ${rec.pushId} already exists`, 'push-id', { cause: err },
-        );
+        throw new AgentError(ErrorCodes.DUPLICATE_PUSH_ID, `push-id ${rec.pushId} already exists`, 'push-id', { cause: err });
       }
       this.#stmt.addHistory.run(rec.pushId, null, 'accepted', now, '{}');
       return this.#mustGet(rec.pushId);
@@ -259,24 +264,29 @@ export class PushStore {
    * `opts.outbox` POSTs in the same transaction. Throws `PUSH_NOT_FOUND`, or `PUSH_STATE_CONFLICT` for
    * an edge {@link canTransition} forbids or a failed `expectedFrom` guard.
    */
-  transition(
-    pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {},
-  ): PushRecord {
+  transition(pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {}): PushRecord {
     return this.runInTransaction(() => {
       const from = this.#mustGet(pushId).state;
       const expected = opts.expectedFrom === undefined ? undefined : [opts.expectedFrom].flat();
       if (expected && !expected.includes(from)) {
-        throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT,
-          `push ${pushId} is ${from}, expected ${expected.join('|')}`, 'state');
+        throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId} is ${from}, expected ${expected.join('|')}`, 'state');
       }
       if (!canTransition(from, to)) {
-        throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT,
-          `push ${pushId}: ${from} → ${to} is not allowed`, 'state');
+        throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId}: ${from} → ${to} is not allowed`, 'state');
       }
       const now = this.#now();
       // Each move to `delivering` is one MESSAGE send that may leave (sip_attempts; see schema.ts).
-      const changed = this.#stmt.update.run(to, now, detail.reason ?? null, detail.bearerHint ?? null,
-        detail.sipStatus ?? null, detail.papCode ?? null, to === 'delivering' ? 1 : 0, pushId, from).changes;
+      const changed = this.#stmt.update.run(
+        to,
+        now,
+        detail.reason ?? null,
+        detail.bearerHint ?? null,
+        detail.sipStatus ?? null,
+        detail.papCode ?? null,
+        to === 'delivering' ? 1 : 0,
+        pushId,
+        from,
+      ).changes;
       if (changed !== 1) {
         throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId} changed concurrently`, 'state');
       }

@@ -74,7 +74,8 @@ export class WriteRetry {
   /** A write outside {@link run} failed (e.g. an intake insert): start probing for recovery. */
   noteFailure(err: unknown): void {
     if (!isStorageError(err)) return;
-    if (this.#writable) this.#options.logger.error({ err }, 'push store cannot write: outcomes are held and retried, intake refused (4001)');
+    if (this.#writable)
+      this.#options.logger.error({ err }, 'push store cannot write: outcomes are held and retried, intake refused (4001)');
     this.#writable = false;
     this.#startProbe();
   }

@@ -140,7 +140,8 @@ export class DrachtioEngine implements SipEngine, DrachtioSubscriptionHost {
       };
       // Once written to drachtio-server the request may be sent even if the connection drops before
       // srf's callback: a loss then leaves its fate unknown (requestLeft).
-      const lost = (reason: string): void => fail(new SipRequestError('transport', `drachtio connection lost: ${reason}`, { requestLeft: true }));
+      const lost = (reason: string): void =>
+        fail(new SipRequestError('transport', `drachtio connection lost: ${reason}`, { requestLeft: true }));
       // drachtio-server runs Timer F and answers 408 itself; this only guards a lost response.
       const guard = setTimeout(() => fail(new SipRequestError('timeout', `no final response to ${method}`)), 64 * this.t1Ms + 5000);
       this.pending.add(lost);

@@ -1,12 +1,6 @@
 import type Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
-import {
-  SipRequestError,
-  type NotifyEvent,
-  type SipSubscription,
-  type SubscribeOptions,
-  type SubscriptionDelegate,
-} from '../port.js';
+import { SipRequestError, type NotifyEvent, type SipSubscription, type SubscribeOptions, type SubscriptionDelegate } from '../port.js';
 import { parseDeltaSeconds, parseSubscriptionState } from '../subscription-state.js';
 import { SubscriberLifecycle, type SubscribeAnswer } from '../subscriber-lifecycle.js';
 import { bodyBytes } from './text-body.js';
@@ -132,7 +126,8 @@ export class DrachtioSubscription extends SubscriberLifecycle implements SipSubs
         this.establishing = false;
         if (this.ended) {
           // Ended (stopped/unsubscribed) while the SUBSCRIBE was in flight: end the new dialog too.
-          if (dialog) dialog.request({ method: 'SUBSCRIBE', headers: { Event: this.options.event, Expires: '0' } }, () => srf.removeDialog(dialog));
+          if (dialog)
+            dialog.request({ method: 'SUBSCRIBE', headers: { Event: this.options.event, Expires: '0' } }, () => srf.removeDialog(dialog));
           return;
         }
         if (err || !dialog) return this.onEstablishFailed(err, expires, mayRetry423);
@@ -220,7 +215,6 @@ export class DrachtioSubscription extends SubscriberLifecycle implements SipSubs
       }
     });
   }
-
 }
 
 function safeSend(res: Srf.SrfResponse, status: number, reason?: string): void {

@@ -11,7 +11,6 @@ import {
   type ListenAddress,
   type OutOfDialogRequest,
   type SipEngine,
-  type SipEngineStats,
   type SipFinalResponse,
   type SipSubscription,
   type SipTransport,
@@ -421,7 +420,12 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
  * How to answer `request`, resolved now and holding only that: UDP → the RFC 3581 destination from
  * `binding`; TCP → the same connection, else a new one to the source and the Via port (§18.2.2).
  */
-function responder(request: DecodedMessage, frame: InboundFrame, binding: SipTransportBinding | undefined, logger: Logger): (bytes: Buffer) => void {
+function responder(
+  request: DecodedMessage,
+  frame: InboundFrame,
+  binding: SipTransportBinding | undefined,
+  logger: Logger,
+): (bytes: Buffer) => void {
   const failed = (error: unknown): void => logger.debug({ err: error }, 'response send failed');
   if (frame.source.transport === 'udp' && binding) {
     const destination = udpResponseDestination(request, frame.source);

@@ -40,7 +40,10 @@ export function rawHeaders(headerBlock: string): Record<string, string[]> {
     if (colon <= 0) continue;
     const short = line.slice(0, colon).trim().toLowerCase();
     const name = COMPACT_NAMES[short] ?? short;
-    const value = line.slice(colon + 1).replace(/\r\n[ \t]+/g, ' ').trim();
+    const value = line
+      .slice(colon + 1)
+      .replace(/\r\n[ \t]+/g, ' ')
+      .trim();
     (headers[name] ??= []).push(value);
   }
   return headers;
@@ -58,11 +61,11 @@ export function decodeMessage(data: Buffer): DecodedMessage | undefined {
   const headerBlock = data.subarray(start, end).toString('latin1');
   let message: sip.Message | undefined;
   try {
-    message = sip.parse(headerBlock + '\r\n\r\n');
+    message = sip.parse(`${headerBlock}\r\n\r\n`);
   } catch {
     return undefined;
   }
-  if (!message || !message.headers) return undefined;
+  if (!message?.headers) return undefined;
   const rest = data.subarray(end + HEADER_END.length);
   const declared = message.headers['content-length'];
   let body: Buffer;

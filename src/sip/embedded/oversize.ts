@@ -35,7 +35,10 @@ export function measureMessage(data: Buffer): MessageSize {
 export function responseHeadersOnly(data: Buffer, maxBytes: number): Buffer | undefined {
   const end = data.indexOf(HEADER_END);
   if (end < 0) return undefined;
-  const lines = data.subarray(0, end).toString('latin1').split(/\r\n(?![ \t])/);
+  const lines = data
+    .subarray(0, end)
+    .toString('latin1')
+    .split(/\r\n(?![ \t])/);
   const kept = [lines[0] ?? ''];
   let size = kept[0]!.length;
   for (const line of lines.slice(1)) {
@@ -45,5 +48,5 @@ export function responseHeadersOnly(data: Buffer, maxBytes: number): Buffer | un
     if (size > maxBytes) return undefined;
     kept.push(line);
   }
-  return Buffer.from(kept.join('\r\n') + '\r\n\r\n', 'latin1');
+  return Buffer.from(`${kept.join('\r\n')}\r\n\r\n`, 'latin1');
 }

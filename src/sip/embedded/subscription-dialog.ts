@@ -232,7 +232,12 @@ export class SubscriptionDialog extends SubscriberLifecycle<RefreshAnswer> imple
 
 /** Splits `<a>, <b>;p` into entries (commas inside <> are not separators). */
 function splitNameAddrList(value: string): string[] {
-  return value.match(/(?:[^,<]|<[^>]*>)+/g)?.map((s) => s.trim()).filter(Boolean) ?? [];
+  return (
+    value
+      .match(/(?:[^,<]|<[^>]*>)+/g)
+      ?.map((s) => s.trim())
+      .filter(Boolean) ?? []
+  );
 }
 
 /** The next hop named by a SIP URI (RFC 3263 simplified: host, port or 5060, `transport` param). */

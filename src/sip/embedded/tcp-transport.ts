@@ -176,7 +176,10 @@ export class TcpTransport implements SipTransportBinding {
       clearTimeout(deadline);
       deadline = setTimeout(() => {
         this.messageTimeouts += 1;
-        this.events.onJunk('TCP message not complete within the deadline', { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
+        this.events.onJunk('TCP message not complete within the deadline', {
+          host: socket.remoteAddress ?? '',
+          port: socket.remotePort ?? 0,
+        });
         socket.destroy();
       }, this.tcpLimits.messageTimeoutMs);
     };

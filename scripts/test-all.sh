@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README: `npm test`). Installs the real peers the tests drive when they are
-# missing (Debian packages: kamailio + presence modules, sip-tester for sipp, tcpdump), type-checks
+# missing (Debian packages: kamailio + presence modules, sip-tester for sipp, tcpdump, postgresql and
+# redis-server for the cluster store and table), type-checks
 # under strict, then runs every vitest suite. Tests whose component is absent print why they skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,9 +11,15 @@ command -v kamailio >/dev/null 2>&1 || need+=(kamailio kamailio-presence-modules
 [ -e /usr/lib/x86_64-linux-gnu/kamailio/modules/presence.so ] || ls /usr/lib/*/kamailio/modules/presence.so >/dev/null 2>&1 || need+=(kamailio-presence-modules)
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "test-all: installing ${need[*]} from Debian packages"
+    # The tests start private PostgreSQL clusters; the package's own system-wide cluster is not wanted.
+    if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+      mkdir -p /etc/postgresql-common && echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf
+    fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   elif command -v sudo >/dev/null 2>&1; then

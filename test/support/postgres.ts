@@ -1,0 +1,165 @@
+/**
+ * A private PostgreSQL server for a test file: `initdb` into a fresh temp dir, `postgres` in the foreground
+ * on 127.0.0.1 and a free port (its Unix socket in the same dir), stopped by pid. PostgreSQL refuses to
+ * run as root, so under root the cluster is created and run as the unprivileged `nobody` user (the temp
+ * dir is handed to it); otherwise as the current user. Needs the Debian package `postgresql` (its
+ * binaries live in /usr/lib/postgresql/<major>/bin, not on PATH). See test/support/README.md.
+ */
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { groupAlive, processStartSeq, terminateGroup, trackProcess, untrackProcess } from './cleanup.js';
+import { freePort } from './ports.js';
+import { makeTempDir } from './repo-paths.js';
+
+const LOG_LIMIT = 1024 * 1024;
+
+export interface PostgresHandle {
+  readonly host: string;
+  readonly port: number;
+  /** `postgres://postgres@127.0.0.1:<port>/postgres` — trust auth on loopback, private to this instance. */
+  readonly url: string;
+  readonly dataDir: string;
+  readonly pid: number;
+  /** Fast shutdown (SIGINT), then SIGKILL; resolves when the server is gone. */
+  stop(): Promise<void>;
+  /** Stop (fast) and start again on the same port and data: what a failover or a restart looks like to a client. */
+  restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT the whole server: connections hang without being refused. */
+  pause(): void;
+  resume(): void;
+  logs(): string;
+}
+
+/** The newest installed PostgreSQL's bin directory, or undefined. */
+export function postgresBinDir(): string | undefined {
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base)) return undefined;
+  const majors = readdirSync(base)
+    .filter((d) => /^\d+$/.test(d) && existsSync(join(base, d, 'bin', 'postgres')))
+    .sort((a, b) => Number(b) - Number(a));
+  return majors[0] ? join(base, majors[0], 'bin') : undefined;
+}
+
+/** Why PostgreSQL tests cannot run here, or undefined when they can. */
+export function postgresMissingReason(): string | undefined {
+  const bin = postgresBinDir();
+  if (!bin) return 'PostgreSQL server not installed (Debian package `postgresql`)';
+  if (process.getuid?.() === 0 && spawnSync('id', ['-u', 'nobody']).status !== 0)
+    return 'running as root and no `nobody` user to run PostgreSQL as';
+  return undefined;
+}
+
+function asServerUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).trim());
+  return { uid, gid };
+}
+
+/** Create a cluster and start it; resolves once it accepts connections (pg_isready). */
+export async function startPostgres(options: { host?: string; port?: number; startTimeoutMs?: number } = {}): Promise<PostgresHandle> {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error(postgresMissingReason());
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? (await freePort(host));
+  const dir = makeTempDir('postgres');
+  const dataDir = join(dir, 'data');
+  const user = asServerUser();
+  if (user) {
+    chmodSync(dir, 0o755);
+    chownSync(dir, user.uid, user.gid);
+  }
+  const initdb = spawnSync(
+    join(bin, 'initdb'),
+    ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'],
+    { encoding: 'utf8', ...(user ?? {}) },
+  );
+  if (initdb.status !== 0) throw new Error(`initdb failed: ${initdb.stderr || initdb.stdout}`);
+
+  let log = '';
+  const append = (chunk: Buffer) => {
+    log += chunk.toString('utf8');
+    if (log.length > LOG_LIMIT) log = log.slice(-LOG_LIMIT / 2);
+  };
+  const serverArgs = [
+    '-D',
+    dataDir,
+    '-h',
+    host,
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    // Test speed over durability of the test database itself; the agent's own commits are still real.
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=on',
+    '-c',
+    'max_connections=200',
+  ];
+
+  async function launch(startedAs?: number): Promise<ChildProcess> {
+    const proc = spawn(join(bin!, 'postgres'), serverArgs, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(user ?? {}) });
+    proc.stdout?.on('data', append);
+    proc.stderr?.on('data', append);
+    const pid = proc.pid;
+    if (pid === undefined) throw new Error('postgres did not spawn');
+    trackProcess({ name: 'postgres', pid, stop: () => terminateGroup(pid) }, startedAs);
+    let exited = false;
+    proc.once('exit', () => {
+      exited = true;
+    });
+    const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
+    while (Date.now() < deadline && !exited) {
+      const ready = spawnSync(join(bin!, 'pg_isready'), ['-h', host, '-p', String(port), '-U', 'postgres', '-t', '1'], {
+        encoding: 'utf8',
+      });
+      if (ready.status === 0) return proc;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await terminateGroup(pid);
+    untrackProcess(pid);
+    throw new Error(`postgres did not become ready on ${host}:${port} (exited: ${exited})\n${log.slice(-4000)}`);
+  }
+
+  let child = await launch();
+
+  async function stop(): Promise<void> {
+    const pid = child.pid;
+    if (pid === undefined) return;
+    if (groupAlive(pid)) {
+      // SIGINT is PostgreSQL's "fast shutdown": abort transactions, disconnect clients, stop cleanly.
+      process.kill(-pid, 'SIGCONT');
+      process.kill(pid, 'SIGINT');
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && groupAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+    }
+    await terminateGroup(pid);
+    untrackProcess(pid);
+  }
+
+  return {
+    host,
+    port,
+    url: `postgres://postgres@${host}:${port}/postgres`,
+    dataDir,
+    get pid() {
+      return child.pid ?? -1;
+    },
+    stop,
+    async restart() {
+      const startedAs = processStartSeq(child.pid ?? -1);
+      await stop();
+      child = await launch(startedAs);
+    },
+    pause() {
+      if (child.pid) process.kill(-child.pid, 'SIGSTOP');
+    },
+    resume() {
+      if (child.pid) process.kill(-child.pid, 'SIGCONT');
+    },
+    logs: () => log,
+  };
+}

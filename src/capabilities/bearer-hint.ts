@@ -11,7 +11,7 @@
  *
  * The hint is always the best *non-SIP* bearer, so the same hint serves when SIP delivery fails later.
  */
-import type { PresenceDocument, PresenceTuple } from '../presence/presence-snapshot.js';
+import type { PresenceDocument, PresenceTuple } from './presence-snapshot.js';
 
 export const BEARER_HINTS = ['SMS', 'MMS', 'OTA-HTTP', 'OTA-WSP', 'SIP'] as const;
 export type BearerHint = (typeof BEARER_HINTS)[number];

@@ -2,8 +2,8 @@
  * One user's capability entry: the evidence the table holds (presence, deliveries, refusals) and how it
  * ages. The table owns entries; the policy reads the fresh part of one through {@link policyInput}.
  */
-import type { PresenceDocument, PresenceSnapshot } from '../presence/presence-snapshot.js';
-import type { RegistrationEvidence } from '../registration/registration-evidence.js';
+import type { PresenceDocument, PresenceSnapshot } from './presence-snapshot.js';
+import type { RegistrationEvidence } from './registration-evidence.js';
 import type { LastDelivery, ReachabilityDecision } from './reachability-policy.js';
 import type { SourcesInput } from './source-policy.js';
 

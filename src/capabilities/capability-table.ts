@@ -20,9 +20,9 @@
  * failed, recorded with its blame, no hold-down.
  */
 import { LRUCache } from 'lru-cache';
-import type { PresenceSnapshot } from '../presence/presence-snapshot.js';
+import type { PresenceSnapshot } from './presence-snapshot.js';
 import type { SipProfile } from '../profiles/schema.js';
-import type { RegistrationEvidence } from '../registration/registration-evidence.js';
+import type { RegistrationEvidence } from './registration-evidence.js';
 import {
   entryExpiresAt,
   entryView,

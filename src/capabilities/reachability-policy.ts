@@ -32,7 +32,7 @@
  * `acceptedApps`: push app ids advertised by usable push tuples (see `PresenceTuple.pushApps`), or `'any'`
  * when none are advertised or nothing is known.
  */
-import type { PresenceSnapshot, PresenceTuple } from '../presence/presence-snapshot.js';
+import type { PresenceSnapshot, PresenceTuple } from './presence-snapshot.js';
 import type { SipProfile } from '../profiles/schema.js';
 import { bearerHintFromPresence } from './bearer-hint.js';
 import type { DeliveryBlame } from './failure-attribution.js';

@@ -24,7 +24,7 @@
  * The bearer hint is presence's (or the profile default) in every case.
  */
 import type { SipProfile } from '../profiles/schema.js';
-import { boundContacts, pushAppsOfContact, type RegistrationEvidence } from '../registration/registration-evidence.js';
+import { boundContacts, pushAppsOfContact, type RegistrationEvidence } from './registration-evidence.js';
 import { decideReachability, type ReachabilityDecision, type ReachabilityInput, type ReachabilityRule } from './reachability-policy.js';
 
 export interface SourcesInput extends ReachabilityInput {

@@ -14,8 +14,8 @@ import type {
   ServiceCaps,
   ServiceDescription,
   SupportedSet,
-} from './presence-snapshot.js';
-import { childNamed, childrenNamed, descendants, type XmlElement } from './xml-element-tree.js';
+} from '../capabilities/presence-snapshot.js';
+import { childNamed, childrenNamed, descendants, type XmlElement } from '../lib/xml/xml-element-tree.js';
 
 /** Collects tolerated oddities while reading. */
 export type WarningSink = (warning: string) => void;

@@ -18,8 +18,8 @@ import { AgentError, ErrorCodes } from '../errors.js';
 import { readDevice, readPerson, readTuple } from './pidf-elements.js';
 import { PidfNs } from './pidf-namespaces.js';
 import { newestTimestamp, presenceDigest } from './presence-digest.js';
-import type { PresenceSnapshot } from './presence-snapshot.js';
-import { buildElementTree, childrenNamed, XmlTreeError, type XmlElement } from './xml-element-tree.js';
+import type { PresenceSnapshot } from '../capabilities/presence-snapshot.js';
+import { buildElementTree, childrenNamed, XmlTreeError, type XmlElement } from '../lib/xml/xml-element-tree.js';
 
 export interface PresenceParseOptions {
   /** Largest body accepted, in bytes (default 64 KiB). */

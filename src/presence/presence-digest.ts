@@ -9,7 +9,7 @@
  * §4.1.7) or of a version attribute gives another.
  */
 import { createHash } from 'node:crypto';
-import type { XmlElement } from './xml-element-tree.js';
+import type { XmlElement } from '../lib/xml/xml-element-tree.js';
 
 function canonical(el: XmlElement, out: string[]): void {
   out.push('<', el.ns, '|', el.local);

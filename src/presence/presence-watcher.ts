@@ -33,7 +33,7 @@ import {
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../lib/backoff.js';
 import { ConcurrencyLimiter, type TaskPriority } from '../lib/concurrency-limiter.js';
 import { stepAfterEnd, stepAfterSubscribeError, type NextStep } from './resubscribe-policy.js';
-import { presenceSource, type WatchSource } from './watch-source.js';
+import { presenceSource, type WatchSource } from '../watch/watch-source.js';
 import { readWatchList } from './watch-list.js';
 import { WATCH_PHASES, WatchedUser, type WatchPhase } from './watched-user.js';
 

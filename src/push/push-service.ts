@@ -38,7 +38,7 @@ import {
 import { parsePapRequest } from './pap/pap-parser.js';
 import type { PapVersion, PushSubmission } from './pap/pap-types.js';
 import { papStateView } from './push-outcomes.js';
-import type { ReachabilityOracle } from './reachability-oracle.js';
+import type { ReachabilityOracle } from '../capabilities/reachability-oracle.js';
 import { buildPushMessageRequest, estimateRequestBytes, messageTransportFor } from './sip-message-builder.js';
 import type { PushRecord, PushSource } from './store/push-record.js';
 import { isTerminal, type PushState } from './store/push-state.js';

@@ -1,8 +1,8 @@
-import type { WatchSource } from '../presence/watch-source.js';
+import type { WatchSource } from '../watch/watch-source.js';
 import type { SipProfile } from '../profiles/schema.js';
 import type { NotifyEvent } from '../sip/port.js';
 import { parseReginfo } from './reginfo-parser.js';
-import { evidenceOf } from './registration-evidence.js';
+import { evidenceOf } from '../capabilities/registration-evidence.js';
 import { applyReginfo, type RegistrationView } from './registration-sequence.js';
 
 /** The CSeq number of a NOTIFY (RFC 3261 §20.16), when readable. */

@@ -11,7 +11,7 @@
  * Elements of other namespaces (GRUU `pub-gruu`, vendor data) are skipped (RFC 3680 §5.4 allows them).
  */
 import { AgentError, ErrorCodes } from '../errors.js';
-import { buildElementTree, childNamed, childrenNamed, XmlTreeError, type XmlElement } from '../presence/xml-element-tree.js';
+import { buildElementTree, childNamed, childrenNamed, XmlTreeError, type XmlElement } from '../lib/xml/xml-element-tree.js';
 import {
   CONTACT_EVENTS,
   REGINFO_NS,

@@ -14,7 +14,7 @@ import { createMetrics } from '../../src/ops/metrics.js';
 import { readinessChecks } from '../../src/ops/readiness.js';
 import { PresenceWatcher } from '../../src/presence/presence-watcher.js';
 import { loadProfile } from '../../src/profiles/load-profile.js';
-import type { ReachabilityOracle, ReachabilityVerdict } from '../../src/push/reachability-oracle.js';
+import type { ReachabilityOracle, ReachabilityVerdict } from '../../src/capabilities/reachability-oracle.js';
 import { PushService } from '../../src/push/push-service.js';
 import { PushStore } from '../../src/push/store/push-store.js';
 import { createEmbeddedEngine } from '../../src/sip/embedded/embedded-engine.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CapabilityTable, type EvictionReason } from '../../src/capabilities/capability-table.js';
 import { parsePresence } from '../../src/presence/pidf-parser.js';
-import type { PresenceSnapshot } from '../../src/presence/presence-snapshot.js';
+import type { PresenceSnapshot } from '../../src/capabilities/presence-snapshot.js';
 import { loadProfile } from '../../src/profiles/load-profile.js';
 
 const profile = loadProfile('kamailio-lab'); // ttl 600 s, hold-down 60 s, basicOpenIsEnough

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parsePresence } from '../../src/presence/pidf-parser.js';
-import type { PresenceDocument, PresenceSnapshot } from '../../src/presence/presence-snapshot.js';
+import type { PresenceDocument, PresenceSnapshot } from '../../src/capabilities/presence-snapshot.js';
 import { codeOf } from '../support/error-code.js';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/pidf/${name}`, import.meta.url));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePresence } from '../../src/presence/pidf-parser.js';
-import type { PresenceDocument } from '../../src/presence/presence-snapshot.js';
+import type { PresenceDocument } from '../../src/capabilities/presence-snapshot.js';
 
 const doc = (xml: string): PresenceDocument => {
   const s = parsePresence(Buffer.from(xml), 'application/pidf+xml');

@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/lib/logger.js';
 import { loadProfile } from '../../src/profiles/load-profile.js';
 import type { SipProfile } from '../../src/profiles/schema.js';
 import { PushService } from '../../src/push/push-service.js';
-import type { DeliveryReport, ReachabilityOracle, ReachabilityVerdict } from '../../src/push/reachability-oracle.js';
+import type { DeliveryReport, ReachabilityOracle, ReachabilityVerdict } from '../../src/capabilities/reachability-oracle.js';
 import { PushStore } from '../../src/push/store/push-store.js';
 import {
   SipRequestError,

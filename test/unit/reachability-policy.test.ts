@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bearerHintFromPresence } from '../../src/capabilities/bearer-hint.js';
 import { decideReachability, shouldTrySip, type ReachabilityInput } from '../../src/capabilities/reachability-policy.js';
 import { parsePresence } from '../../src/presence/pidf-parser.js';
-import type { PresenceDocument, PresenceSnapshot, PresenceTuple } from '../../src/presence/presence-snapshot.js';
+import type { PresenceDocument, PresenceSnapshot, PresenceTuple } from '../../src/capabilities/presence-snapshot.js';
 import { loadProfile, validateProfile } from '../../src/profiles/load-profile.js';
 import type { SipProfile } from '../../src/profiles/schema.js';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decideFromSources, type SourcesInput } from '../../src/capabilities/source-policy.js';
-import type { PresenceDocument, PresenceTuple } from '../../src/presence/presence-snapshot.js';
+import type { PresenceDocument, PresenceTuple } from '../../src/capabilities/presence-snapshot.js';
 import { loadProfile, validateProfile } from '../../src/profiles/load-profile.js';
 import type { SipProfile } from '../../src/profiles/schema.js';
-import type { BoundContact, RegistrationEvidence } from '../../src/registration/registration-evidence.js';
+import type { BoundContact, RegistrationEvidence } from '../../src/capabilities/registration-evidence.js';
 
 const NOW = 1_000_000;
 const TAG = '+g.oma.pusheventapp';

@@ -9,7 +9,7 @@
  * Errors are plain `XmlTreeError`s; the PIDF parser wraps them into `AgentError('PIDF_INVALID')`.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { XML_NS } from './pidf-namespaces.js';
+import { XML_NS } from '../../presence/pidf-namespaces.js';
 
 export interface XmlElement {
   /** Namespace URI ('' when none). */

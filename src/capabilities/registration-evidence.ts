@@ -2,7 +2,7 @@
  * What the capability table keeps from a user's registration state (pure): the contacts that are bound
  * now, each with the instant its binding runs out, and their Contact parameters (feature tags).
  */
-import type { RegistrationView } from './registration-sequence.js';
+import type { RegistrationView } from '../registration/registration-sequence.js';
 
 export interface BoundContact {
   uri: string;

@@ -7,7 +7,7 @@
 import type { CapabilityTable } from '../capabilities/capability-table.js';
 import type { SipProfile } from '../profiles/schema.js';
 import type { NotifyEvent } from '../sip/port.js';
-import { parsePresence } from './pidf-parser.js';
+import { parsePresence } from '../presence/pidf-parser.js';
 
 export interface WatchSource {
   readonly name: 'presence' | 'reg';

@@ -2,7 +2,7 @@
  * PAP status codes and message states (WAP-164 PAP 1.0 §9.13, WAP-247 PAP 2.0 / OMA-TS-PAP 2.x status
  * code table; docs/standards.md §2.5). Descriptions are the standard wording as PPGs send it.
  */
-import { ErrorCodes, type ErrorCode } from '../../errors.js';
+import { type ErrorCode, papCodeOf } from '../../errors.js';
 
 export const PapCode = {
   OK: 1000,
@@ -93,25 +93,15 @@ export const MESSAGE_STATES = [
 ] as const;
 export type MessageState = (typeof MESSAGE_STATES)[number];
 
-/** The PAP code the agent answers for an expected failure from the error catalogue. */
+/**
+ * The PAP code the agent answers for an expected failure: the catalogue's (src/errors.ts, one mapping),
+ * 3000 Internal server error for a code that has none.
+ */
 export function papCodeForError(code: ErrorCode): PapCodeValue {
-  switch (code) {
-    case ErrorCodes.PAP_VERSION:
-      return PapCode.VERSION_NOT_SUPPORTED;
-    case ErrorCodes.PAP_NOT_IMPLEMENTED:
-      return PapCode.NOT_IMPLEMENTED;
-    case ErrorCodes.ADDRESS_INVALID:
-      return PapCode.ADDRESS_ERROR;
-    case ErrorCodes.DUPLICATE_PUSH_ID:
-      return PapCode.DUPLICATE_PUSH_ID;
-    case ErrorCodes.PUSH_NOT_FOUND:
-      return PapCode.PUSH_ID_NOT_FOUND;
-    case ErrorCodes.SERVICE_UNAVAILABLE:
-      return PapCode.SERVICE_UNAVAILABLE;
-    case ErrorCodes.PAP_INVALID:
-    case ErrorCodes.MULTIPART_INVALID:
-      return PapCode.BAD_REQUEST;
-    default:
-      return PapCode.INTERNAL_SERVER_ERROR;
-  }
+  return (papCodeOf(code) as PapCodeValue | undefined) ?? PapCode.INTERNAL_SERVER_ERROR;
+}
+
+/** True when `code` is in the PAP status code table. */
+export function isPapCode(code: number): code is PapCodeValue {
+  return Object.hasOwn(PAP_CODE_DESCRIPTIONS, code);
 }

@@ -51,7 +51,7 @@ export function silentLogger(): Logger {
 
 /**
  * The logger one module gets: a child with its own level when `levels` names the module (config
- * `log.modules`), else the root itself. The module's own `child({ module })` calls inherit that level.
+ * `log.modules`), else the root itself. The module's own `child({ component })` loggers inherit that level.
  */
 export function loggerForModule(root: Logger, module: string, levels: Partial<Record<string, string>> = {}): Logger {
   const level = levels[module];

@@ -145,8 +145,8 @@ describe('logging', () => {
   it('a module level below the root level lets that module (and its children) log at it', () => {
     const out = capture();
     const root = pino({ level: 'info' }, out.stream);
-    const sip = loggerForModule(root, 'sip', { sip: 'debug' }).child({ module: 'sip' });
-    const push = loggerForModule(root, 'push', { sip: 'debug' }).child({ module: 'push' });
+    const sip = loggerForModule(root, 'sip', { sip: 'debug' }).child({ component: 'sip' });
+    const push = loggerForModule(root, 'push', { sip: 'debug' }).child({ component: 'push' });
     sip.debug('sip detail');
     push.debug('push detail');
     expect(out.lines().map((l) => l.msg)).toEqual(['sip detail']);

@@ -68,7 +68,7 @@ export class DrachtioEngine implements SipEngine, DrachtioSubscriptionHost {
   private hostport?: BoundAddress[];
 
   constructor(private readonly options: DrachtioEngineOptions) {
-    this.logger = (options.logger ?? silentLogger()).child({ module: 'sip', engine: 'drachtio' });
+    this.logger = (options.logger ?? silentLogger()).child({ component: 'sip', engine: 'drachtio' });
     this.t1Ms = options.t1Ms ?? 500;
     this.connection = new DrachtioConnection({
       host: options.host,

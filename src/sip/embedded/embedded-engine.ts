@@ -90,7 +90,7 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
       maxResponseBytes: this.limits.maxServerTransactionBytes,
     });
     this.trusted = options.trustedPeers ? new TrustedPeers(options.trustedPeers) : undefined;
-    this.logger = (options.logger ?? silentLogger()).child({ module: 'sip' });
+    this.logger = (options.logger ?? silentLogger()).child({ component: 'sip' });
     this.outboundProxy = options.outboundProxy;
   }
 

@@ -39,7 +39,7 @@ echo "test-all: kamailio ${kamailio_v:-absent}, ${sipp_v:-sipp absent}"
 npx tsc -p tsconfig.json --noEmit
 echo "test-all: tsc --noEmit (strict) passed"
 npm run --silent lint
-echo "test-all: lint (format, lint rules) passed"
+echo "test-all: lint (format, lint rules, layer rule) passed"
 mkdir -p .tmp && rm -f .tmp/vitest-results.json
 set +e
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-results.json "$@"

@@ -11,7 +11,7 @@ const floors = [
   { name: 'schemas', paths: ['^src/profiles/', '^src/config/'] },
   { name: 'sip', paths: ['^src/sip/'] },
   { name: 'capabilities', paths: ['^src/capabilities/'] },
-  { name: 'watchers', paths: ['^src/watch/', '^src/presence/', '^src/registration/', '^src/core-health/'] },
+  { name: 'watchers', paths: ['^src/watch/', '^src/cluster/', '^src/presence/', '^src/registration/', '^src/core-health/'] },
   { name: 'push', paths: ['^src/push/'] },
   { name: 'edges', paths: ['^src/intake/', '^src/ops/'] },
   { name: 'wiring', paths: ['^src/agent\\.ts$'] },

@@ -22,7 +22,7 @@ import { loadProfile } from '../src/profiles/load-profile.js';
 import { parseMultipartRelated } from '../src/push/pap/multipart.js';
 import { parsePapRequest } from '../src/push/pap/pap-parser.js';
 import { PushService } from '../src/push/push-service.js';
-import { PushStore } from '../src/push/store/push-store.js';
+import { PushStore } from '../src/push/store/sqlite/sqlite-push-store.js';
 import { decodeMessage } from '../src/sip/embedded/message-codec.js';
 import { StreamFramer } from '../src/sip/embedded/stream-framer.js';
 import type { SipEngine } from '../src/sip/port.js';

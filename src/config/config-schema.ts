@@ -26,7 +26,7 @@ export type LogModule = (typeof LOG_MODULES)[number];
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
-/** Notification destinations a PI may name (ops/notify-allow-list.ts): URL prefixes. */
+/** Notification destinations a PI may name ((intake/guard/notify-allow-list.ts)): URL prefixes. */
 const notifyPrefixes = z
   .array(z.url({ protocol: /^https?$/ }).refine(withoutCredentials, 'must not carry credentials (user:password@)'))
   .max(100);

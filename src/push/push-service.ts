@@ -18,12 +18,12 @@ import { AgentError, ErrorCodes } from '../errors.js';
 import type { SipProfile } from '../profiles/schema.js';
 import { SipRequestError, type SipEngine } from '../sip/port.js';
 import { handBackAddress, mapAddressToAor, papAddressForAor, type HandBackAddressing } from './address.js';
-import { DeliveryQueue } from './delivery-queue.js';
+import { DeliveryQueue } from './delivery/delivery-queue.js';
 import type { OutboxSettlement } from './outbox/outbox-dispatcher.js';
-import { outcomeOfError, outcomeOfStatus, type DeliveryOutcome } from './delivery-outcome.js';
-import { DueSchedule } from './due-schedule.js';
-import { engineLimitFor } from './engine-limits.js';
-import { newMessageIdentity } from './message-identity.js';
+import { outcomeOfError, outcomeOfStatus, type DeliveryOutcome } from './delivery/delivery-outcome.js';
+import { DueSchedule } from './delivery/due-schedule.js';
+import { engineLimitFor } from './admission/engine-limits.js';
+import { newMessageIdentity } from './delivery/message-identity.js';
 import type { NewOutboxItem, OutboxItem } from './outbox/outbox-item.js';
 import type { PpgPapVersion } from './pap/hand-back-push.js';
 import { PapCode, papCodeForError } from './pap/pap-codes.js';
@@ -37,12 +37,12 @@ import {
 } from './pap/pap-builder.js';
 import { parsePapRequest } from './pap/pap-parser.js';
 import type { PapVersion, PushSubmission } from './pap/pap-types.js';
-import { papStateView } from './push-outcomes.js';
+import { papStateView } from './outcome/pap-state-view.js';
 import type { ReachabilityOracle } from '../capabilities/reachability-oracle.js';
-import { buildPushMessageRequest, estimateRequestBytes, messageTransportFor } from './sip-message-builder.js';
+import { buildPushMessageRequest, estimateRequestBytes, messageTransportFor } from './delivery/sip-message-builder.js';
 import type { PushRecord, PushSource } from './store/push-record.js';
 import { isTerminal, type PushState } from './store/push-state.js';
-import type { PushStore } from './store/push-store.js';
+import type { PushStore } from './store/sqlite/sqlite-push-store.js';
 import { WriteRetry } from './store/write-retry.js';
 
 /** The intake response header that carries the bearer hint on a synchronous hand-back (never sent to the PPG's hand-back endpoint). */

@@ -8,7 +8,7 @@
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { PushStore } from '../../src/push/store/push-store.js';
+import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
 import { papPush, userAddress, labProfile } from '../support/agent-under-test.js';
 import { planAgent, spawnAgent } from '../support/agent-process.js';
 import { useProcessCleanup } from '../support/cleanup.js';

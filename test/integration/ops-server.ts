@@ -8,15 +8,15 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CapabilityTable } from '../../src/capabilities/capability-table.js';
-import { createHttpServer, type HttpServer } from '../../src/ops/http-server.js';
+import { createHttpServer, type HttpServer } from '../../src/intake/http-server.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { createMetrics } from '../../src/ops/metrics.js';
-import { readinessChecks } from '../../src/ops/readiness.js';
+import { readinessChecks } from '../../src/intake/admin/readiness.js';
 import { PresenceWatcher } from '../../src/presence/presence-watcher.js';
 import { loadProfile } from '../../src/profiles/load-profile.js';
 import type { ReachabilityOracle, ReachabilityVerdict } from '../../src/capabilities/reachability-oracle.js';
 import { PushService } from '../../src/push/push-service.js';
-import { PushStore } from '../../src/push/store/push-store.js';
+import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
 import { createEmbeddedEngine } from '../../src/sip/embedded/embedded-engine.js';
 import type { SipEngine } from '../../src/sip/port.js';
 import { freePort } from '../support/ports.js';

@@ -10,7 +10,7 @@ import { silentLogger } from '../../src/lib/logger.js';
 import { OutboxDispatcher, type OutboxDispatcherOptions } from '../../src/push/outbox/outbox-dispatcher.js';
 import type { NewOutboxItem, OutboxItem } from '../../src/push/outbox/outbox-item.js';
 import { PpgHttpClient } from '../../src/push/outbox/ppg-http-client.js';
-import { PushStore } from '../../src/push/store/push-store.js';
+import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
 import { pushResponseXml, resultNotificationResponseXml } from '../support/pap-ppg.js';
 import { waitFor } from '../support/poll.js';
 

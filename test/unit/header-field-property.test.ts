@@ -13,7 +13,7 @@ import { mapAddressToAor } from '../../src/push/address.js';
 import { buildMultipartRelated } from '../../src/push/pap/multipart.js';
 import { parsePapRequest } from '../../src/push/pap/pap-parser.js';
 import { escapeXmlAttribute } from '../../src/push/pap/xml-escape.js';
-import { buildPushMessageRequest } from '../../src/push/sip-message-builder.js';
+import { buildPushMessageRequest } from '../../src/push/delivery/sip-message-builder.js';
 
 const profile = loadProfile('kamailio-lab');
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;

@@ -10,7 +10,7 @@ import { silentLogger } from '../../src/lib/logger.js';
 import { loadProfile } from '../../src/profiles/load-profile.js';
 import { PushService } from '../../src/push/push-service.js';
 import type { ReachabilityOracle } from '../../src/capabilities/reachability-oracle.js';
-import { PushStore } from '../../src/push/store/push-store.js';
+import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
 import type { SipEngine } from '../../src/sip/port.js';
 import { intakeRequest, validPush } from '../support/pap-arbitraries.js';
 

@@ -1,6 +1,6 @@
 /** The notify-destination allow-list: prefixes per PI, the PPG origin by default, normalised URLs. */
 import { describe, expect, it } from 'vitest';
-import { NotifyAllowList } from '../../src/ops/notify-allow-list.js';
+import { NotifyAllowList } from '../../src/intake/guard/notify-allow-list.js';
 
 describe('NotifyAllowList', () => {
   it('allows only the origin of ppg.handBackUrl by default', () => {

@@ -16,7 +16,7 @@ import { loadProfile } from '../../src/profiles/load-profile.js';
 import { readPapDocument } from '../../src/push/pap/pap-document.js';
 import { PushService } from '../../src/push/push-service.js';
 import type { ReachabilityOracle, ReachabilityVerdict } from '../../src/capabilities/reachability-oracle.js';
-import { PushStore } from '../../src/push/store/push-store.js';
+import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
 import { SipRequestError, SipStatusError, type SipEngine, type SipFinalResponse } from '../../src/sip/port.js';
 import { waitFor } from '../support/poll.js';
 import { papPush, userAddress } from '../support/agent-under-test.js';

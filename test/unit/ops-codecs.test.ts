@@ -3,9 +3,9 @@
  * JSON outcome mapping, and the admin bearer check (RFC 6750 §2.1).
  */
 import { describe, expect, it } from 'vitest';
-import { bearerMatches } from '../../src/ops/bearer-auth.js';
-import { describeIntakeReply, intakeOutcome } from '../../src/ops/intake-outcome.js';
-import { mapJsonPush, papAddressForTarget, parseJsonPushRequest } from '../../src/ops/json-push-request.js';
+import { bearerMatches } from '../../src/intake/guard/bearer-auth.js';
+import { describeIntakeReply, intakeOutcome } from '../../src/intake/json/intake-outcome.js';
+import { mapJsonPush, papAddressForTarget, parseJsonPushRequest } from '../../src/intake/json/json-push-request.js';
 import { buildPushResponse } from '../../src/push/pap/pap-builder.js';
 import { parsePapRequest } from '../../src/push/pap/pap-parser.js';
 import type { IntakeReply } from '../../src/push/push-service.js';

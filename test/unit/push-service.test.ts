@@ -12,7 +12,7 @@ import { loadProfile } from '../../src/profiles/load-profile.js';
 import type { SipProfile } from '../../src/profiles/schema.js';
 import { PushService } from '../../src/push/push-service.js';
 import type { DeliveryReport, ReachabilityOracle, ReachabilityVerdict } from '../../src/capabilities/reachability-oracle.js';
-import { PushStore } from '../../src/push/store/push-store.js';
+import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
 import {
   SipRequestError,
   type EngineCapabilities,

@@ -11,7 +11,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentError } from '../../src/errors.js';
 import type { NewPushRecord } from '../../src/push/store/push-record.js';
-import { PushStore, type PushStoreOptions } from '../../src/push/store/push-store.js';
+import { PushStore, type PushStoreOptions } from '../../src/push/store/sqlite/sqlite-push-store.js';
 import { codeOfAsync } from '../support/error-code.js';
 
 function newPush(pushId: string): NewPushRecord {
@@ -172,7 +172,7 @@ describe('PushStore group commit across a crash (SIGKILL)', () => {
     dir = mkdtempSync(join(tmpdir(), 'push-store-crash-'));
     const dbPath = join(dir, 'pushes.sqlite');
     const script = join(dir, 'crash.mts'); // .mts: ESM, so top-level await works
-    const storeModule = resolve('src/push/store/push-store.ts');
+    const storeModule = resolve('src/push/store/sqlite/sqlite-push-store.ts');
     writeFileSync(
       script,
       `

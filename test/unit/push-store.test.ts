@@ -7,8 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { OutboxKind } from '../../src/push/outbox/outbox-item.js';
 import type { NewPushRecord } from '../../src/push/store/push-record.js';
 import { PUSH_STATES, canTransition, isTerminal, type PushState } from '../../src/push/store/push-state.js';
-import { PushStore } from '../../src/push/store/push-store.js';
-import { SCHEMA_VERSION } from '../../src/push/store/schema.js';
+import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
+import { SCHEMA_VERSION } from '../../src/push/store/sqlite/schema.js';
 import { codeOf } from '../support/error-code.js';
 
 /** WBXML-ish bytes with NUL and high bytes: must come back byte-exact. */

@@ -5,7 +5,7 @@ import {
   buildPushMessageRequest,
   estimateRequestBytes,
   messageTransportFor,
-} from '../../src/push/sip-message-builder.js';
+} from '../../src/push/delivery/sip-message-builder.js';
 import type { PushSubmission } from '../../src/push/pap/pap-types.js';
 import { loadProfile, validateProfile } from '../../src/profiles/load-profile.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from '../../lib/logger.js';
 import { judgePpgAnswer, type PpgAnswer, type PpgAnswerVerdict } from '../pap/ppg-answer.js';
-import type { PushStore } from '../store/push-store.js';
+import type { PushStore } from '../store/sqlite/sqlite-push-store.js';
 import { backoffDelay, type BackoffPolicy } from '../../lib/backoff.js';
 import type { OutboxItem, OutboxKind } from './outbox-item.js';
 import { PpgHttpClient, UnbuildableRequestError, type PpgHttpAnswer } from './ppg-http-client.js';

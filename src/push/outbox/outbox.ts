@@ -43,7 +43,7 @@ function toItem(row: OutboxRow): OutboxItem {
 
 /**
  * The durable outbox of POSTs owed to the PPG. It lives in the push database (schema in
- * `../store/schema.ts`) and shares the {@link PushStore}'s connection, so an enqueue can commit in the
+ * `../store/sqlite/schema.ts`) and shares the {@link PushStore}'s connection, so an enqueue can commit in the
  * same transaction as a push state change (`PushStore.transition(..., { outbox })`): a crash cannot
  * leave a push in `handing-back` with nothing queued to hand it back.
  *

@@ -3,7 +3,7 @@
  * at once (PAP 3010 with the bearer hint) instead of 1001 followed by an asynchronous hand-back.
  * Pure: looks at the content entity and the engine's declared capabilities only.
  */
-import type { EngineCapabilities } from '../sip/port.js';
+import type { EngineCapabilities } from '../../sip/port.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

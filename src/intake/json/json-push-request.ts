@@ -6,12 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { AgentError, ErrorCodes } from '../errors.js';
-import { pushEventAppFor } from '../push/omna-app-ids.js';
-import { headerTextProblem, isMediaType, MAX_BEARER_CHARS, urlProblem } from '../push/pap/header-safe.js';
-import { buildMultipartRelated } from '../push/pap/multipart.js';
-import type { PushSubmission } from '../push/pap/pap-types.js';
-import { formatPapTime, papDocument, qosElement, xmlElement } from '../push/pap/pap-xml-writer.js';
+import { AgentError, ErrorCodes } from '../../errors.js';
+import { pushEventAppFor } from '../../push/omna-app-ids.js';
+import { headerTextProblem, isMediaType, MAX_BEARER_CHARS, urlProblem } from '../../push/pap/header-safe.js';
+import { buildMultipartRelated } from '../../push/pap/multipart.js';
+import type { PushSubmission } from '../../push/pap/pap-types.js';
+import { formatPapTime, papDocument, qosElement, xmlElement } from '../../push/pap/pap-xml-writer.js';
 
 /**
  * A SIP/SIPS/tel URI, or a phone number (`+15551234567`, visual separators allowed). A SIP URI keeps to

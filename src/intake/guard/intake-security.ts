@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { AgentConfig } from '../config/config-schema.js';
-import { AgentError, ErrorCodes } from '../errors.js';
+import type { AgentConfig } from '../../config/config-schema.js';
+import { AgentError, ErrorCodes } from '../../errors.js';
 import { IntakeAuthenticator } from './intake-auth.js';
 import type { IntakeGuardOptions } from './intake-guard.js';
 import { NotifyAllowList } from './notify-allow-list.js';

@@ -8,7 +8,7 @@
  * normal WAL locking, so read-only tools can still inspect it.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { AgentError, ErrorCodes } from '../../errors.js';
+import { AgentError, ErrorCodes } from '../../../errors.js';
 
 export interface StoreLock {
   readonly path: string;

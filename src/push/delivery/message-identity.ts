@@ -5,7 +5,7 @@
  * merged-request detection, an application's own de-duplication) can tell a repeat from a new push.
  */
 import { randomBytes } from 'node:crypto';
-import type { MessageIdentity } from './store/push-record.js';
+import type { MessageIdentity } from '../store/push-record.js';
 
 /** A fresh identity: 96 random bits of Call-ID, 48 of From tag, CSeq 1 (out of dialog: any value). */
 export function newMessageIdentity(): MessageIdentity {

@@ -6,11 +6,11 @@
  * Pure: the engine adds Via, Max-Forwards and Content-Length, and Call-ID, CSeq and the From tag
  * unless the push's stored identity is given (`options.identity`).
  */
-import type { OutOfDialogRequest, RequestIdentity, SipHeaders, SipTransport } from '../sip/port.js';
-import { AgentError, ErrorCodes } from '../errors.js';
-import { RESERVED_HEADERS, type SipProfile } from '../profiles/schema.js';
-import type { PushSubmission } from './pap/pap-types.js';
-import { pushEventAppFor } from './omna-app-ids.js';
+import type { OutOfDialogRequest, RequestIdentity, SipHeaders, SipTransport } from '../../sip/port.js';
+import { AgentError, ErrorCodes } from '../../errors.js';
+import { RESERVED_HEADERS, type SipProfile } from '../../profiles/schema.js';
+import type { PushSubmission } from '../pap/pap-types.js';
+import { pushEventAppFor } from '../omna-app-ids.js';
 
 /** Room for what the engine adds (Via with branch, Call-ID, CSeq, Max-Forwards, tags, Content-Length). */
 const ENGINE_HEADER_ALLOWANCE = 300;

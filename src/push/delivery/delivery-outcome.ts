@@ -10,7 +10,7 @@
  * - `failed`: a final non-2xx answer to the first copy, or a transport error before the request left
  *   (`beforeSend`: nothing was sent, so nobody — neither the core nor the user — has it).
  */
-import type { SipRequestError } from '../sip/port.js';
+import type { SipRequestError } from '../../sip/port.js';
 
 export type DeliveryOutcome =
   | { kind: 'delivered'; status: number }

@@ -3,9 +3,9 @@
  * The push path answers in PAP (PAP 2.0 §9.3 push-response / §9.10 badmessage-response); this maps
  * its `code` onto accepted (1001), handed-back (3010 with the bearer hint) or rejected (anything else).
  */
-import { BEARER_HINT_HEADER, type IntakeReply } from '../push/push-service.js';
-import { describePapCode, PapCode } from '../push/pap/pap-codes.js';
-import { parsePapResponse } from '../push/pap/pap-response-parser.js';
+import { BEARER_HINT_HEADER, type IntakeReply } from '../../push/push-service.js';
+import { describePapCode, PapCode } from '../../push/pap/pap-codes.js';
+import { parsePapResponse } from '../../push/pap/pap-response-parser.js';
 
 export type IntakeOutcome = 'accepted' | 'handed-back' | 'rejected';
 

@@ -2,8 +2,8 @@
  * How the agent's push states read in PAP (statusquery-result and resultnotification-message
  * `message-state`, PAP 2.0 §9.7/§9.8) and which PAP code/description goes with each.
  */
-import type { MessageState } from './pap/pap-codes.js';
-import type { PushState } from './store/push-state.js';
+import type { MessageState } from '../pap/pap-codes.js';
+import type { PushState } from '../store/push-state.js';
 
 export interface PapStateView {
   messageState: MessageState;

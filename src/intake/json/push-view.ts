@@ -2,8 +2,8 @@
  * What the admin and JSON APIs show of a stored push: its state (plus the PAP message-state it reads
  * as, PAP 2.0 §9.7 statusquery-result) and optionally its history. Never the stored request bytes.
  */
-import { papStateView } from '../push/push-outcomes.js';
-import type { PushHistoryEntry, PushRecord } from '../push/store/push-record.js';
+import { papStateView } from '../../push/outcome/pap-state-view.js';
+import type { PushHistoryEntry, PushRecord } from '../../push/store/push-record.js';
 
 export interface PushView {
   pushId: string;

@@ -1,10 +1,10 @@
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database, Statement } from 'better-sqlite3';
-import { AgentError, ErrorCodes } from '../../errors.js';
-import { Outbox } from '../outbox/outbox.js';
-import type { NewOutboxItem } from '../outbox/outbox-item.js';
-import type { NewPushRecord, PushHistoryEntry, PushRecord, TransitionDetail } from './push-record.js';
-import { PUSH_STATES, TERMINAL_STATES, canTransition, type PushState } from './push-state.js';
+import { AgentError, ErrorCodes } from '../../../errors.js';
+import { Outbox } from '../../outbox/outbox.js';
+import type { NewOutboxItem } from '../../outbox/outbox-item.js';
+import type { NewPushRecord, PushHistoryEntry, PushRecord, TransitionDetail } from '../push-record.js';
+import { PUSH_STATES, TERMINAL_STATES, canTransition, type PushState } from '../push-state.js';
 import { GroupCommit, type GroupCommitStats } from './group-commit.js';
 import { configureConnection, migrate, type SyncMode } from './schema.js';
 

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { AgentError, ErrorCodes } from '../../errors.js';
+import { AgentError, ErrorCodes } from '../../../errors.js';
 
 /**
  * The one place the push database's tables are defined (pushes, their history, and the PPG outbox).

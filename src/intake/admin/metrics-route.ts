@@ -4,10 +4,10 @@
  * user counts, which an operator may not want open to every PI that reaches the intake.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ErrorCodes } from '../errors.js';
-import { bearerMatches } from './bearer-auth.js';
-import { sendError } from './http-errors.js';
-import type { AgentMetrics } from './metrics.js';
+import { ErrorCodes } from '../../errors.js';
+import { bearerMatches } from '../guard/bearer-auth.js';
+import { sendError } from '../http/http-errors.js';
+import type { AgentMetrics } from '../../ops/metrics.js';
 
 /** Registers `/metrics`; with `token`, a scrape needs `Authorization: Bearer <token>` (RFC 6750 §2.1). */
 export function registerMetricsRoute(app: FastifyInstance, metrics: AgentMetrics, token?: string): void {

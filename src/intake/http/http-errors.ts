@@ -3,7 +3,7 @@
  * (codes from src/errors.ts; clients branch on `error`, never on `message`).
  */
 import type { FastifyReply } from 'fastify';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../../errors.js';
 
 export interface ErrorBody {
   error: ErrorCode;

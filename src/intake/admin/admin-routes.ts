@@ -12,13 +12,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { CapabilityEntryView } from '../capabilities/capability-entry.js';
-import { ErrorCodes } from '../errors.js';
-import type { PushHistoryEntry, PushRecord } from '../push/store/push-record.js';
-import { bearerMatches } from './bearer-auth.js';
-import { sendError } from './http-errors.js';
-import type { PresenceStatsSource, TableStatsSource } from './metrics-sources.js';
-import { pushView } from './push-view.js';
+import type { CapabilityEntryView } from '../../capabilities/capability-entry.js';
+import { ErrorCodes } from '../../errors.js';
+import type { PushHistoryEntry, PushRecord } from '../../push/store/push-record.js';
+import { bearerMatches } from '../guard/bearer-auth.js';
+import { sendError } from '../http/http-errors.js';
+import type { PresenceStatsSource, TableStatsSource } from '../../ops/metrics-sources.js';
+import { pushView } from '../json/push-view.js';
 
 export interface AdminDependencies {
   /** `admin.token`; undefined disables the admin API. */

@@ -8,15 +8,15 @@
  * (4xx/5xx with the PAP code). Validation failures are 400 JSON_PUSH_INVALID naming the field.
  */
 import type { FastifyInstance } from 'fastify';
-import { AgentError, ErrorCodes } from '../errors.js';
-import type { PushSubmission } from '../push/pap/pap-types.js';
-import type { IntakeCaller, IntakeReply } from '../push/push-service.js';
-import type { PushRecord, PushSource } from '../push/store/push-record.js';
-import { sendError } from './http-errors.js';
-import { intakeCallerOf } from './intake-guard.js';
+import { AgentError, ErrorCodes } from '../../errors.js';
+import type { PushSubmission } from '../../push/pap/pap-types.js';
+import type { IntakeCaller, IntakeReply } from '../../push/push-service.js';
+import type { PushRecord, PushSource } from '../../push/store/push-record.js';
+import { sendError } from '../http/http-errors.js';
+import { intakeCallerOf } from '../guard/intake-guard.js';
 import { describeIntakeReply } from './intake-outcome.js';
 import { mapJsonPush, parseJsonPushRequest } from './json-push-request.js';
-import type { AgentMetrics } from './metrics.js';
+import type { AgentMetrics } from '../../ops/metrics.js';
 import { pushView } from './push-view.js';
 
 export interface JsonPushDependencies {

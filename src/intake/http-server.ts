@@ -11,15 +11,15 @@ import { ErrorCodes } from '../errors.js';
 import { buildBadMessageResponse } from '../push/pap/pap-builder.js';
 import { PapCode } from '../push/pap/pap-codes.js';
 import type { IntakeCaller, IntakeReply } from '../push/push-service.js';
-import { registerAdminRoutes, type AdminDependencies } from './admin-routes.js';
-import { sendError } from './http-errors.js';
-import { registerBodyDeadline } from './body-deadline.js';
-import { intakeCallerOf, registerIntakeGuard, type IntakeGuardOptions } from './intake-guard.js';
-import { intakeOutcome } from './intake-outcome.js';
-import { registerJsonPushRoutes, type JsonPushDependencies } from './json-push-routes.js';
-import { drainAfterRefusal, type OverLimitDrain } from './over-limit-drain.js';
-import type { AgentMetrics } from './metrics.js';
-import { createMetricsServer, registerMetricsRoute } from './metrics-route.js';
+import { registerAdminRoutes, type AdminDependencies } from './admin/admin-routes.js';
+import { sendError } from './http/http-errors.js';
+import { registerBodyDeadline } from './http/body-deadline.js';
+import { intakeCallerOf, registerIntakeGuard, type IntakeGuardOptions } from './guard/intake-guard.js';
+import { intakeOutcome } from './json/intake-outcome.js';
+import { registerJsonPushRoutes, type JsonPushDependencies } from './json/json-push-routes.js';
+import { drainAfterRefusal, type OverLimitDrain } from './http/over-limit-drain.js';
+import type { AgentMetrics } from '../ops/metrics.js';
+import { createMetricsServer, registerMetricsRoute } from './admin/metrics-route.js';
 
 /** docs/openapi.yaml, served at `GET /openapi.yaml`. */
 export const OPENAPI_FILE = new URL('../../docs/openapi.yaml', import.meta.url);

@@ -248,15 +248,18 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       logger: moduleLog('http'),
       handlePap: (contentType, body, caller) => pushes.handlePap(contentType, body, caller),
       readiness: readinessChecks({ engine, store, pushes, coreHealth: health }),
-      metrics: createMetrics({
-        pushes,
-        store,
-        engine,
-        table,
-        presence: presenceWatcher,
-        coreHealth: health,
-        ...(regWatcher && registration && { registration: { stats: () => regWatcher.stats(), gaps: () => registration.stats } }),
-      }),
+      metrics: createMetrics(
+        {
+          pushes,
+          store,
+          engine,
+          table,
+          presence: presenceWatcher,
+          coreHealth: health,
+          ...(regWatcher && registration && { registration: { stats: () => regWatcher.stats(), gaps: () => registration.stats } }),
+        },
+        { logger },
+      ),
       metricsServing: {
         ...(config.metrics.port !== undefined
           ? { listen: { host: config.metrics.host ?? config.http.host, port: config.metrics.port } }

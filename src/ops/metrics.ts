@@ -3,8 +3,15 @@
  * one process — tests — do not collide). Counters that already live in a source object (push counters,
  * `engine.stats()`, table and watcher stats, store counts) are read on scrape: the hot path pays
  * nothing. Only the intake latency histogram and the hand-back-by-hint counter are updated per request.
+ *
+ * A source that throws on a scrape (closed store, stopped watcher, a bug) costs only its own samples: the
+ * scrape still answers. It is not hidden either: logged with `{ err }` when it starts failing (and when it
+ * recovers), counted in `spa_internal_errors_total{where="metrics:<name>"}`, and flagged for whoever
+ * reads the scrape in `spa_metrics_source_failed{metric}` (1 while its latest read failed).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { countInternalError, internalErrorCounts } from '../lib/internal-errors.js';
+import { type Logger, silentLogger } from '../lib/logger.js';
 import type { MetricsSources } from './metrics-sources.js';
 
 type Labels = Record<string, string>;
@@ -25,15 +32,8 @@ export interface AgentMetrics {
 export interface MetricsOptions {
   /** Node process metrics (CPU, memory, event-loop lag); default true. */
   processMetrics?: boolean;
-}
-
-/** Reads a source, treating a failing one (closed store, stopped watcher) as "no samples". */
-function safely(read: () => Iterable<Sample>): Sample[] {
-  try {
-    return [...read()];
-  } catch {
-    return [];
-  }
+  /** Where a failing source is reported; default silent. */
+  logger?: Logger;
 }
 
 function entries(record: Readonly<Record<string, number>>, label: string): Sample[] {
@@ -43,6 +43,26 @@ function entries(record: Readonly<Record<string, number>>, label: string): Sampl
 export function createMetrics(sources: MetricsSources, options: MetricsOptions = {}): AgentMetrics {
   const registry = new Registry();
   const registers = [registry];
+  const log = (options.logger ?? silentLogger()).child({ component: 'metrics' });
+  /** Per sourced metric: did its latest read fail? (Only metrics that failed at least once are listed.) */
+  const failing = new Map<string, boolean>();
+
+  /** Reads a source; a failing one gives no samples this scrape and is logged, counted and flagged. */
+  const safely = (name: string, read: () => Iterable<Sample>): Sample[] => {
+    try {
+      const samples = [...read()];
+      if (failing.get(name) === true) {
+        failing.set(name, false);
+        log.info({ metric: name }, 'metrics source recovered');
+      }
+      return samples;
+    } catch (err) {
+      // Logged when it starts failing, counted every time: a source that stays broken does not flood the log.
+      countInternalError(`metrics:${name}`, err, failing.get(name) === true ? undefined : log);
+      failing.set(name, true);
+      return [];
+    }
+  };
 
   /** A counter whose value is copied from a source on each scrape. */
   const sourcedCounter = (name: string, help: string, labelNames: string[], read: () => Iterable<Sample>) => {
@@ -53,7 +73,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
       registers,
       collect() {
         counter.reset();
-        for (const [labels, value] of safely(read)) counter.inc(labels, value);
+        for (const [labels, value] of safely(name, read)) counter.inc(labels, value);
       },
     });
   };
@@ -65,7 +85,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
       registers,
       collect() {
         gauge.reset();
-        for (const [labels, value] of safely(read)) gauge.set(labels, value);
+        for (const [labels, value] of safely(name, read)) gauge.set(labels, value);
       },
     });
   };
@@ -223,6 +243,20 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     registers,
   });
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'spa_' });
+
+  // Read last, so they include what the sourced metrics above counted in this same scrape.
+  sourcedCounter(
+    'spa_internal_errors_total',
+    'Failures the agent caught and survived, by where (each also logged with its error): a rising count is a fault to look into',
+    ['where'],
+    () => internalErrorCounts().map(({ where, count }): Sample => [{ where }, count]),
+  );
+  sourcedGauge(
+    'spa_metrics_source_failed',
+    'Metrics whose source failed on the latest scrape (1; samples missing) or recovered since (0); see spa_internal_errors_total',
+    ['metric'],
+    () => [...failing].map(([metric, failed]): Sample => [{ metric }, failed ? 1 : 0]),
+  );
 
   return {
     registry,

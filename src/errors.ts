@@ -51,16 +51,15 @@ const CATALOGUE = {
 
   // ── PAP intake: the request itself (PAP 2.0 §9.10 badmessage-response, HTTP 400) ──
   PAP_INVALID: { summary: 'PAP control entity could not be parsed.', pap: 2000, http: 400, papHttp: 400 },
-  PAP_VERSION: { summary: 'PAP version not supported.', pap: 3002, http: 400, papHttp: 400 },
+  PAP_VERSION: { summary: 'PAP version not supported.', pap: 3002, papHttp: 400 },
   MULTIPART_INVALID: { summary: 'multipart/related body could not be parsed.', pap: 2000, http: 400, papHttp: 400 },
   PAP_NOT_IMPLEMENTED: {
     summary: 'A PAP operation this agent does not implement, e.g. `ccq-message`.',
     pap: 3001,
-    http: 400,
     papHttp: 400,
   },
   BODY_TOO_LARGE: {
-    summary: 'Request body over `intake.bodyLimitBytes` (HTTP 413; on the PAP route also a PAP 2000 badmessage).',
+    summary: 'Request body over `http.bodyLimitBytes` (HTTP 413; on the PAP route also a PAP 2000 badmessage).',
     pap: 2000,
     http: 413,
     papHttp: 413,
@@ -68,7 +67,12 @@ const CATALOGUE = {
 
   // ── Push intake: refusals of a well-formed push (PAP 2.0 §9.3 push-response, HTTP 200 on the PAP route) ──
   ADDRESS_INVALID: {
-    summary: 'An address could not be mapped to a SIP AOR (PAP client address, or an admin `aor`).',
+    summary: 'An address that is not valid: a PAP client address or an admin `aor`; `field` names it.',
+    pap: 2002,
+    http: 400,
+  },
+  ADDRESS_NOT_MAPPED: {
+    summary: "A push refused because its address cannot be mapped to a SIP AOR under the profile's address rules.",
     pap: 2002,
     http: 422,
     papHttp: 200,
@@ -121,7 +125,7 @@ const CATALOGUE = {
     summary: 'SIP cannot carry this push now: handed back to the PPG with a bearer hint (an outcome, not a fault).',
     pap: 3010,
     papHttp: 200,
-    sip: received(480, 404, 410, 604),
+    sip: received(480),
   },
   HAND_BACK_NOT_POSSIBLE: {
     summary:

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   AgentError,
+  type CatalogueEntry,
   ErrorCodes,
   errorCatalogue,
   httpStatusOf,
@@ -10,7 +12,30 @@ import {
   sipMeaningOf,
   sipStatusOf,
 } from '../../src/errors.js';
-import { isPapCode, PapCode, papCodeForError } from '../../src/push/pap/pap-codes.js';
+import { describePapCode, isPapCode, PapCode, papCodeForError } from '../../src/push/pap/pap-codes.js';
+
+const DOC = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+
+/** docs/errors.md: `### CODE` headings, each followed by its mapping line and the prose. */
+function documentedSections(): Map<string, string> {
+  const sections = new Map<string, string>();
+  const parts = DOC.split(/^### /m).slice(1);
+  for (const part of parts) {
+    const newline = part.indexOf('\n');
+    sections.set(part.slice(0, newline).trim(), part.slice(newline + 1).split(/^## /m)[0] ?? '');
+  }
+  return sections;
+}
+
+/** The mapping line docs/errors.md writes under each code: `PAP … · HTTP … · PAP route HTTP … · SIP …`. */
+function mappingLine(entry: CatalogueEntry): string {
+  return [
+    entry.pap !== undefined ? `PAP ${entry.pap} (${describePapCode(entry.pap)})` : 'PAP —',
+    `HTTP ${entry.http ?? '—'}`,
+    `PAP route HTTP ${entry.papHttp ?? '—'}`,
+    entry.sip ? `SIP ${entry.sip.direction} ${[entry.sip.status, ...(entry.sip.alsoFor ?? [])].join('/')}` : 'SIP —',
+  ].join(' · ');
+}
 
 /** The HTTP statuses the PAP route answers with (push-response 200, badmessage 400, 413, 401, 429, 503, 500). */
 const PAP_ROUTE_STATUSES = new Set([200, 400, 401, 413, 429, 500, 503]);
@@ -80,5 +105,27 @@ describe('the error catalogue', () => {
     expect(err).toBeInstanceOf(Error);
     expect(err.name).toBe('AgentError');
     expect([err.code, err.message, err.field, err.cause]).toEqual(['PAP_INVALID', 'bad', 'push-id', cause]);
+  });
+
+  describe('docs/errors.md', () => {
+    const sections = documentedSections();
+
+    it('documents every code, and nothing that is not a code', () => {
+      expect([...sections.keys()].sort()).toEqual(errorCatalogue.map((entry) => entry.code).sort());
+    });
+
+    it.each(errorCatalogue.map((entry) => [entry.code, entry] as const))(
+      '%s: the documented mapping is the catalogue one',
+      (code, entry) => {
+        const section = sections.get(code) ?? '';
+        expect(section.trim().split('\n')[0]).toBe(mappingLine(entry));
+        // More than the mapping: what it means and what to do.
+        expect(section.trim().length).toBeGreaterThan(mappingLine(entry).length + 40);
+      },
+    );
+
+    it('is linked from the README', () => {
+      expect(readFileSync(new URL('../../README.md', import.meta.url), 'utf8')).toContain('docs/errors.md');
+    });
   });
 });

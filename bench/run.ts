@@ -1,17 +1,19 @@
 /**
- * `npm run bench -- --quick | --full [--only throughput,relay,signalling,scale,overload] [--cpu-prof] [--out file.md]
- *  [--sustained N]` (the rate overload takes as sustainable when throughput is not in --only)
+ * `npm run bench -- --quick | --full [--only throughput,relay,signalling,scale,overload,cost] [--cpu-prof] [--out file.md]
+ *  [--sustained N] [--agent-root DIR[,DIR2]]` (the rate overload takes as sustainable when throughput is not in --only;
+ *  the checkouts the cost part measures, alternately)
  *
  * Brings up a load-tuned Kamailio (tlsf, 2 GB shm, 4 MB socket buffer), one SIPp MESSAGE UAS, a PPG sink,
  * and for each experiment the agent in its own process; prints markdown tables (and writes them with
  * --out). Every process started here is stopped by pid on exit, error or SIGINT/SIGTERM.
  */
-import { cpus, totalmem } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { stopAllProcesses } from '../test/support/cleanup.js';
 import { kamailioMissingReason, startKamailio } from '../test/support/kamailio.js';
 import { freePort } from '../test/support/ports.js';
-import { makeTempDir, repoPath } from '../test/support/repo-paths.js';
+import { makeTempDir, repoPath, repoRoot } from '../test/support/repo-paths.js';
 import { sippMissingReason, sippVersion } from '../test/support/sipp.js';
 import { PLANS, benchProfile, type BenchEnv } from './lib/bench-env.js';
 import { fmt } from './lib/percentiles.js';
@@ -22,24 +24,30 @@ import { overloadChart, overloadTable, overloadTimeline, runOverload } from './o
 import { relayTable, runRelay } from './relay.js';
 import { runScale, scaleChart, scaleTable } from './scale.js';
 import { regParseRate, runSignalling, signallingTable } from './signalling.js';
+import { COST_PLANS, costRatios, costTable, runCost } from './cost.js';
 import { drachtioFromEnv, runThroughput, throughputTable, type StepResult } from './throughput.js';
 
 const argv = process.argv.slice(2);
-const USAGE = `Usage: npm run bench -- [--quick | --full] [--only throughput,relay,signalling,scale,overload]
-                       [--sustained N] [--cpu-prof] [--out file.md]
+const USAGE = `Usage: npm run bench -- [--quick | --full] [--only throughput,relay,signalling,scale,overload,cost]
+                       [--sustained N] [--cpu-prof] [--agent-root DIR[,DIR2]] [--out file.md]
 
   --quick        short steps (default); --full: the numbers in docs/benchmarks.md
-  --only LIST    run only these parts (comma-separated)
+  --only LIST    run only these parts (comma-separated); default all but cost
   --sustained N  pushes/s overload takes as sustainable when throughput is not run
   --cpu-prof     CPU-profile the agent (store NORMAL run)
+  --agent-root D the checkout(s) whose agent the cost part runs (default this one); two, comma-separated,
+                 run alternately A B A B (e.g. --agent-root /path/to/old,.) and get a ratio
   --out FILE     also write the markdown report to FILE
   -h, --help     this text; nothing is started
 
+  cost: agent CPU µs per push at 100, 300, 600/s and past the knee, SQL statements and commits per push
+  (counted by a preload in the agent), disk bytes per push, CPU µs per NOTIFY and per subscription, RSS
+  and heap per watched user, Kamailio CPU µs per relayed MESSAGE — costs, not rates.
+
 Starts a load-tuned Kamailio, SIPp and the agent on loopback (needs kamailio, sip-tester); minutes long.`;
-const KNOWN_FLAGS = new Set(['--quick', '--full', '--only', '--sustained', '--cpu-prof', '--out', '--help', '-h']);
-const unknown = argv.find(
-  (a, i) => a.startsWith('-') && !KNOWN_FLAGS.has(a) && !['--only', '--sustained', '--out'].includes(argv[i - 1] ?? ''),
-);
+const KNOWN_FLAGS = new Set(['--quick', '--full', '--only', '--sustained', '--cpu-prof', '--agent-root', '--out', '--help', '-h']);
+const WITH_VALUE = ['--only', '--sustained', '--agent-root', '--out'];
+const unknown = argv.find((a, i) => a.startsWith('-') && !KNOWN_FLAGS.has(a) && !WITH_VALUE.includes(argv[i - 1] ?? ''));
 if (argv.includes('--help') || argv.includes('-h') || unknown !== undefined) {
   // Asking for help (or mistyping a flag) must never start a benchmark run.
   if (unknown !== undefined) console.error(`bench: unknown option ${unknown}`);
@@ -53,6 +61,7 @@ const arg = (name: string) => {
 const plan = { ...PLANS[argv.includes('--full') ? 'full' : 'quick'], cpuProfile: argv.includes('--cpu-prof') };
 const only = new Set((arg('--only') ?? 'throughput,relay,signalling,scale,overload').split(','));
 const outFile = arg('--out');
+const agentRoots = (arg('--agent-root') ?? repoRoot).split(',').map((d) => resolve(d));
 
 let cleaning = false;
 async function cleanupAndExit(code: number): Promise<never> {
@@ -66,6 +75,10 @@ process.on('SIGINT', () => void cleanupAndExit(130));
 process.on('SIGTERM', () => void cleanupAndExit(143));
 
 async function main(): Promise<void> {
+  for (const root of agentRoots) {
+    if (!existsSync(join(root, 'src/cli.ts')) || !existsSync(join(root, 'node_modules')))
+      throw new Error(`--agent-root ${root}: no src/cli.ts and node_modules there`);
+  }
   const missing = kamailioMissingReason() ?? sippMissingReason();
   const report = new Report();
   report.note(
@@ -159,6 +172,21 @@ async function main(): Promise<void> {
       const chart = repoPath(`docs/benchmarks/overload-rss${plan.name === 'quick' ? '-quick' : ''}.svg`);
       writeFileSync(chart, overloadChart(r));
       report.note(`Chart written: ${chart}`);
+    }
+    if (only.has('cost')) {
+      const costPlan = COST_PLANS[plan.name];
+      const runs = await runCost(env, costPlan, agentRoots);
+      report.section(
+        `Cost per push, per NOTIFY and per watched user (${costPlan.users} users; ${agentRoots.length > 1 ? 'checkouts alternately, ' : ''}mean of ${costPlan.rounds} rounds)`,
+        costTable(runs),
+      );
+      const ratios = costRatios(runs);
+      if (ratios) report.note(ratios);
+      report.note(
+        `Load average at the end: ${loadavg()
+          .map((l) => fmt(l, 1))
+          .join(' / ')} (1/5/15 min) on ${cpus().length} cores; CPU per push is the agent's own time, idle share taken off.`,
+      );
     }
     if (only.has('signalling')) {
       const rows = await runSignalling(env);

@@ -18,6 +18,8 @@ export interface AgentProcessOptions {
   cpuProfileDir?: string;
   /** More node flags (e.g. `--heapsnapshot-signal=SIGUSR2`). */
   nodeArgs?: string[];
+  /** Run the agent of this checkout (default this repository): the cost bench compares two. */
+  root?: string;
 }
 
 export interface AgentProcess extends SpawnedAgent {
@@ -51,6 +53,7 @@ export async function startAgentProcess(o: AgentProcessOptions): Promise<AgentPr
     presence: { ...o.config.presence, ...(watchList ? { watchList } : {}) },
     log: { level: 'warn', pretty: false },
   };
+  if (o.root !== undefined) plan.cwd = o.root;
   plan.nodeArgs = [...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []), ...(o.nodeArgs ?? [])];
   const agent = spawnAgent(plan);
   try {

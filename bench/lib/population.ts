@@ -80,3 +80,16 @@ export async function provision(
     { domain, expires: '3600' },
   );
 }
+
+/**
+ * PUBLISH every user's presence again (same state): a NOTIFY wave, one NOTIFY per user to each
+ * watcher. Used to measure what a NOTIFY costs the agent.
+ */
+export async function republish(core: { host: string; port: number }, population: Population): Promise<void> {
+  await runCsv(
+    'test/sipp/publish-csv.xml',
+    core,
+    population.users.map((u) => [u.name, u.reachable ? 'open' : 'closed', 'org.openmobilealliance:Push']),
+    { domain: core.host, expires: '3600' },
+  );
+}

@@ -78,3 +78,22 @@ export function selfCpuMeter(): { percent(): number } {
     },
   };
 }
+
+/** CPU microseconds (user+system, all threads) used so far by the tree under `pid` (10 ms resolution). */
+export function cpuMicros(pid: number): number {
+  return cpuSeconds(pid) * 1e6;
+}
+
+/** Bytes the tree under `pid` caused to be written to storage so far (`/proc/<pid>/io` write_bytes). */
+export function writeBytes(pid: number): number {
+  let sum = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const m = /^write_bytes:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/io`, 'utf8'));
+      sum += m ? Number(m[1]) : 0;
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return sum;
+}

@@ -37,6 +37,8 @@ export interface AgentProcessPlan {
   profile: SipProfile;
   /** Extra node flags before the script (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** The checkout to run (its src/cli.ts and node_modules); default this repository. Benchmarks compare two. */
+  cwd?: string;
 }
 
 /** Picks ports and a store path for an agent process; spawn it (again) with {@link spawnAgent}. */
@@ -74,7 +76,7 @@ export function spawnAgent(plan: AgentProcessPlan): AgentProcess {
   };
   writeFileSync(configPath, JSON.stringify(config));
   const child = spawn(process.execPath, [...(plan.nodeArgs ?? []), '--import', 'tsx', 'src/cli.ts', 'start', '-c', configPath], {
-    cwd: repoRoot,
+    cwd: plan.cwd ?? repoRoot,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SPA_CONFIG: '', NODE_OPTIONS: '' },

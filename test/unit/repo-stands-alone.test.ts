@@ -44,6 +44,8 @@ const REFERENCE = name('docs/ref', 'erence/');
 const DIGEST_CLAUSE = name('digest', ' §');
 const ISSUE = name('iss', 'ue');
 const BRIEF = name('the bri', 'ef');
+/** Roots where a checkout, a home directory or a shared workspace lives: never the repository's own text. */
+const WORKSPACE_ROOTS = ['wo' + 'rk', 'ho' + 'me', 'Us' + 'ers', 'ro' + 'ot', 'm' + 'nt'];
 
 /** Each pattern is a way to point outside the repository; the name says which. */
 const OUTSIDE: [string, RegExp][] = [
@@ -53,7 +55,21 @@ const OUTSIDE: [string, RegExp][] = [
   ['a path outside the repository', new RegExp(`\\.\\./${SHARED}\\b|${SHARED}/docs|${REFERENCE}`, 'i')],
   ['a tracker issue number', /\bissues? #?\d+\b|\(issue[:#]/i],
   ['a task brief', /\bthe brief\b/i],
+  [
+    'an absolute path into a workspace or home directory',
+    new RegExp(`(?:^|[\\s\`'"(<\\[])(?:/(?:${WORKSPACE_ROOTS.join('|')})/|~/|[A-Z]:\\\\)`),
+  ],
 ];
+
+/**
+ * A relative path that climbs out of the repository: more `../` in one run than the file is deep
+ * (`test/unit/x.ts` may go up two levels, to the root, and no further).
+ */
+function climbsOut(rel: string, line: string): boolean {
+  const depth = rel.split('/').length - 1;
+  for (const run of line.match(/(?:\.\.\/)+/g) ?? []) if (run.length / 3 > depth) return true;
+  return false;
+}
 
 function files(path: string): string[] {
   let stat;
@@ -79,6 +95,7 @@ describe('the repository stands alone', () => {
       lines.forEach((line, index) => {
         for (const [what, pattern] of OUTSIDE)
           if (pattern.test(line)) hits.push(`${rel}:${index + 1}: ${what}: ${line.trim().slice(0, 120)}`);
+        if (climbsOut(rel, line)) hits.push(`${rel}:${index + 1}: a relative path out of the repository: ${line.trim().slice(0, 120)}`);
       });
     }
     expect(hits).toEqual([]);
@@ -98,11 +115,34 @@ describe('the repository stands alone', () => {
       `(${ISSUE}: overload)`,
       `deviation from ${BRIEF}`,
       `${DIGEST_CLAUSE}2.1`,
+      `// see /${WORKSPACE_ROOTS[0]}/notes/design.md`,
+      ` * (/${WORKSPACE_ROOTS[1]}/someone/lab.txt)`,
+      `\`/${WORKSPACE_ROOTS[2]}/me/x\``,
+      `# ${'~'}/notes.md`,
+      `${'C'}:\\notes\\x.md`,
     ]) {
       expect(caught(text), text).toBe(true);
     }
-    for (const text of ['docs/standards.md §4.3', 'zod issue.path', 'the first issue', 'RFC 3261 §17.1.1', 'drachtio-server bodies']) {
+    for (const text of [
+      'docs/standards.md §4.3',
+      'zod issue.path',
+      'the first issue',
+      'RFC 3261 §17.1.1',
+      'drachtio-server bodies',
+      'GET /admin/users/:aor',
+      'SYSTEM "file:///etc/passwd"',
+      'unix:/tmp/kam/ctl.sock',
+      'src/home/page.ts',
+    ]) {
       expect(caught(text), text).toBe(false);
     }
+  });
+
+  it('a relative path may climb to the root of the repository, never beyond it', () => {
+    expect(climbsOut('test/unit/x.ts', "import { a } from '../../src/a.js';")).toBe(false);
+    expect(climbsOut('test/unit/x.ts', `// see ${'../'.repeat(3)}notes.md`)).toBe(true);
+    expect(climbsOut('README.md', '[x](../x.md)')).toBe(true);
+    expect(climbsOut('docs/a.md', '[x](../README.md)')).toBe(false);
+    expect(climbsOut('docs/a.md', '[x](../../x.md)')).toBe(true);
   });
 });

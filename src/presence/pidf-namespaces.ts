@@ -14,6 +14,3 @@ export const PidfNs = {
   /** OMA Presence SIMPLE extensions: service-description, willingness, network-availability, ... */
   oma: 'urn:oma:xml:prs:pidf:oma-pres',
 } as const;
-
-/** The XML namespace (`xml:lang` etc.), bound without declaration (Namespaces in XML §3). */
-export const XML_NS = 'http://www.w3.org/XML/1998/namespace';

@@ -19,7 +19,8 @@ import { readDevice, readPerson, readTuple } from './pidf-elements.js';
 import { PidfNs } from './pidf-namespaces.js';
 import { newestTimestamp, presenceDigest } from './presence-digest.js';
 import type { PresenceSnapshot } from '../capabilities/presence-snapshot.js';
-import { buildElementTree, childrenNamed, XmlTreeError, type XmlElement } from '../lib/xml/xml-element-tree.js';
+import { readXmlBody } from '../lib/xml/xml-body.js';
+import { childrenNamed, type XmlElement } from '../lib/xml/xml-element-tree.js';
 
 export interface PresenceParseOptions {
   /** Largest body accepted, in bytes (default 64 KiB). */
@@ -48,40 +49,16 @@ function invalid(message: string, cause?: unknown): AgentError {
  */
 export function parsePresence(body: Buffer, contentType?: string, options: PresenceParseOptions = {}): PresenceSnapshot {
   const receivedAt = options.receivedAt ?? Date.now();
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_PIDF_BYTES;
-  if (body.length > maxBytes) throw invalid(`presence body is ${body.length} bytes, above the ${maxBytes}-byte limit`);
-  const text = decodeBody(body);
-  if (text.trim() === '') return { kind: 'empty', receivedAt };
-  checkContentType(contentType);
-  if (/<!DOCTYPE/i.test(text)) throw invalid('presence body has a <!DOCTYPE>: refused (no DTDs, no external entities)');
-  if (/<!ENTITY/i.test(text)) throw invalid('presence body declares an <!ENTITY>: refused (no entity expansion)');
-  let root: XmlElement;
-  try {
-    root = buildElementTree(text, options.maxDepth ?? DEFAULT_MAX_PIDF_DEPTH);
-  } catch (err) {
-    if (err instanceof XmlTreeError) throw invalid(`presence body: ${err.message}`, err);
-    throw invalid(`presence body could not be parsed: ${String((err as Error)?.message ?? err)}`, err);
-  }
-  return readDocument(root, receivedAt);
-}
-
-function decodeBody(body: Buffer): string {
-  // UTF-8 is what PIDF uses in practice (RFC 3863 §7 requires UTF-8 or UTF-16 support); honour a BOM.
-  if (body.length >= 2 && body[0] === 0xff && body[1] === 0xfe) return body.subarray(2).toString('utf16le');
-  if (body.length >= 2 && body[0] === 0xfe && body[1] === 0xff) {
-    const swapped = Buffer.from(body.subarray(2, body.length - (body.length % 2)));
-    return swapped.swap16().toString('utf16le');
-  }
-  const text = body.toString('utf8');
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
-function checkContentType(contentType: string | undefined): void {
-  if (contentType === undefined || contentType.trim() === '') return;
-  const media = contentType.split(';')[0].trim().toLowerCase();
-  if (!PIDF_MEDIA_TYPES.has(media)) {
-    throw invalid(`Content-Type '${media.slice(0, 60)}' is not a PIDF document (expected application/pidf+xml)`);
-  }
+  const root = readXmlBody(body, contentType, {
+    what: 'presence',
+    documentName: 'a PIDF document',
+    expectedType: 'application/pidf+xml',
+    mediaTypes: PIDF_MEDIA_TYPES,
+    maxBytes: options.maxBytes ?? DEFAULT_MAX_PIDF_BYTES,
+    maxDepth: options.maxDepth ?? DEFAULT_MAX_PIDF_DEPTH,
+    invalid,
+  });
+  return root === undefined ? { kind: 'empty', receivedAt } : readDocument(root, receivedAt);
 }
 
 function readDocument(root: XmlElement, receivedAt: number): PresenceSnapshot {

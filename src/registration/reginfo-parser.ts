@@ -11,7 +11,8 @@
  * Elements of other namespaces (GRUU `pub-gruu`, vendor data) are skipped (RFC 3680 §5.4 allows them).
  */
 import { AgentError, ErrorCodes } from '../errors.js';
-import { buildElementTree, childNamed, childrenNamed, XmlTreeError, type XmlElement } from '../lib/xml/xml-element-tree.js';
+import { readXmlBody } from '../lib/xml/xml-body.js';
+import { childNamed, childrenNamed, type XmlElement } from '../lib/xml/xml-element-tree.js';
 import {
   CONTACT_EVENTS,
   REGINFO_NS,
@@ -45,25 +46,16 @@ function invalid(message: string, cause?: unknown): AgentError {
  */
 export function parseReginfo(body: Buffer, contentType?: string, options: ReginfoParseOptions = {}): ReginfoSnapshot {
   const receivedAt = options.receivedAt ?? Date.now();
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_REGINFO_BYTES;
-  if (body.length > maxBytes) throw invalid(`reginfo body is ${body.length} bytes, above the ${maxBytes}-byte limit`);
-  const text = body.toString('utf8').replace(/^\uFEFF/, '');
-  if (text.trim() === '') return { kind: 'empty', receivedAt };
-  if (contentType !== undefined && contentType.trim() !== '') {
-    const media = contentType.split(';')[0].trim().toLowerCase();
-    if (!REGINFO_MEDIA_TYPES.has(media)) {
-      throw invalid(`Content-Type '${media.slice(0, 60)}' is not a reginfo document (expected application/reginfo+xml)`);
-    }
-  }
-  if (/<!DOCTYPE/i.test(text)) throw invalid('reginfo body has a <!DOCTYPE>: refused (no DTDs, no external entities)');
-  if (/<!ENTITY/i.test(text)) throw invalid('reginfo body declares an <!ENTITY>: refused (no entity expansion)');
-  let root: XmlElement;
-  try {
-    root = buildElementTree(text, options.maxDepth ?? DEFAULT_MAX_REGINFO_DEPTH);
-  } catch (err) {
-    if (err instanceof XmlTreeError) throw invalid(`reginfo body: ${err.message}`, err);
-    throw invalid(`reginfo body could not be parsed: ${String((err as Error)?.message ?? err)}`, err);
-  }
+  const root = readXmlBody(body, contentType, {
+    what: 'reginfo',
+    documentName: 'a reginfo document',
+    expectedType: 'application/reginfo+xml',
+    mediaTypes: REGINFO_MEDIA_TYPES,
+    maxBytes: options.maxBytes ?? DEFAULT_MAX_REGINFO_BYTES,
+    maxDepth: options.maxDepth ?? DEFAULT_MAX_REGINFO_DEPTH,
+    invalid,
+  });
+  if (root === undefined) return { kind: 'empty', receivedAt };
   return readDocument(root, receivedAt, options.maxContacts ?? DEFAULT_MAX_REGINFO_CONTACTS);
 }
 

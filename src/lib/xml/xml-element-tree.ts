@@ -9,7 +9,9 @@
  * Errors are plain `XmlTreeError`s; the PIDF parser wraps them into `AgentError('PIDF_INVALID')`.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { XML_NS } from '../../presence/pidf-namespaces.js';
+
+/** The XML namespace (`xml:lang` etc.), bound without declaration (Namespaces in XML §3). */
+export const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 
 export interface XmlElement {
   /** Namespace URI ('' when none). */

@@ -11,6 +11,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { CapabilityOracle } from './capabilities/capability-oracle.js';
 import { CapabilityTable } from './capabilities/capability-table.js';
 import type { AgentConfig } from './config/config-schema.js';
 import { CoreHealthMonitor } from './core-health/core-health-monitor.js';
@@ -52,8 +53,10 @@ export interface RunningAgent {
   readonly watcher: PresenceWatcher;
   /** The registration-state watcher, when the profile's sources include `reg`. */
   readonly regWatcher?: PresenceWatcher;
-  /** Every source's watcher: the push path's oracle. */
+  /** Every source's watcher (watch list, admin refresh, stop). */
   readonly sources: SourceWatchers;
+  /** The push path's question: the table, asking the watchers for first evidence when it knows nothing. */
+  readonly oracle: CapabilityOracle;
   readonly pushes: PushService;
   readonly coreHealth: CoreHealthMonitor;
   readonly http: { host: string; port: number };
@@ -167,12 +170,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       const index = listenIndex(config, err);
       throw portInUse(err, `sip.listen[${index}].port`, `SPA__sip__listen__${index}__port`, 'a sip.listen address');
     }
-    // Evicting a user from the table unsubscribes their presence (RFC 6665 §4.1.2.3 Expires: 0).
-    const table: CapabilityTable = new CapabilityTable({
-      maxUsers: config.capabilityTable.maxUsers,
-      profile,
-      onEvict: (aor) => watcher?.onEvicted(aor),
-    });
+    const table = new CapabilityTable({ maxUsers: config.capabilityTable.maxUsers, profile });
     const presenceWatcher = new PresenceWatcher({
       engine,
       table,
@@ -191,8 +189,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
           source: registration,
         })
       : undefined;
-    const sources = new SourceWatchers(table, regWatcher ? [presenceWatcher, regWatcher] : [presenceWatcher]);
+    const sources = new SourceWatchers(regWatcher ? [presenceWatcher, regWatcher] : [presenceWatcher]);
     watcher = sources;
+    // The push path's question; evicting a user from the table unsubscribes them (RFC 6665 §4.1.2.3 Expires: 0).
+    const oracle = new CapabilityOracle(table, sources.watchers);
     const notifyAllowList = notifyAllowListFromConfig(config);
     const health = new CoreHealthMonitor({
       engine,
@@ -205,7 +205,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
     const pushes = new PushService({
       store,
       engine,
-      oracle: sources,
+      oracle,
       profile,
       logger: moduleLog('push'),
       handBackUrl: config.ppg.handBackUrl,
@@ -311,6 +311,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       watcher: presenceWatcher,
       ...(regWatcher && { regWatcher }),
       sources,
+      oracle,
       pushes,
       coreHealth: health,
       http: address,

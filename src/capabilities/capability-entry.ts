@@ -4,7 +4,8 @@
  */
 import type { PresenceDocument, PresenceSnapshot } from './presence-snapshot.js';
 import type { RegistrationEvidence } from './registration-evidence.js';
-import type { LastDelivery, ReachabilityDecision } from './reachability-policy.js';
+import type { ReachabilityVerdict } from './reachability-oracle.js';
+import type { LastDelivery } from './reachability-policy.js';
 import type { SourcesInput } from './source-policy.js';
 
 export interface CapabilityEntry {
@@ -30,10 +31,15 @@ export interface CapabilityEntry {
   registrationResyncSince?: number;
 }
 
+/** A new entry holding no evidence yet. */
+export function newEntry(aor: string, now: number): CapabilityEntry {
+  return { aor, createdAt: now, updatedAt: now, parseErrors: 0 };
+}
+
 /** What the admin view shows for one user. */
 export interface CapabilityEntryView {
   aor: string;
-  decision: ReachabilityDecision;
+  decision: ReachabilityVerdict;
   fresh: boolean;
   sources: {
     document?: { entity: string; tuples: number; receivedAt: number; ageMs: number; fresh: boolean; warnings: string[] };
@@ -130,7 +136,7 @@ export function entryExpiresAt(entry: CapabilityEntry, ttlMs: number): number {
   return Math.max(Math.max(...times) + ttlMs, entry.holdDownUntil ?? 0);
 }
 
-export function entryView(entry: CapabilityEntry, decision: ReachabilityDecision, now: number, ttlMs: number): CapabilityEntryView {
+export function entryView(entry: CapabilityEntry, decision: ReachabilityVerdict, now: number, ttlMs: number): CapabilityEntryView {
   const doc = entry.lastDocument;
   const sources: CapabilityEntryView['sources'] = { parseErrors: entry.parseErrors };
   if (doc) {

@@ -1,6 +1,7 @@
 /**
- * The per-user capability table (step 2 of a push: what do we know about this user?): an LRU (lru-cache v11) of {@link CapabilityEntry},
- * fed by presence NOTIFYs and by the outcomes of our own MESSAGEs, read by the push path via `decide`.
+ * The per-user capability table (step 2 of a push: what do we know about this user?): {@link CapabilityEntry}s in a
+ * {@link CapabilityStore} (default: the in-process LRU), fed by the watchers through the {@link EvidenceSink} port
+ * and by the outcomes of our own MESSAGEs, read by the push path through capability-oracle.ts.
  *
  * The table is a *hint with a TTL* (stale reachability is the most reported failure of SIP servers: docs/interop.md):
  * - every piece of evidence counts for `capabilities.ttlSeconds`; expired evidence counts as unknown, never
@@ -19,7 +20,6 @@
  * (transport errors, 5xx, timeouts while the core was not known alive) or on the request (415, 488, …) →
  * failed, recorded with its blame, no hold-down.
  */
-import { LRUCache } from 'lru-cache';
 import type { PresenceSnapshot } from './presence-snapshot.js';
 import type { SipProfile } from '../profiles/schema.js';
 import type { RegistrationEvidence } from './registration-evidence.js';
@@ -29,26 +29,30 @@ import {
   hasFreshEvidence,
   hasFreshRegistration,
   isNewDocument,
+  newEntry,
   policyInput,
   type CapabilityEntry,
   type CapabilityEntryView,
 } from './capability-entry.js';
-import type { ReachabilityDecision } from './reachability-policy.js';
+import type { DeliveryReport, ReachabilityVerdict } from './reachability-oracle.js';
 import { decideFromSources } from './source-policy.js';
-import { attributeDelivery, type DeliveryEvidence } from './failure-attribution.js';
+import { attributeDelivery } from './failure-attribution.js';
 
-/** Why an entry left the table: LRU capacity, all evidence expired, or `delete()`. */
-export type EvictionReason = 'capacity' | 'expired' | 'deleted';
+import type { CapabilityStore, EvictionReason } from './capability-store.js';
+import type { EvidenceSink } from './evidence-ports.js';
+import { MemoryCapabilityStore } from './memory-capability-store.js';
+
+export type { EvictionReason } from './capability-store.js';
 
 export interface CapabilityTableOptions {
+  /** Capacity of the default in-process store (ignored when `store` is given). */
   maxUsers: number;
+  /** Where entries live; default a {@link MemoryCapabilityStore} of `maxUsers` on the `now` clock. */
+  store?: CapabilityStore;
   profile: SipProfile;
   now?: () => number;
   onEvict?: (aor: string, reason: EvictionReason) => void;
 }
-
-/** A MESSAGE outcome as the push path saw it (see {@link DeliveryEvidence}). */
-export type DeliveryResult = DeliveryEvidence;
 
 export interface CapabilityTableStats {
   size: number;
@@ -69,8 +73,8 @@ export interface CapabilityTableStats {
   holdDownsCleared: number;
 }
 
-export class CapabilityTable {
-  private readonly cache: LRUCache<string, CapabilityEntry>;
+export class CapabilityTable implements EvidenceSink {
+  private readonly cache: CapabilityStore;
   private readonly now: () => number;
   private readonly ttlMs: number;
   private readonly evictionListeners = new Set<(aor: string, reason: EvictionReason) => void>();
@@ -94,14 +98,23 @@ export class CapabilityTable {
     this.now = options.now ?? Date.now;
     this.ttlMs = options.profile.capabilities.ttlSeconds * 1000;
     if (options.onEvict) this.evictionListeners.add(options.onEvict);
-    this.cache = new LRUCache<string, CapabilityEntry>({
-      max: options.maxUsers,
-      ttl: this.ttlMs,
-      ttlResolution: 0,
-      updateAgeOnGet: false,
-      perf: { now: () => this.now() },
-      dispose: (_entry, aor, reason) => this.onDispose(aor, reason),
-    });
+    this.cache = options.store ?? new MemoryCapabilityStore({ capacity: options.maxUsers, now: this.now });
+    this.cache.onEvict((aor, reason) => this.onEvicted(aor, reason));
+  }
+
+  /** The store's `prefetch` (network stores), awaited before a decision; resolved at once otherwise. */
+  async prefetch(aor: string): Promise<void> {
+    await this.cache.prefetch?.(aor);
+  }
+
+  /** Admin listing: the view of every live entry, most recently used first, at most `limit`. */
+  *views(limit = Number.POSITIVE_INFINITY): IterableIterator<CapabilityEntryView> {
+    const now = this.now();
+    let n = 0;
+    for (const [, entry] of this.cache.entries()) {
+      if (n++ >= limit) return;
+      yield entryView(entry, decideFromSources(policyInput(entry, now, this.ttlMs), this.options.profile), now, this.ttlMs);
+    }
   }
 
   /** Adds a listener for entries leaving the table (the presence watcher unsubscribes); returns a remover. */
@@ -111,7 +124,7 @@ export class CapabilityTable {
   }
 
   /** The decision for a user (O(1) lookup; counts a hit when fresh evidence exists). */
-  decide(aor: string, options: { firstNotifyTimedOut?: boolean } = {}): ReachabilityDecision {
+  decide(aor: string, options: { firstNotifyTimedOut?: boolean } = {}): ReachabilityVerdict {
     const now = this.now();
     const entry = this.cache.get(aor);
     if (entry && hasFreshEvidence(entry, now, this.ttlMs)) this.counters.hits++;
@@ -201,7 +214,7 @@ export class CapabilityTable {
   }
 
   /** The outcome of a MESSAGE to this user, classified by `attributeDelivery`; returns the decision that now applies. */
-  recordDelivery(aor: string, result: DeliveryResult): ReachabilityDecision {
+  recordDelivery(aor: string, result: DeliveryReport): ReachabilityVerdict {
     this.counters.deliveriesRecorded++;
     const attribution = attributeDelivery(result);
     this.update(aor, (entry, now) => {
@@ -251,25 +264,20 @@ export class CapabilityTable {
   }
 
   stats(): CapabilityTableStats {
-    return { size: this.cache.size, maxUsers: this.options.maxUsers, ...this.counters };
+    return { size: this.cache.size, maxUsers: this.cache.capacity, ...this.counters };
   }
 
   private update(aor: string, change: (entry: CapabilityEntry, now: number) => void): void {
     const now = this.now();
     // peek, not get: recording a NOTIFY for an entry whose evidence expired must not dispose it as
     // 'expired' (that would make the watcher drop a live subscription); set() below replaces it.
-    const entry = this.cache.peek(aor) ?? { aor, createdAt: now, updatedAt: now, parseErrors: 0 };
+    const entry = this.cache.peek(aor) ?? newEntry(aor, now);
     change(entry, now);
     entry.updatedAt = now;
-    // Evidence is fresh while age < ttl; lru-cache keeps an entry while age <= its ttl: hence the -1.
-    const ttl = Math.max(1, entryExpiresAt(entry, this.ttlMs) - now - 1);
-    this.cache.set(aor, entry, { ttl });
+    this.cache.set(aor, entry, entryExpiresAt(entry, this.ttlMs));
   }
 
-  private onDispose(aor: string, reason: LRUCache.DisposeReason): void {
-    const mapped: EvictionReason | undefined =
-      reason === 'evict' ? 'capacity' : reason === 'expire' ? 'expired' : reason === 'delete' ? 'deleted' : undefined;
-    if (mapped === undefined) return;
+  private onEvicted(aor: string, mapped: EvictionReason): void {
     if (mapped === 'capacity') this.counters.evictions++;
     else if (mapped === 'expired') this.counters.expirations++;
     else this.counters.deletions++;

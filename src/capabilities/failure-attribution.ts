@@ -17,21 +17,10 @@
  *   hold-down (another content or another time may succeed).
  */
 
+import type { DeliveryReport } from './reachability-oracle.js';
+
 /** Who a delivery outcome speaks about. */
 export type DeliveryBlame = 'none' | 'user' | 'core' | 'request';
-
-/** What the push path saw for one MESSAGE, plus what it knew about the core meanwhile. */
-export interface DeliveryEvidence {
-  /** The final SIP status, when one came. */
-  status?: number;
-  /** Set when no final status came: Timer F fired, or the transport (or engine connection) failed. */
-  failure?: 'timeout' | 'transport';
-  /**
-   * True when the core was known alive from send to outcome (health `up` at both ends, no down period in
-   * between). Absent → true: without an outbound proxy there is no core between us and the user.
-   */
-  coreAlive?: boolean;
-}
 
 export interface DeliveryAttribution {
   blame: DeliveryBlame;
@@ -44,7 +33,7 @@ export interface DeliveryAttribution {
 /** Final statuses that speak about the user whatever the core's health. */
 const USER_STATUSES = new Set([404, 410, 480, 604]);
 
-export function attributeDelivery(evidence: DeliveryEvidence): DeliveryAttribution {
+export function attributeDelivery(evidence: DeliveryReport): DeliveryAttribution {
   const { status, failure } = evidence;
   const coreAlive = evidence.coreAlive ?? true;
   if (failure === 'transport') return { blame: 'core', holdDown: false, why: 'transport error (treated as 503, RFC 3261 §8.1.3.1)' };

@@ -36,43 +36,9 @@ import type { PresenceSnapshot, PresenceTuple } from './presence-snapshot.js';
 import type { SipProfile } from '../profiles/schema.js';
 import { bearerHintFromPresence } from './bearer-hint.js';
 import type { DeliveryBlame } from './failure-attribution.js';
+import type { Reachability, ReachabilityRule, ReachabilityVerdict } from './reachability-oracle.js';
 
-export type Reachability = 'reachable' | 'unreachable' | 'unknown';
-
-export type ReachabilityRule =
-  | 'hold-down'
-  | 'delivered'
-  | 'presence-disabled'
-  | 'noresource'
-  | 'rejected'
-  | 'no-presence'
-  | 'first-notify-timeout'
-  | 'nothing-published'
-  | 'overriding-willingness-closed'
-  | 'ims-network-down'
-  | 'push-service-open'
-  | 'push-service-blocked'
-  | 'message-capable'
-  | 'basic-open'
-  | 'open-not-push-capable'
-  | 'all-closed'
-  | 'no-tuples'
-  // Registration-state rules (source-policy.ts), when the profile's sources include `reg`:
-  | 'reg-no-contact'
-  | 'presence-veto'
-  | 'reg-push-tag'
-  | 'reg-registered'
-  | 'reg-not-push-capable';
-
-export interface ReachabilityDecision {
-  reachability: Reachability;
-  acceptedApps: string[] | 'any';
-  /** A bearer from the vocabulary in bearer-hint.ts (or the profile's default). */
-  bearerHint: string;
-  reason: string;
-  /** Stable id of the rule that decided (for metrics, logs and tests). */
-  rule: ReachabilityRule;
-}
+export type { ReachabilityRule } from './reachability-oracle.js';
 
 export interface LastDelivery {
   outcome: 'delivered' | 'failed';
@@ -109,7 +75,7 @@ function isSipTuple(tuple: PresenceTuple): boolean {
 }
 
 /** Decides reachability; see the module comment for the rules. */
-export function decideReachability(input: ReachabilityInput, profile: SipProfile): ReachabilityDecision {
+export function decideReachability(input: ReachabilityInput, profile: SipProfile): ReachabilityVerdict {
   const doc = input.snapshot?.kind === 'document' ? input.snapshot : undefined;
   const bearerHint = (doc && bearerHintFromPresence(doc)) ?? profile.handBack.defaultBearer;
   const decide = (reachability: Reachability, rule: ReachabilityRule, reason: string, apps: string[] | 'any' = 'any') => ({
@@ -177,7 +143,7 @@ export function decideReachability(input: ReachabilityInput, profile: SipProfile
 }
 
 /** Applies `presence.whenUnknown` to a decision: should the push path try a SIP MESSAGE? */
-export function shouldTrySip(decision: ReachabilityDecision, profile: SipProfile): boolean {
+export function shouldTrySip(decision: ReachabilityVerdict, profile: SipProfile): boolean {
   if (decision.reachability === 'reachable') return true;
   if (decision.reachability === 'unreachable') return false;
   return profile.presence.whenUnknown === 'try-sip';

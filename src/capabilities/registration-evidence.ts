@@ -1,8 +1,8 @@
 /**
  * What the capability table keeps from a user's registration state (pure): the contacts that are bound
- * now, each with the instant its binding runs out, and their Contact parameters (feature tags).
+ * now, each with the instant its binding runs out, and their Contact parameters (feature tags). The
+ * registration watcher (src/registration/) builds it from reginfo documents.
  */
-import type { RegistrationView } from '../registration/registration-sequence.js';
 
 export interface BoundContact {
   uri: string;
@@ -18,21 +18,6 @@ export interface RegistrationEvidence {
   contacts: BoundContact[];
   /** The registrar published nothing for the AOR (empty NOTIFY). */
   empty: boolean;
-}
-
-/** The evidence of a registration view: active contacts of active registrations only (RFC 3680 §5.3). */
-export function evidenceOf(view: RegistrationView): RegistrationEvidence {
-  const contacts: BoundContact[] = [];
-  for (const registration of view.registrations) {
-    if (registration.state !== 'active') continue;
-    for (const contact of registration.contacts) {
-      if (contact.state !== 'active') continue;
-      const bound: BoundContact = { uri: contact.uri, params: contact.params };
-      if (contact.expires !== undefined) bound.expiresAt = view.receivedAt + contact.expires * 1000;
-      contacts.push(bound);
-    }
-  }
-  return { receivedAt: view.receivedAt, contacts, empty: view.empty };
 }
 
 /** Contacts still bound at `now` (a binding past its expiry counts as gone even before a NOTIFY says so). */

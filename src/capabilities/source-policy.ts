@@ -25,7 +25,8 @@
  */
 import type { SipProfile } from '../profiles/schema.js';
 import { boundContacts, pushAppsOfContact, type RegistrationEvidence } from './registration-evidence.js';
-import { decideReachability, type ReachabilityDecision, type ReachabilityInput, type ReachabilityRule } from './reachability-policy.js';
+import type { ReachabilityVerdict } from './reachability-oracle.js';
+import { decideReachability, type ReachabilityInput, type ReachabilityRule } from './reachability-policy.js';
 
 export interface SourcesInput extends ReachabilityInput {
   /** Fresh registration state, when the reg source has one. */
@@ -42,16 +43,16 @@ const PRESENCE_VETOES: ReadonlySet<ReachabilityRule> = new Set([
   'all-closed',
 ]);
 
-export function decideFromSources(input: SourcesInput, profile: SipProfile): ReachabilityDecision {
+export function decideFromSources(input: SourcesInput, profile: SipProfile): ReachabilityVerdict {
   const base = decideReachability(input, profile);
   const registration = input.registration;
   if (base.rule === 'hold-down' || !profile.sources.includes('reg') || !registration || input.registrationResyncing) return base;
   const decide = (
-    reachability: ReachabilityDecision['reachability'],
+    reachability: ReachabilityVerdict['reachability'],
     rule: ReachabilityRule,
     reason: string,
     apps: string[] | 'any' = 'any',
-  ): ReachabilityDecision => ({
+  ): ReachabilityVerdict => ({
     reachability,
     acceptedApps: apps,
     bearerHint: base.bearerHint,
@@ -67,7 +68,8 @@ export function decideFromSources(input: SourcesInput, profile: SipProfile): Rea
     const why = registration.empty ? 'the registrar published no registration' : 'no contact is registered';
     return decide('unreachable', 'reg-no-contact', why);
   }
-  if (PRESENCE_VETOES.has(base.rule)) return decide('unreachable', 'presence-veto', `registered, but presence says: ${base.reason}`);
+  if (base.rule !== undefined && PRESENCE_VETOES.has(base.rule))
+    return decide('unreachable', 'presence-veto', `registered, but presence says: ${base.reason}`);
   const tag = profile.registration.pushAppTag;
   const tagged = bound.map((c) => pushAppsOfContact(c, tag)).filter((apps): apps is string[] => apps !== undefined);
   const presenceApps = base.reachability === 'reachable' && base.acceptedApps !== 'any' ? base.acceptedApps : [];

@@ -1,24 +1,25 @@
 /**
  * The presence watcher: keeps `Event: presence` subscriptions (RFC 6665, RFC 3856) for the users the
- * agent pushes to, and feeds their NOTIFYs into the capability table. It knows SIP only through the
- * `SipEngine` port.
+ * agent pushes to, and writes what their NOTIFYs say into the capability layer through its
+ * {@link EvidenceSink} port. It knows SIP only through the `SipEngine` port.
  *
- * - `decide(aor)` is the push path's question. Known and fresh → answered at once. Otherwise ONE SUBSCRIBE
+ * - `prepare(aor)` ({@link WatchTrigger}) is how the capability layer asks for first evidence when a push
+ *   needs a verdict (capabilities/capability-oracle.ts). Known and fresh → no wait. Otherwise ONE SUBSCRIBE
  *   is started (concurrent callers share it; an existing subscription is refreshed instead, which makes the
- *   notifier send a NOTIFY, RFC 6665 §4.2.1.2), the caller waits at most `presence.firstNotifyWaitMs` for
- *   a NOTIFY, then the table decides. A user in resubscribe backoff, or stopped after a refusal, is not
- *   subscribed again on demand (no SUBSCRIBE storms against a failing server): the table answers.
+ *   notifier send a NOTIFY, RFC 6665 §4.2.1.2), and the caller waits at most `presence.firstNotifyWaitMs`
+ *   for a NOTIFY. A user in resubscribe backoff, or stopped after a refusal, is not subscribed again on
+ *   demand (no SUBSCRIBE storms against a failing server): the table answers.
  * - Subscriptions that end are resumed or stopped per `resubscribe-policy.ts`, with jittered exponential
  *   backoff honouring `retry-after`.
- * - An entry leaving the table (LRU capacity, expiry, delete) → the user is forgotten and unsubscribed
- *   (`Expires: 0`), so subscriptions are bounded by the table's `maxUsers`.
+ * - `forget(aor)`: the capability entry left the table (LRU capacity, expiry, delete; wired by the oracle)
+ *   → the user is unsubscribed (`Expires: 0`), so subscriptions are bounded by the table's `maxUsers`.
  * - SUBSCRIBE transactions are bounded by `maxConcurrentSubscribes`; on-demand ones go first.
  *
  * One watcher serves one {@link WatchSource}: presence by default, or the registration state (`Event: reg`,
- * src/registration/reg-source.ts); `source-watchers.ts` combines them for the push path.
+ * src/registration/reg-source.ts); `source-watchers.ts` groups them for start-up, the admin API and stop.
  */
-import type { CapabilityTable, DeliveryResult, EvictionReason } from '../capabilities/capability-table.js';
-import type { ReachabilityDecision } from '../capabilities/reachability-policy.js';
+import type { EvictionReason } from '../capabilities/capability-store.js';
+import type { EvidenceSink, WatchTrigger } from '../capabilities/evidence-ports.js';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { SipProfile } from '../profiles/schema.js';
@@ -33,13 +34,15 @@ import {
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../lib/backoff.js';
 import { ConcurrencyLimiter, type TaskPriority } from '../lib/concurrency-limiter.js';
 import { stepAfterEnd, stepAfterSubscribeError, type NextStep } from './resubscribe-policy.js';
-import { presenceSource, type WatchSource } from '../watch/watch-source.js';
+import type { WatchSource } from '../watch/watch-source.js';
+import { presenceSource } from './presence-source.js';
 import { readWatchList } from './watch-list.js';
 import { WATCH_PHASES, WatchedUser, type WatchPhase } from './watched-user.js';
 
 export interface PresenceWatcherOptions {
   engine: SipEngine;
-  table: CapabilityTable;
+  /** The capability table, through the port watchers write evidence into. */
+  table: EvidenceSink;
   profile: SipProfile;
   logger: Logger;
   /** SUBSCRIBE transactions in flight at once (default 50). */
@@ -66,13 +69,12 @@ export interface PresenceWatcherStats {
 /** A subscription that lived this long resets the backoff (a flapping one does not). */
 const STABLE_SUBSCRIPTION_MS = 60_000;
 
-export class PresenceWatcher {
+export class PresenceWatcher implements WatchTrigger {
   private readonly users = new Map<string, WatchedUser>();
   private readonly limiter: ConcurrencyLimiter;
   private readonly backoff: BackoffPolicy;
   private readonly random: () => number;
   private readonly log: Logger;
-  private readonly detach: () => void;
   private stopping = false;
   readonly source: WatchSource;
   private readonly counters = {
@@ -90,18 +92,11 @@ export class PresenceWatcher {
     this.random = options.random ?? Math.random;
     this.source = options.source ?? presenceSource(options.profile);
     this.log = options.logger.child({ component: this.source.name === 'presence' ? 'presence-watcher' : `${this.source.name}-watcher` });
-    this.detach = options.table.addEvictionListener((aor, reason) => this.forget(aor, reason));
-  }
-
-  /** The reachability decision for a push to `aor` (see the module comment). */
-  async decide(aor: string): Promise<ReachabilityDecision> {
-    const notified = await this.prepare(aor);
-    return this.options.table.decide(aor, notified === false ? { firstNotifyTimedOut: true } : {});
   }
 
   /**
-   * The waiting half of {@link decide}: subscribes or refreshes when the table lacks this source's state
-   * and waits for a NOTIFY. Resolves true (a NOTIFY came), false (none in time) or undefined (no wait:
+   * Before a decision: subscribes or refreshes when the table lacks this source's state and waits for a
+   * NOTIFY. Resolves true (a NOTIFY came), false (none in time) or undefined (no wait:
    * fresh, disabled, stopping, or in backoff).
    */
   async prepare(aor: string): Promise<boolean | undefined> {
@@ -123,11 +118,6 @@ export class PresenceWatcher {
     return wait;
   }
 
-  /** Forwards a MESSAGE outcome to the table, which attributes it (failure-attribution.ts). */
-  recordDelivery(aor: string, result: DeliveryResult): ReachabilityDecision {
-    return this.options.table.recordDelivery(aor, result);
-  }
-
   /** Subscribes to every AOR not yet watched (bounded concurrency); resolves when each SUBSCRIBE settled. */
   async watch(aors: string[]): Promise<void> {
     const started = aors.filter((aor) => !this.users.has(aor)).map((aor) => this.start(this.track(aor), 'low'));
@@ -140,14 +130,6 @@ export class PresenceWatcher {
    */
   loadWatchList(path: string): string[] {
     return readWatchList(path);
-  }
-
-  /**
-   * A table entry left (the watcher also listens to the table itself; calling this again is harmless):
-   * stop watching the user and unsubscribe.
-   */
-  onEvicted(aor: string, reason: EvictionReason = 'capacity'): void {
-    this.forget(aor, reason);
   }
 
   /** Forces a presence refresh (admin API): refreshes a live subscription, else subscribes now. */
@@ -166,7 +148,6 @@ export class PresenceWatcher {
   /** Unsubscribes everyone (Expires: 0), waiting at most `timeoutMs`; returns how many did not finish. */
   async stop(timeoutMs: number): Promise<{ unsubscribed: number; abandoned: number }> {
     this.stopping = true;
-    this.detach();
     this.limiter.clear();
     const subscriptions = [];
     for (const user of this.users.values()) {
@@ -331,8 +312,8 @@ export class PresenceWatcher {
     user.retryTimer.unref?.();
   }
 
-  /** Table eviction (capacity/expired/deleted): stop watching and unsubscribe. */
-  private forget(aor: string, reason: EvictionReason): void {
+  /** The user's capability entry left (capacity/expired/deleted): stop watching and unsubscribe. */
+  forget(aor: string, reason: EvictionReason = 'deleted'): void {
     const user = this.users.get(aor);
     if (!user) return;
     this.users.delete(aor);

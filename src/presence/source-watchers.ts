@@ -1,36 +1,16 @@
 /**
- * The push path's oracle over every capability source the profile names (`sources: [presence, reg]`):
- * one watcher per source, one capability table. A decision waits — in parallel, each within its own
- * first-NOTIFY bound — for the sources that know nothing yet, then the table decides with all the
- * evidence (src/capabilities/source-policy.ts).
+ * The watchers of every capability source the profile names (`sources: [presence, reg]`), as one group
+ * for start-up (the watch list), the admin API (refresh), stop and the per-source counters. The push
+ * path's question goes to capabilities/capability-oracle.ts, which asks these same watchers for first
+ * evidence through its WatchTrigger port.
  */
-import type { CapabilityTable, DeliveryResult } from '../capabilities/capability-table.js';
-import type { ReachabilityDecision } from '../capabilities/reachability-policy.js';
 import type { PresenceWatcher, PresenceWatcherStats } from './presence-watcher.js';
 
 export class SourceWatchers {
   constructor(
-    private readonly table: CapabilityTable,
     /** The watchers of enabled sources (a disabled source's watcher never subscribes anyway). */
     readonly watchers: PresenceWatcher[],
   ) {}
-
-  async decide(aor: string): Promise<ReachabilityDecision> {
-    const waits = await Promise.all(this.watchers.map((w) => w.prepare(aor)));
-    // "first NOTIFY timed out" only when nothing arrived at all: one source's answer is evidence.
-    const timedOut = waits.includes(false) && !waits.includes(true);
-    return this.table.decide(aor, timedOut ? { firstNotifyTimedOut: true } : {});
-  }
-
-  /** A MESSAGE outcome with the core's health meanwhile; the table attributes it (failure-attribution.ts). */
-  recordDelivery(aor: string, result: DeliveryResult): ReachabilityDecision {
-    return this.table.recordDelivery(aor, result);
-  }
-
-  /** A table entry left: every watcher forgets the user (each also listens to the table itself). */
-  onEvicted(aor: string): void {
-    for (const w of this.watchers) w.onEvicted(aor);
-  }
 
   /** Forces a refresh of every enabled source for `aor` (admin API). */
   async refresh(aor: string): Promise<void> {

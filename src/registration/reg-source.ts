@@ -1,9 +1,8 @@
-import type { WatchSource } from '../watch/watch-source.js';
 import type { SipProfile } from '../profiles/schema.js';
 import type { NotifyEvent } from '../sip/port.js';
+import type { WatchSource } from '../watch/watch-source.js';
 import { parseReginfo } from './reginfo-parser.js';
-import { evidenceOf } from '../capabilities/registration-evidence.js';
-import { applyReginfo, type RegistrationView } from './registration-sequence.js';
+import { applyReginfo, evidenceOf, type RegistrationView } from './registration-sequence.js';
 
 /** The CSeq number of a NOTIFY (RFC 3261 §20.16), when readable. */
 export function notifyCseq(event: NotifyEvent): number | undefined {
@@ -32,9 +31,9 @@ export function regSource(
     expiresSeconds: r.expiresSeconds,
     firstNotifyWaitMs: r.firstNotifyWaitMs,
     stats,
-    isFresh: (table, aor) => table.hasFreshRegistration(aor),
+    isFresh: (evidence, aor) => evidence.hasFreshRegistration(aor),
     dialogStarted: (aor) => views.delete(aor),
-    applyNotify(table, aor, event) {
+    applyNotify(evidence, aor, event) {
       const outcome = applyReginfo(views.get(aor), parseReginfo(event.body, event.contentType), notifyCseq(event));
       if (outcome.kind === 'stale') {
         stats.staleNotifies++;
@@ -43,17 +42,17 @@ export function regSource(
       if (outcome.kind === 'gap') {
         stats.versionGaps++;
         views.delete(aor);
-        table.recordRegistrationResync(aor);
+        evidence.recordRegistrationResync(aor);
         return 'refresh';
       }
       views.set(aor, outcome.view);
-      table.recordRegistration(aor, evidenceOf(outcome.view));
+      evidence.recordRegistration(aor, evidenceOf(outcome.view));
       return 'ok';
     },
-    recordRefusal(table, aor, kind) {
+    recordRefusal(evidence, aor, kind) {
       // 404/noresource: the registrar has no such AOR, so nothing can be bound to it. A refusal of the
       // watcher (403/rejected) says nothing about the user: the registration state stays unknown.
-      if (kind === 'noresource') table.recordRegistration(aor, { receivedAt: Date.now(), contacts: [], empty: true });
+      if (kind === 'noresource') evidence.recordRegistration(aor, { receivedAt: Date.now(), contacts: [], empty: true });
     },
     forget: (aor) => views.delete(aor),
   };

@@ -16,6 +16,7 @@
  *
  * A new subscription dialog starts from no state (versions are per subscription).
  */
+import type { BoundContact, RegistrationEvidence } from '../capabilities/registration-evidence.js';
 import type { Registration, RegContact, ReginfoSnapshot } from './reginfo-document.js';
 
 export interface RegistrationView {
@@ -78,4 +79,19 @@ function replaceContact(contacts: RegContact[], contact: RegContact): void {
   const at = contacts.findIndex((c) => c.id === contact.id);
   if (at < 0) contacts.push(contact);
   else contacts[at] = contact;
+}
+
+/** The evidence of a registration view: active contacts of active registrations only (RFC 3680 §5.3). */
+export function evidenceOf(view: RegistrationView): RegistrationEvidence {
+  const contacts: BoundContact[] = [];
+  for (const registration of view.registrations) {
+    if (registration.state !== 'active') continue;
+    for (const contact of registration.contacts) {
+      if (contact.state !== 'active') continue;
+      const bound: BoundContact = { uri: contact.uri, params: contact.params };
+      if (contact.expires !== undefined) bound.expiresAt = view.receivedAt + contact.expires * 1000;
+      contacts.push(bound);
+    }
+  }
+  return { receivedAt: view.receivedAt, contacts, empty: view.empty };
 }

@@ -33,7 +33,7 @@ describe.skipIf(missing !== undefined)('fault: Kamailio restarts mid-load', () =
     const sut = await startAgentUnderTest(kamailio, { profile });
     try {
       const aor = `sip:kr-alice@${kamailio.host}`;
-      expect((await sut.agent.watcher.decide(aor)).reachability).toBe('reachable');
+      expect((await sut.agent.oracle.decide(aor)).reachability).toBe('reachable');
 
       const accepted: string[] = [];
       const answers = new Map<number, number>();

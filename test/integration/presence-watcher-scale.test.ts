@@ -8,8 +8,9 @@
  * - 1,000 users from a SIPp CSV watched at once: exactly one SUBSCRIBE per user on the wire.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { CapabilityOracle } from '../../src/capabilities/capability-oracle.js';
 import { CapabilityTable } from '../../src/capabilities/capability-table.js';
-import type { ReachabilityDecision } from '../../src/capabilities/reachability-policy.js';
+import type { ReachabilityVerdict } from '../../src/capabilities/reachability-oracle.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import type { BackoffPolicy } from '../../src/lib/backoff.js';
 import { PresenceWatcher } from '../../src/presence/presence-watcher.js';
@@ -62,12 +63,14 @@ describe.skipIf(missing !== undefined)('PresenceWatcher at scale and across a Ka
   let engine: SipEngine | undefined;
   let watcher: PresenceWatcher | undefined;
   let table: CapabilityTable;
+  let oracle: CapabilityOracle | undefined;
 
   afterEach(async () => {
     await watcher?.stop(5000);
     await engine?.stop();
     await kamailio?.stop();
     watcher = undefined;
+    oracle = undefined;
     engine = undefined;
     kamailio = undefined;
   });
@@ -98,11 +101,12 @@ describe.skipIf(missing !== undefined)('PresenceWatcher at scale and across a Ka
       maxConcurrentSubscribes: w.maxConcurrentSubscribes,
       backoff: w.backoff,
     });
+    oracle = new CapabilityOracle(table, [watcher]);
     return core;
   }
 
   const aorOf = (core: KamailioHandle, user: string): string => `sip:${user}@${core.host}`;
-  const reachabilityOf = (aor: string): ReachabilityDecision['reachability'] => table.decide(aor).reachability;
+  const reachabilityOf = (aor: string): ReachabilityVerdict['reachability'] => table.decide(aor).reachability;
 
   it('Kamailio restarted under live subscriptions → the refresh fails, the watcher resubscribes, state follows the re-sent publications', async () => {
     // Kamailio grants at most 15 s (MAX_EXPIRES caps SUBSCRIBE and PUBLISH), so the engine refreshes at
@@ -116,7 +120,7 @@ describe.skipIf(missing !== undefined)('PresenceWatcher at scale and across a Ka
     await publishPresence(core, { user: `rs-closes-${tag}`, basic: 'open' });
     await publishPresence(core, { user: `rs-opens-${tag}`, bare: true });
 
-    const before = await Promise.all([stays, closes, opens].map((aor) => watcher!.decide(aor)));
+    const before = await Promise.all([stays, closes, opens].map((aor) => oracle!.decide(aor)));
     expect(before.map((d) => d.reachability)).toEqual(['reachable', 'reachable', 'unreachable']);
     expect(watcher!.stats()).toMatchObject({ subscribeAttempts: 3, notifiesReceived: 3 });
 
@@ -167,7 +171,7 @@ describe.skipIf(missing !== undefined)('PresenceWatcher at scale and across a Ka
 
     // Watched before anything was published: the empty NOTIFY → unknown; the closed PUBLISH → next NOTIFY.
     const closed = aorOf(core, `cl-closed-${tag}`);
-    expect(await watcher!.decide(closed)).toMatchObject({ reachability: 'unknown', rule: 'nothing-published' });
+    expect(await oracle!.decide(closed)).toMatchObject({ reachability: 'unknown', rule: 'nothing-published' });
     const notifies = watcher!.stats().notifiesReceived;
     await publishPresence(core, { user: `cl-closed-${tag}`, bare: true });
     const closedDecision = await eventually(
@@ -185,7 +189,7 @@ describe.skipIf(missing !== undefined)('PresenceWatcher at scale and across a Ka
     const ok = published.handle.messages().find((m) => m.direction === 'received' && m.status === 200);
     const etag = ok && headerValue(ok.text, 'SIP-ETag');
     expect(etag).toBeTruthy();
-    expect(await watcher!.decide(removed)).toMatchObject({ reachability: 'reachable', rule: 'push-service-open' });
+    expect(await oracle!.decide(removed)).toMatchObject({ reachability: 'reachable', rule: 'push-service-open' });
     const handle = await runSipp({
       scenario: 'test/sipp/publish-remove.xml',
       remote: `${core.host}:${core.port}`,
@@ -286,6 +290,7 @@ describe.skipIf(missing !== undefined)('PresenceWatcher at scale and across a Ka
     // un-SUBSCRIBEs took 8-31 s here at load average ~25; with 10 s, 393 of them were abandoned once.
     const stopped = await watcher!.stop(60_000);
     watcher = undefined;
+    oracle = undefined;
     console.log(
       `1,000 users: stop() unsubscribed ${stopped.unsubscribed}, abandoned ${stopped.abandoned} in ${((Date.now() - stopStarted) / 1000).toFixed(1)} s`,
     );

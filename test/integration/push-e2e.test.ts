@@ -100,7 +100,7 @@ describe.skipIf(missing !== undefined)('push path end to end with real Kamailio 
     await publishPresence(kamailio, { user: 'e2e-closed', bare: true });
     const aor = `sip:e2e-closed@${kamailio.host}`;
     // Know the client first (the subscription is the presence step, not part of the push).
-    const known = await sut.agent.watcher.decide(aor);
+    const known = await sut.agent.oracle.decide(aor);
     expect(known.reachability).toBe('unreachable');
 
     const before = await requestCounts(kamailio);
@@ -137,7 +137,7 @@ describe.skipIf(missing !== undefined)('push path end to end with real Kamailio 
     expect(handBack.headers['x-push-bearer-hint']).toBeUndefined();
     expect(sut.agent.pushes.handBackCounts()).toContainEqual({ hint: 'SMS', mode: 'async', count: 1 });
 
-    expect((await sut.agent.watcher.decide(aor)).reachability).toBe('unreachable');
+    expect((await sut.agent.oracle.decide(aor)).reachability).toBe('unreachable');
     await waitFor(() => sut.agent.store.get('e2e-3')?.state === 'handed-back', 'handed-back', 5000);
     const status = await postPap(sut.papUrl, papControl('statusquery-message', 'e2e-3'));
     // The PPG took it back and owns the outcome: the agent does not claim "undeliverable".

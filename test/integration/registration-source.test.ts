@@ -43,7 +43,7 @@ describe.skipIf(missing !== undefined)('registration state (Event: reg) with rea
   it('a user who registers is reachable within a second of the REGISTER', async () => {
     const uas = await startMessageUas({ timeoutS: 30 });
     // Watched before registering: the registrar has nothing for the user, so no contact → unreachable.
-    const before = await sut.agent.sources.decide(aorOf('rg-alice'));
+    const before = await sut.agent.oracle.decide(aorOf('rg-alice'));
     expect(before).toMatchObject({ reachability: 'unreachable', rule: 'reg-no-contact' });
 
     const started = Date.now();
@@ -58,7 +58,7 @@ describe.skipIf(missing !== undefined)('registration state (Event: reg) with rea
   it('a user who unregisters (Expires: 0) is unreachable: the next push is 3010 with zero MESSAGE', async () => {
     const uas = await startMessageUas({ timeoutS: 30 });
     await registerUser(kamailio, { user: 'rg-bob', contactPort: uas.port });
-    expect((await sut.agent.sources.decide(aorOf('rg-bob'))).reachability).toBe('reachable');
+    expect((await sut.agent.oracle.decide(aorOf('rg-bob'))).reachability).toBe('reachable');
     await registerUser(kamailio, { user: 'rg-bob', contactPort: uas.port, expires: 0 });
     expect(await waitUntil(() => decision('rg-bob').rule === 'reg-no-contact', 2000)).toBe(true);
 
@@ -79,7 +79,7 @@ describe.skipIf(missing !== undefined)('registration state (Event: reg) with rea
   it('a registration that expires makes the user unreachable, and the registrar confirms it', async () => {
     const uas = await startMessageUas({ timeoutS: 40 });
     await registerUser(kamailio, { user: 'rg-carol', contactPort: uas.port, expires: 2 });
-    expect((await sut.agent.sources.decide(aorOf('rg-carol'))).reachability).toBe('reachable');
+    expect((await sut.agent.oracle.decide(aorOf('rg-carol'))).reachability).toBe('reachable');
     // The binding's own expiry counts at once (expires attribute), before the registrar's NOTIFY.
     expect(await waitUntil(() => decision('rg-carol').rule === 'reg-no-contact', 4000)).toBe(true);
     // Kamailio's usrloc timer (10 s) removes the binding; pua_reginfo publishes; the NOTIFY says terminated.
@@ -93,7 +93,7 @@ describe.skipIf(missing !== undefined)('registration state (Event: reg) with rea
     const uas = await startMessageUas({ timeoutS: 30 });
     await registerUser(kamailio, { user: 'rg-dave', contactPort: uas.port });
     await publishPresence(kamailio, { user: 'rg-dave', bare: true });
-    const decided = await sut.agent.sources.decide(aorOf('rg-dave'));
+    const decided = await sut.agent.oracle.decide(aorOf('rg-dave'));
     expect(decided).toMatchObject({ reachability: 'unreachable', rule: 'presence-veto' });
     const counter = await requestCounter(kamailio);
     const response = await postPap(
@@ -129,7 +129,7 @@ describe.skipIf(missing !== undefined)('registration state (Event: reg) with rea
       await registerUser(kamailio, { user: 'rg-erin', contactPort: tagged.port });
       const aor = aorOf('rg-erin');
       // What Kamailio itself publishes has no feature tags: registered, but not push-capable.
-      expect(await strict.agent.sources.decide(aor)).toMatchObject({ reachability: 'unreachable', rule: 'reg-not-push-capable' });
+      expect(await strict.agent.oracle.decide(aor)).toMatchObject({ reachability: 'unreachable', rule: 'reg-not-push-capable' });
       await publishReginfo(kamailio, { user: 'rg-erin', plainPort: plain.port, taggedPort: tagged.port, pushApp: 'ua-wml' });
       expect(await waitUntil(() => strict.agent.table.decide(aor).rule === 'reg-push-tag', 2000)).toBe(true);
       expect(strict.agent.table.decide(aor)).toMatchObject({ reachability: 'reachable', acceptedApps: ['ua-wml'] });
@@ -158,7 +158,7 @@ describe.skipIf(missing !== undefined)('registration state across a Kamailio res
     const sut = await startAgentUnderTest(kamailio, { profile });
     try {
       const aor = `sip:rr-alice@${kamailio.host}`;
-      expect((await sut.agent.sources.decide(aor)).reachability).toBe('reachable');
+      expect((await sut.agent.oracle.decide(aor)).reachability).toBe('reachable');
       const attempts = sut.agent.regWatcher?.stats().subscribeAttempts ?? 0;
       const restartAt = Date.now();
       await kamailio.restart();

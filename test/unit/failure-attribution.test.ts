@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { attributeDelivery, type DeliveryEvidence } from '../../src/capabilities/failure-attribution.js';
+import { attributeDelivery } from '../../src/capabilities/failure-attribution.js';
+import type { DeliveryReport } from '../../src/capabilities/reachability-oracle.js';
 
 // Only outcomes that speak about the user hold it down (RFC 3261 §8.1.3.1: a transport error is a 503).
-const cases: Array<[string, DeliveryEvidence, 'none' | 'user' | 'core' | 'request', boolean]> = [
+const cases: Array<[string, DeliveryReport, 'none' | 'user' | 'core' | 'request', boolean]> = [
   ['200', { status: 200, coreAlive: true }, 'none', false],
   ['202 while the core is down', { status: 202, coreAlive: false }, 'none', false],
   ['404', { status: 404, coreAlive: true }, 'user', true],

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CapabilityOracle } from '../../src/capabilities/capability-oracle.js';
 import { CapabilityTable } from '../../src/capabilities/capability-table.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { backoffDelay } from '../../src/lib/backoff.js';
@@ -97,7 +98,9 @@ function setup(opts: { profile?: SipProfile; maxUsers?: number; maxConcurrentSub
     backoff: { baseMs: 1000, maxMs: 8000 },
     random: () => 0, // jitter pinned: delay = ceiling / 2
   });
-  return { engine, table, watcher };
+  // The oracle asks the watcher for first evidence and wires table eviction to it (as the agent does).
+  const oracle = new CapabilityOracle(table, [watcher]);
+  return { engine, table, watcher, oracle };
 }
 
 const flush = () => vi.advanceTimersByTimeAsync(0);
@@ -109,10 +112,10 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('PresenceWatcher.decide', () => {
+describe('CapabilityOracle.decide over the PresenceWatcher', () => {
   it('subscribes once for concurrent decisions and answers from the first NOTIFY', async () => {
-    const { engine, watcher } = setup();
-    const decisions = Promise.all([1, 2, 3, 4, 5].map(() => watcher.decide(A)));
+    const { oracle, engine, watcher } = setup();
+    const decisions = Promise.all([1, 2, 3, 4, 5].map(() => oracle.decide(A)));
     await flush();
     expect(engine.subscribes).toHaveLength(1);
     const [s] = engine.subscribes;
@@ -128,13 +131,13 @@ describe('PresenceWatcher.decide', () => {
     const results = await decisions;
     expect(results.map((d) => d.rule)).toEqual(Array(5).fill('push-service-open'));
     // Known and fresh now: answered without another SUBSCRIBE.
-    expect((await watcher.decide(A)).reachability).toBe('reachable');
+    expect((await oracle.decide(A)).reachability).toBe('reachable');
     expect(engine.subscribes).toHaveLength(1);
   });
 
   it('waits at most firstNotifyWaitMs, then decides unknown (first-notify-timeout)', async () => {
-    const { engine, watcher } = setup();
-    const decision = watcher.decide(A);
+    const { oracle, engine, watcher } = setup();
+    const decision = oracle.decide(A);
     await flush();
     engine.subscribes[0].accept();
     await vi.advanceTimersByTimeAsync(profile.presence.firstNotifyWaitMs - 1);
@@ -147,8 +150,8 @@ describe('PresenceWatcher.decide', () => {
   });
 
   it('an empty first NOTIFY answers at once: nothing published', async () => {
-    const { engine, watcher } = setup();
-    const decision = watcher.decide(A);
+    const { oracle, engine, watcher } = setup();
+    const decision = oracle.decide(A);
     await flush();
     engine.subscribes[0].accept();
     engine.subscribes[0].notify(Buffer.alloc(0));
@@ -156,37 +159,37 @@ describe('PresenceWatcher.decide', () => {
   });
 
   it('a later closed NOTIFY flips the user to unreachable; an unparseable one keeps the state', async () => {
-    const { engine, watcher } = setup();
-    const first = watcher.decide(A);
+    const { oracle, engine, watcher } = setup();
+    const first = oracle.decide(A);
     await flush();
     const [s] = engine.subscribes;
     s.accept();
     s.notify(OPEN);
     await first;
     s.notify(Buffer.from('<presence'));
-    expect((await watcher.decide(A)).reachability).toBe('reachable');
+    expect((await oracle.decide(A)).reachability).toBe('reachable');
     s.notify(CLOSED);
-    expect((await watcher.decide(A)).reachability).toBe('unreachable');
+    expect((await oracle.decide(A)).reachability).toBe('unreachable');
     expect(watcher.stats()).toMatchObject({ notifiesReceived: 3, parseErrors: 1 });
   });
 
   it('does not subscribe when presence is disabled', async () => {
     const off = validateProfile({ ...profile, presence: { ...profile.presence, enabled: false } });
-    const { engine, watcher } = setup({ profile: off });
-    expect((await watcher.decide(A)).rule).toBe('presence-disabled');
+    const { oracle, engine, watcher } = setup({ profile: off });
+    expect((await oracle.decide(A)).rule).toBe('presence-disabled');
     expect(engine.subscribes).toHaveLength(0);
   });
 
   it('an expired entry drops the old subscription (Expires: 0) and subscribes again', async () => {
     const short = validateProfile({ ...profile, capabilities: { ...profile.capabilities, ttlSeconds: 5 } });
-    const { engine, watcher } = setup({ profile: short });
-    const first = watcher.decide(A);
+    const { oracle, engine, watcher } = setup({ profile: short });
+    const first = oracle.decide(A);
     await flush();
     engine.subscribes[0].accept();
     engine.subscribes[0].notify(OPEN);
     await first;
     await vi.advanceTimersByTimeAsync(5000);
-    const again = watcher.decide(A);
+    const again = oracle.decide(A);
     await flush();
     expect(engine.subscribes[0].subscription.unsubscribes).toBe(1);
     expect(engine.subscribes).toHaveLength(2);
@@ -250,22 +253,22 @@ describe('PresenceWatcher: subscription lifecycle', () => {
   });
 
   it('a 403 to SUBSCRIBE stops watching: unknown, and no new SUBSCRIBE on demand', async () => {
-    const { engine, watcher } = setup();
-    const d = watcher.decide(A);
+    const { oracle, engine, watcher } = setup();
+    const d = oracle.decide(A);
     await flush();
     engine.subscribes[0].reject(new SipStatusError(403, 'Forbidden'));
     expect(await d).toMatchObject({ reachability: 'unknown', rule: 'rejected' });
-    expect((await watcher.decide(A)).rule).toBe('rejected');
+    expect((await oracle.decide(A)).rule).toBe('rejected');
     await vi.advanceTimersByTimeAsync(60_000);
     expect(engine.subscribes).toHaveLength(1);
     expect(watcher.stats().subscriptions.stopped).toBe(1);
   });
 
   it('terminated;reason=noresource stops watching and marks the user unreachable', async () => {
-    const { engine, watcher } = await activeUser();
+    const { oracle, engine, watcher } = await activeUser();
     engine.subscribes[0].notify(OPEN);
     engine.subscribes[0].end({ cause: 'notify-terminated', reason: 'noresource' });
-    expect(await watcher.decide(A)).toMatchObject({ reachability: 'unreachable', rule: 'noresource' });
+    expect(await oracle.decide(A)).toMatchObject({ reachability: 'unreachable', rule: 'noresource' });
     await vi.advanceTimersByTimeAsync(60_000);
     expect(engine.subscribes).toHaveLength(1);
   });
@@ -308,12 +311,12 @@ describe('PresenceWatcher: subscription lifecycle', () => {
 
 describe('PresenceWatcher: concurrency, watch list, stop', () => {
   it('keeps at most maxConcurrentSubscribes SUBSCRIBEs in flight, on-demand ones first', async () => {
-    const { engine, watcher } = setup({ maxConcurrentSubscribes: 3 });
+    const { oracle, engine, watcher } = setup({ maxConcurrentSubscribes: 3 });
     const aors = Array.from({ length: 10 }, (_, i) => `sip:u${i}@x`);
     const watching = watcher.watch(aors);
     await flush();
     expect(engine.subscribes).toHaveLength(3);
-    const urgent = watcher.decide('sip:urgent@x');
+    const urgent = oracle.decide('sip:urgent@x');
     engine.subscribes[0].accept();
     await flush();
     expect(engine.subscribes[3].options.resource).toBe('sip:urgent@x');
@@ -343,7 +346,7 @@ describe('PresenceWatcher: concurrency, watch list, stop', () => {
   });
 
   it('stop() unsubscribes everyone and gives up after timeoutMs', async () => {
-    const { engine, watcher } = setup();
+    const { oracle, engine, watcher } = setup();
     engine.autoAccept = true;
     await watcher.watch(['sip:a@x', 'sip:b@x', 'sip:c@x']);
     engine.for('sip:c@x')[0].unsubscribeHangs = true;
@@ -351,7 +354,7 @@ describe('PresenceWatcher: concurrency, watch list, stop', () => {
     await vi.advanceTimersByTimeAsync(2000);
     expect(await stopping).toEqual({ unsubscribed: 2, abandoned: 1 });
     expect(engine.subscribes.every((s) => s.subscription.unsubscribes === 1)).toBe(true);
-    expect((await watcher.decide('sip:new@x')).reachability).toBe('unknown');
+    expect((await oracle.decide('sip:new@x')).reachability).toBe('unknown');
     expect(engine.subscribes).toHaveLength(3);
   });
 });

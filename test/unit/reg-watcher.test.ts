@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CapabilityOracle } from '../../src/capabilities/capability-oracle.js';
 import { CapabilityTable } from '../../src/capabilities/capability-table.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { PresenceWatcher } from '../../src/presence/presence-watcher.js';
@@ -46,7 +47,7 @@ function setup() {
   const table = new CapabilityTable({ maxUsers: 10, profile });
   const source = regSource(profile);
   const watcher = new PresenceWatcher({ engine: engine as unknown as SipEngine, table, profile, logger: silentLogger(), source });
-  return { engine, table, source, oracle: new SourceWatchers(table, [watcher]), watcher };
+  return { engine, table, source, oracle: new CapabilityOracle(table, [watcher]), watcher };
 }
 
 beforeEach(() => vi.useFakeTimers());
@@ -110,9 +111,9 @@ describe('SourceWatchers with a reg-only profile', () => {
       logger: silentLogger(),
       source: regSource(profile),
     });
-    const oracle = new SourceWatchers(table, [presence, reg]);
-    await oracle.watch([A]);
-    await oracle.refresh('sip:bob@127.0.0.1');
+    const sources = new SourceWatchers([presence, reg]);
+    await sources.watch([A]);
+    await sources.refresh('sip:bob@127.0.0.1');
     await vi.advanceTimersByTimeAsync(0);
     expect(engine.subscribes.map((s) => s.options.event)).toEqual(['reg', 'reg']);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Registration, ReginfoDocument } from '../../src/registration/reginfo-document.js';
-import { boundContacts, evidenceOf, pushAppsOfContact } from '../../src/capabilities/registration-evidence.js';
-import { applyReginfo, type RegistrationView } from '../../src/registration/registration-sequence.js';
+import { boundContacts, pushAppsOfContact } from '../../src/capabilities/registration-evidence.js';
+import { applyReginfo, evidenceOf, type RegistrationView } from '../../src/registration/registration-sequence.js';
 
 const contact = (id: string, state: 'active' | 'terminated', expires?: number) => ({
   id,

@@ -114,7 +114,7 @@ afterEach(() => {
 
 describe('CapabilityOracle.decide over the PresenceWatcher', () => {
   it('subscribes once for concurrent decisions and answers from the first NOTIFY', async () => {
-    const { oracle, engine, watcher } = setup();
+    const { oracle, engine } = setup();
     const decisions = Promise.all([1, 2, 3, 4, 5].map(() => oracle.decide(A)));
     await flush();
     expect(engine.subscribes).toHaveLength(1);
@@ -136,7 +136,7 @@ describe('CapabilityOracle.decide over the PresenceWatcher', () => {
   });
 
   it('waits at most firstNotifyWaitMs, then decides unknown (first-notify-timeout)', async () => {
-    const { oracle, engine, watcher } = setup();
+    const { oracle, engine } = setup();
     const decision = oracle.decide(A);
     await flush();
     engine.subscribes[0].accept();
@@ -150,7 +150,7 @@ describe('CapabilityOracle.decide over the PresenceWatcher', () => {
   });
 
   it('an empty first NOTIFY answers at once: nothing published', async () => {
-    const { oracle, engine, watcher } = setup();
+    const { oracle, engine } = setup();
     const decision = oracle.decide(A);
     await flush();
     engine.subscribes[0].accept();
@@ -175,14 +175,14 @@ describe('CapabilityOracle.decide over the PresenceWatcher', () => {
 
   it('does not subscribe when presence is disabled', async () => {
     const off = validateProfile({ ...profile, presence: { ...profile.presence, enabled: false } });
-    const { oracle, engine, watcher } = setup({ profile: off });
+    const { oracle, engine } = setup({ profile: off });
     expect((await oracle.decide(A)).rule).toBe('presence-disabled');
     expect(engine.subscribes).toHaveLength(0);
   });
 
   it('an expired entry drops the old subscription (Expires: 0) and subscribes again', async () => {
     const short = validateProfile({ ...profile, capabilities: { ...profile.capabilities, ttlSeconds: 5 } });
-    const { oracle, engine, watcher } = setup({ profile: short });
+    const { oracle, engine } = setup({ profile: short });
     const first = oracle.decide(A);
     await flush();
     engine.subscribes[0].accept();
@@ -265,7 +265,7 @@ describe('PresenceWatcher: subscription lifecycle', () => {
   });
 
   it('terminated;reason=noresource stops watching and marks the user unreachable', async () => {
-    const { oracle, engine, watcher } = await activeUser();
+    const { oracle, engine } = await activeUser();
     engine.subscribes[0].notify(OPEN);
     engine.subscribes[0].end({ cause: 'notify-terminated', reason: 'noresource' });
     expect(await oracle.decide(A)).toMatchObject({ reachability: 'unreachable', rule: 'noresource' });

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { ErrorCodes, httpStatusOf } from '../errors.js';
 import { buildMultipartRelated } from '../push/pap/multipart.js';
 import { EXIT, exitStatusFor, summarize, type PapAnswer } from './pap-answer.js';
 import { postPap, resolveTarget, type Credentials } from './pap-client.js';
@@ -66,7 +67,8 @@ async function send(o: ConnectionOptions, request: { contentType: string; body: 
   if (o.xml) process.stdout.write(raw.endsWith('\n') ? raw : `${raw}\n`);
   else if (o.json) console.log(JSON.stringify(fields));
   else if (fields.code === undefined) {
-    const auth = fields.httpStatus === 401 ? ' (the intake wants credentials: --user/--password or --token)' : '';
+    const unauthorized = fields.httpStatus === httpStatusOf(ErrorCodes.INTAKE_UNAUTHORIZED);
+    const auth = unauthorized ? ' (the intake wants credentials: --user/--password or --token)' : '';
     console.log(`${summarize(fields)}${auth}${raw ? `: ${raw.slice(0, 300).trim()}` : ''}`);
   } else console.log(summarize(fields));
   process.exit(exitStatusFor(fields));

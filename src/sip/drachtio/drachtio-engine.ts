@@ -21,6 +21,7 @@ import { DrachtioConnection, type DrachtioMode } from './drachtio-connection.js'
 import { DrachtioSubscription, type DrachtioSubscriptionHost } from './drachtio-subscription.js';
 import { fromSrfHeaders, toSrfHeaders, uriOf } from './srf-headers.js';
 import { bodyAsCarriedText, bodyBytes } from './text-body.js';
+import { SentStatus } from '../sent-status.js';
 
 export interface DrachtioEngineOptions {
   /** drachtio-server's control address (inbound mode), or where the agent listens (outbound mode). */
@@ -236,7 +237,7 @@ export class DrachtioEngine implements SipEngine, DrachtioSubscriptionHost {
         });
       } catch (error) {
         this.logger.warn({ err: error }, 'incoming request handler failed');
-        reply = { status: 500 };
+        reply = { status: SentStatus.handlerFailed };
       }
     }
     try {

@@ -5,6 +5,7 @@ import { parseDeltaSeconds, parseSubscriptionState } from '../subscription-state
 import { SubscriberLifecycle, type SubscribeAnswer } from '../subscriber-lifecycle.js';
 import { bodyBytes } from './text-body.js';
 import { fromSrfHeaders, toSrfHeaders } from './srf-headers.js';
+import { SentStatus } from '../sent-status.js';
 
 /** What a subscription needs from the drachtio engine. */
 export interface DrachtioSubscriptionHost {
@@ -86,8 +87,8 @@ export class DrachtioSubscription extends SubscriberLifecycle implements SipSubs
   /** A NOTIFY in this subscription's dialog (RFC 6665 §4.1.3); also early ones, before the 2xx. */
   handleNotify(req: Srf.SrfRequest, res: Srf.SrfResponse): void {
     const state = parseSubscriptionState(req.get('subscription-state'));
-    if (this.ended) return safeSend(res, 481);
-    if (!state) return safeSend(res, 400, 'Missing Subscription-State');
+    if (this.ended) return safeSend(res, SentStatus.noDialog);
+    if (!state) return safeSend(res, SentStatus.invalid, 'Missing Subscription-State');
     // For a terminating NOTIFY drachtio-server has already answered 500 by itself (defect A); this
     // answer is then dropped by the server, harmlessly.
     safeSend(res, 200);
@@ -141,7 +142,7 @@ export class DrachtioSubscription extends SubscriberLifecycle implements SipSubs
     this.dialog = dialog;
     dialog.on('notify', (req, res) => {
       if (dialog === this.dialog) this.handleNotify(req, res);
-      else safeSend(res, 481);
+      else safeSend(res, SentStatus.noDialog);
     });
     this.startAccepted(parseDeltaSeconds(dialog.res.get('expires')) ?? expires, this.phaseValue === 'notify-wait');
   }

@@ -33,6 +33,7 @@ import { resolveSipLimits, type SipLimits, type SipLimitsInput } from './sip-lim
 import { resolveTimerValues, type SipTimerValues } from './timer-values.js';
 import type { Destination, InboundFrame, SipTransportBinding } from './transport.js';
 import { UdpTransport } from './udp-transport.js';
+import { SentStatus } from '../sent-status.js';
 
 export interface EmbeddedEngineOptions {
   listen: ListenAddress[];
@@ -302,7 +303,7 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     const method = decoded?.message.method;
     if (!decoded || method === undefined || method === 'ACK' || missingMandatoryHeader(decoded)) return;
     this.logger.debug({ source: frame.source.host, method, bytes: frame.data.length }, 'message too large');
-    this.answerStatelessly(decoded, frame, { status: 513, reason: 'Message Too Large' });
+    this.answerStatelessly(decoded, frame, { status: SentStatus.tooLarge, reason: 'Message Too Large' });
   }
 
   /** A response sent once and forgotten: no server transaction, nothing held (403, 503 at the cap, 513). */
@@ -316,7 +317,7 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     this.counters.untrusted += 1;
     this.logger.debug({ source: frame.source.host, method: decoded.message.method, status: decoded.message.status }, 'untrusted peer');
     if (decoded.message.status !== undefined || decoded.message.method === 'ACK' || missingMandatoryHeader(decoded)) return;
-    this.answerStatelessly(decoded, frame, { status: 403, reason: 'Forbidden' });
+    this.answerStatelessly(decoded, frame, { status: SentStatus.peerUntrusted, reason: 'Forbidden' });
   }
 
   /** RFC 3261 §17.1.3: match by top Via branch and CSeq method. */
@@ -349,7 +350,10 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
       // RFC 3261 §21.5.4: 503 with Retry-After; stateless, so the refusal itself holds nothing.
       this.counters.serverTransactionsRefused += 1;
       if (!missingMandatoryHeader(request)) {
-        this.answerStatelessly(request, frame, { status: 503, headers: { 'Retry-After': String(this.limits.retryAfterSeconds) } });
+        this.answerStatelessly(request, frame, {
+          status: SentStatus.overloaded,
+          headers: { 'Retry-After': String(this.limits.retryAfterSeconds) },
+        });
       }
       return;
     }
@@ -368,7 +372,7 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     );
     const missing = missingMandatoryHeader(request);
     if (missing) {
-      tx.respond(400, buildResponse(request, frame.source, { status: 400, reason: missing }, newTag()));
+      tx.respond(SentStatus.invalid, buildResponse(request, frame.source, { status: SentStatus.invalid, reason: missing }, newTag()));
       return;
     }
     if (method === 'NOTIFY') {
@@ -381,7 +385,7 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     } else if (method === 'MESSAGE' || method === 'OPTIONS') {
       reply = await this.answer(request, frame);
     } else {
-      reply = { status: 405, headers: { Allow: ALLOWED_METHODS.join(', ') } };
+      reply = { status: SentStatus.methodNotAllowed, headers: { Allow: ALLOWED_METHODS.join(', ') } };
     }
     if (!this.running) return;
     tx.respond(reply.status, buildResponse(request, frame.source, reply, newTag()));
@@ -391,7 +395,7 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     const callId = request.message.headers['call-id'];
     const toTag = request.message.headers.to?.params?.tag;
     const dialog = toTag ? this.dialogs.get(`${callId}|${toTag}`) : undefined;
-    const outcome = dialog ? dialog.handleNotify(request) : { status: 481, afterReply: undefined };
+    const outcome = dialog ? dialog.handleNotify(request) : { status: SentStatus.noDialog, afterReply: undefined };
     tx.respond(outcome.status, buildResponse(request, frame.source, { status: outcome.status, reason: outcome.reason }, newTag()));
     outcome.afterReply?.();
   }
@@ -411,7 +415,7 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
       });
     } catch (error) {
       this.logger.warn({ err: error }, 'incoming request handler failed');
-      return { status: 500 };
+      return { status: SentStatus.handlerFailed };
     }
   }
 }

@@ -16,6 +16,7 @@ import { headerPairs, proxyRoute, type OutgoingRequest } from './outgoing-reques
 import { formatNameAddr } from '../name-addr.js';
 import { parseDeltaSeconds, parseSubscriptionState } from '../subscription-state.js';
 import type { SipTimerValues } from './timer-values.js';
+import { SentStatus } from '../sent-status.js';
 
 /** What a subscription dialog needs from the engine (the layer below); nothing flows the other way. */
 export interface SubscriptionHost {
@@ -96,11 +97,11 @@ export class SubscriptionDialog extends SubscriberLifecycle<RefreshAnswer> imple
 
   /** An in-dialog NOTIFY (RFC 6665 §4.1.3). The engine sends the returned status, then calls afterReply. */
   handleNotify(request: DecodedMessage): NotifyOutcome {
-    if (this.ended) return { status: 481 };
+    if (this.ended) return { status: SentStatus.noDialog };
     const state = parseSubscriptionState(firstHeader(request, 'subscription-state'));
-    if (!state) return { status: 400, reason: 'Missing Subscription-State' };
+    if (!state) return { status: SentStatus.invalid, reason: 'Missing Subscription-State' };
     const fromTag = request.message.headers.from?.params?.tag ?? undefined;
-    if (!this.matchesRemoteTag(fromTag)) return { status: 481 };
+    if (!this.matchesRemoteTag(fromTag)) return { status: SentStatus.noDialog };
     if (!this.established) {
       // §4.1.2.4: the NOTIFY creates the dialog; its Record-Route is the route set as-is (UAS side).
       this.establish(fromTag, request, false);

@@ -213,6 +213,10 @@ const CATALOGUE = {
     summary: 'A SUBSCRIBE answered 404/604 or terminated `noresource`: watching stops; the user turns unreachable.',
     sip: received(404, 604),
   },
+  SUBSCRIPTION_FAILED: {
+    summary: 'A SUBSCRIBE (or its refresh) timed out, hit a transport error or was answered 408/480/5xx: retried with backoff.',
+    sip: received(408, 480, 500, 503),
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof CATALOGUE;

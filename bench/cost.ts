@@ -145,7 +145,14 @@ async function step(
 }
 
 /** One agent of `root`, every measurement of the table, in a bounded time. */
-export async function runCostOnce(env: BenchEnv, plan: CostPlan, population: Population, root: string, round: number): Promise<CostRun> {
+export async function runCostOnce(
+  env: BenchEnv,
+  plan: CostPlan,
+  population: Population,
+  root: string,
+  round: number,
+  name: string = checkoutLabel(root),
+): Promise<CostRun> {
   const aors = population.users.map((u) => u.aor);
   const agent = await startAgentProcess({
     root,
@@ -158,7 +165,6 @@ export async function runCostOnce(env: BenchEnv, plan: CostPlan, population: Pop
     watch: aors,
     nodeArgs: sqlCountNodeArgs(),
   });
-  const name = checkoutLabel(root);
   try {
     // Warm-up: from ready to every user subscribed with a first NOTIFY.
     const mem0 = await readSqlCounts(agent.pid, { gc: true });
@@ -174,14 +180,7 @@ export async function runCostOnce(env: BenchEnv, plan: CostPlan, population: Pop
     const idleS = (performance.now() - it0) / 1000;
     const idleUsPerS = (cpuMicros(agent.pid) - icpu0) / idleS;
     const idle = { agentUsPerS: idleUsPerS, kamailioUsPerS: (cpuMicros(env.kamailio.pid) - ikcpu0) / idleS };
-    const steps: CostStep[] = [];
-    for (const rate of plan.rates) {
-      steps.push(await step(env, agent, aors, rate, plan.stepS, `${rate}/s`, `cost-${round}-${name}-r${rate}`, idle));
-    }
-    steps.push(
-      await step(env, agent, aors, plan.kneeRate, plan.kneeS, `knee (${plan.kneeRate}/s offered)`, `cost-${round}-${name}-k`, idle),
-    );
-    // The NOTIFY wave: every user re-PUBLISHes; one NOTIFY each reaches the agent.
+    // The NOTIFY wave (before the pushes, so no push backlog shares its window): every user re-PUBLISHes.
     const m0 = await agent.metrics();
     const ncpu0 = cpuMicros(agent.pid);
     const nt0 = performance.now();
@@ -194,6 +193,13 @@ export async function runCostOnce(env: BenchEnv, plan: CostPlan, population: Pop
       await new Promise((r) => setTimeout(r, 100));
     }
     const ncpu = Math.max(0, cpuMicros(agent.pid) - ncpu0 - idleUsPerS * ((performance.now() - nt0) / 1000));
+    const steps: CostStep[] = [];
+    for (const rate of plan.rates) {
+      steps.push(await step(env, agent, aors, rate, plan.stepS, `${rate}/s`, `cost-${round}-${name}-r${rate}`, idle));
+    }
+    steps.push(
+      await step(env, agent, aors, plan.kneeRate, plan.kneeS, `knee (${plan.kneeRate}/s offered)`, `cost-${round}-${name}-k`, idle),
+    );
     const run: CostRun = {
       agent: name,
       round,
@@ -227,9 +233,11 @@ export async function runCost(env: BenchEnv, plan: CostPlan, roots: string[]): P
   const population = makePopulation('c', plan.users, 0, env.kamailio.host);
   if (!env.provisioned.has('c')) await provision(env.kamailio, population, env.uas);
   env.provisioned.add('c');
+  // Named once: a checkout whose HEAD moves during the run keeps its row (the sha is the one at the start).
+  const names = roots.map(checkoutLabel);
   const runs: CostRun[] = [];
   for (let round = 1; round <= plan.rounds; round++) {
-    for (const root of roots) runs.push(await runCostOnce(env, plan, population, root, round));
+    for (const [i, root] of roots.entries()) runs.push(await runCostOnce(env, plan, population, root, round, names[i]));
   }
   return runs;
 }

@@ -10,6 +10,7 @@ import type { AgentConfigInput } from '../../src/config/config-schema.js';
 import type { SipProfile } from '../../src/profiles/schema.js';
 import { groupAlive, signalGroup, terminateGroup, trackProcess, untrackProcess } from './cleanup.js';
 import { freePort } from './ports.js';
+import { waitUntil } from './poll.js';
 import { makeTempDir, repoRoot } from './repo-paths.js';
 
 export interface AgentProcess {
@@ -110,20 +111,22 @@ export function spawnAgent(plan: AgentProcessPlan): AgentProcess {
     // 2-core machine at load average 25, so the bound is generous.
     async ready(timeoutMs = 60_000) {
       const started = Date.now();
-      const deadline = started + timeoutMs;
       let gone = false;
       let last = 'no answer yet';
-      void exited.then(() => (gone = true));
-      while (Date.now() < deadline && !gone) {
+      void exited.then(() => {
+        gone = true;
+      });
+      const healthy = async () => {
         try {
           const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2000) });
-          if (res.ok) return;
           last = `HTTP ${res.status}`;
+          return res.ok;
         } catch (err) {
           last = err instanceof Error ? err.message : String(err); // not listening yet
+          return false;
         }
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      };
+      if ((await waitUntil(async () => gone || (await healthy()), timeoutMs, 100)) && !gone) return;
       const why = gone ? 'the process exited' : `no 200 within ${timeoutMs} ms`;
       throw new Error(
         `agent process ${pid} not ready: waited ${Date.now() - started} ms for GET ${baseUrl}/healthz to answer 200; ` +

@@ -13,6 +13,7 @@ import { loadProfile } from '../../src/profiles/load-profile.js';
 import type { SipProfile } from '../../src/profiles/schema.js';
 import { buildMultipartRelated } from '../../src/push/pap/multipart.js';
 import { acceptingAnswer } from './pap-ppg.js';
+import { eventually } from './poll.js';
 import { freePort } from './ports.js';
 import { makeTempDir } from './repo-paths.js';
 
@@ -65,13 +66,14 @@ export class PpgStandIn {
   }
 
   async waitFor(predicate: (post: RecordedPost) => boolean, timeoutMs = 10_000): Promise<RecordedPost> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.posts.find(predicate);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`PPG stand-in: no matching POST within ${timeoutMs} ms (${this.posts.length} seen)`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    const found = await eventually(
+      () => this.posts.find(predicate),
+      (post) => post !== undefined,
+      timeoutMs,
+      25,
+    );
+    if (found) return found;
+    throw new Error(`PPG stand-in: no matching POST within ${timeoutMs} ms (${this.posts.length} seen)`);
   }
 
   async stop(): Promise<void> {

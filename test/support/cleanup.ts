@@ -8,8 +8,6 @@
 import { afterAll, afterEach, beforeEach } from 'vitest';
 import { waitUntil } from './poll.js';
 
-export { waitUntil };
-
 /** Something the harness started and knows how to stop. */
 export interface TrackedProcess {
   readonly name: string;

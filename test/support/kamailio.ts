@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { trackProcess, untrackProcess, terminateGroup, groupAlive, processStartSeq } from './cleanup.js';
 import { freePort } from './ports.js';
 import { makeTempDir, repoPath } from './repo-paths.js';
+import { waitUntil } from './poll.js';
 import { optionsPing } from './wire.js';
 
 const execFileAsync = promisify(execFile);
@@ -162,12 +163,8 @@ export async function startKamailio(options: KamailioOptions = {}): Promise<Kama
     proc.once('exit', () => {
       exited = true;
     });
-    const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
-    while (Date.now() < deadline && !exited) {
-      const udp = await optionsPing(host, port, 'udp', 300);
-      if (udp === 200 && (await optionsPing(host, port, 'tcp', 300)) === 200) return proc;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const answers = async () => (await optionsPing(host, port, 'udp', 300)) === 200 && (await optionsPing(host, port, 'tcp', 300)) === 200;
+    if ((await waitUntil(async () => exited || (await answers()), options.startTimeoutMs ?? 10_000, 50)) && !exited) return proc;
     await terminateGroup(pid);
     untrackProcess(pid);
     throw new Error(`kamailio did not become ready on ${host}:${port} (exited: ${exited})\n${log.slice(-4000)}`);

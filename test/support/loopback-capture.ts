@@ -6,7 +6,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { terminateGroup, trackProcess, untrackProcess, waitUntil } from './cleanup.js';
+import { terminateGroup, trackProcess, untrackProcess } from './cleanup.js';
+import { letTimePass, waitUntil } from './poll.js';
 import { makeTempDir } from './repo-paths.js';
 
 export const hasTcpdump = !spawnSync('tcpdump', ['--version']).error;
@@ -34,10 +35,12 @@ export async function captureLoopback(port: number): Promise<{ stop(): Promise<B
     await terminateGroup(pid, 1_000);
     return undefined;
   }
-  await new Promise((r) => setTimeout(r, 300)); // "listening on" can precede the filter taking effect
+  // "listening on" can precede the filter taking effect, and nothing the capture could see can be sent to
+  // find out without disturbing the peer on that port: a fixed grace.
+  await letTimePass(300);
   return {
     async stop() {
-      await new Promise((r) => setTimeout(r, 100));
+      await letTimePass(100); // packets already sent are still on their way into the file: a fixed grace
       await terminateGroup(pid, 2_000);
       await waitUntil(() => exited, 2_000);
       return existsSync(file) ? readFileSync(file) : Buffer.alloc(0);

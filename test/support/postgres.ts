@@ -9,6 +9,7 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import { chmodSync, chownSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { groupAlive, processStartSeq, terminateGroup, trackProcess, untrackProcess } from './cleanup.js';
+import { waitUntil } from './poll.js';
 import { freePort } from './ports.js';
 import { makeTempDir } from './repo-paths.js';
 
@@ -111,14 +112,9 @@ export async function startPostgres(options: { host?: string; port?: number; sta
     proc.once('exit', () => {
       exited = true;
     });
-    const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
-    while (Date.now() < deadline && !exited) {
-      const ready = spawnSync(join(bin!, 'pg_isready'), ['-h', host, '-p', String(port), '-U', 'postgres', '-t', '1'], {
-        encoding: 'utf8',
-      });
-      if (ready.status === 0) return proc;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const accepts = () =>
+      spawnSync(join(bin!, 'pg_isready'), ['-h', host, '-p', String(port), '-U', 'postgres', '-t', '1'], { encoding: 'utf8' }).status === 0;
+    if ((await waitUntil(() => exited || accepts(), options.startTimeoutMs ?? 20_000, 100)) && !exited) return proc;
     await terminateGroup(pid);
     untrackProcess(pid);
     throw new Error(`postgres did not become ready on ${host}:${port} (exited: ${exited})\n${log.slice(-4000)}`);
@@ -133,8 +129,7 @@ export async function startPostgres(options: { host?: string; port?: number; sta
       // SIGINT is PostgreSQL's "fast shutdown": abort transactions, disconnect clients, stop cleanly.
       process.kill(-pid, 'SIGCONT');
       process.kill(pid, 'SIGINT');
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline && groupAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+      await waitUntil(() => !groupAlive(pid), 10_000, 50);
     }
     await terminateGroup(pid);
     untrackProcess(pid);

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { processStartSeq, terminateGroup, trackProcess, untrackProcess } from './cleanup.js';
+import { waitUntil } from './poll.js';
 import { freePort } from './ports.js';
 import { makeTempDir } from './repo-paths.js';
 
@@ -69,11 +70,8 @@ export async function startRedis(options: { host?: string; port?: number; startT
     proc.once('exit', () => {
       exited = true;
     });
-    const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
-    while (Date.now() < deadline && !exited) {
-      if (await ping(host, port, 300)) return proc;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    if ((await waitUntil(async () => exited || (await ping(host, port, 300)), options.startTimeoutMs ?? 10_000, 50)) && !exited)
+      return proc;
     await terminateGroup(pid);
     untrackProcess(pid);
     throw new Error(`redis-server did not become ready on ${host}:${port} (exited: ${exited})\n${log.slice(-4000)}`);

@@ -5,6 +5,7 @@
 import dgram from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import { letTimePass } from './poll.js';
 
 /** VmRSS of `pid` in MiB (Linux /proc). */
 export function rssMb(pid: number): number {
@@ -118,9 +119,9 @@ export async function udpFlood(options: {
         sends.push(new Promise((resolve) => socket.send(bytes, options.to.port, options.to.host, () => resolve())));
       }
       await Promise.all(sends);
-      await new Promise((r) => setTimeout(r, batch > 0 ? 0 : 1));
+      await letTimePass(batch > 0 ? 0 : 1); // lets the answers in between batches; the rate sets the pace
     }
-    await new Promise((r) => setTimeout(r, options.settleMs ?? 500));
+    await letTimePass(options.settleMs ?? 500); // answers that arrive within settleMs still count: part of the measure
   } finally {
     socket.close();
   }

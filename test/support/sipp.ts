@@ -5,7 +5,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { trackProcess, untrackProcess, terminateGroup, waitUntil } from './cleanup.js';
+import { trackProcess, untrackProcess, terminateGroup } from './cleanup.js';
+import { letTimePass, waitUntil } from './poll.js';
 import { freePort, isPortBound } from './ports.js';
 import { makeTempDir, repoPath } from './repo-paths.js';
 import { parseSippMessages, type SippTracedMessage } from './sipp-trace.js';
@@ -144,15 +145,11 @@ export async function runSipp(options: SippOptions): Promise<SippHandle> {
     tmpDir: dir,
     done,
     async ready(timeoutMs = 5_000) {
-      const deadline = Date.now() + timeoutMs;
       const transport = options.transport === 't1' ? 'tcp' : 'udp';
-      while (Date.now() < deadline && !exited) {
-        const bound = isPortBound(port, transport, host);
-        if (bound === true) return;
-        // No /proc/net: give SIPp a moment rather than probing the port with a bind of our own.
-        if (bound === undefined) return void (await new Promise((r) => setTimeout(r, 300)));
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      const bound = () => isPortBound(port, transport, host);
+      // No /proc/net: give SIPp a moment rather than probing the port with a bind of our own.
+      if (bound() === undefined && !exited) return letTimePass(300);
+      if ((await waitUntil(() => exited || bound() === true, timeoutMs, 25)) && !exited) return;
       throw new Error(`sipp ${options.scenario} not listening on ${host}:${port} (exited: ${exited})\n${stdout.slice(-2000)}${stderr}`);
     },
     async stop() {

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedEngine } from '../../src/sip/embedded/embedded-engine.js';
 import type { SipLimitsInput } from '../../src/sip/embedded/sip-limits.js';
 import type { BoundAddress } from '../../src/sip/port.js';
-import { waitUntil } from '../support/poll.js';
+import { letTimePass, waitUntil } from '../support/poll.js';
 import { floodRequest } from '../support/sip-flood.js';
 
 const AGENT = '127.0.0.2';
@@ -185,9 +185,11 @@ describe('embedded engine limits (sip.limits)', () => {
         branch: `z9hG4bK-ok${i}`,
       });
       peer.socket.write(bytes.subarray(0, 20));
-      await new Promise((r) => setTimeout(r, 150));
+      await letTimePass(150); // the sender pauses mid-message: under test (within messageTimeoutMs)
       peer.socket.write(bytes.subarray(20));
-      await new Promise((r) => setTimeout(r, 150));
+      const answered = () => (peer.state.data.match(/^SIP\/2\.0 200/gm)?.length ?? 0) > i;
+      expect(await waitUntil(answered, 2000)).toBe(true);
+      await letTimePass(150); // traffic keeps coming at intervals below idleTimeoutMs: under test
     }
     expect(peer.state.data.match(/^SIP\/2\.0 200/gm)?.length).toBe(3);
     expect(peer.state.closedAt).toBe(0);

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEmbeddedEngine } from '../../src/sip/embedded/embedded-engine.js';
 import type { BoundAddress, IncomingRequest, SipEngine } from '../../src/sip/port.js';
+import { letTimePass, waitUntil } from '../support/poll.js';
 
 const AGENT_HOST = '127.0.0.2';
 let engine: SipEngine | undefined;
@@ -62,8 +63,7 @@ async function udpPeer() {
     received,
     send: (data: Buffer, to: BoundAddress) => new Promise<void>((r) => socket.send(data, to.port, to.host, () => r())),
     async next(count: number, timeoutMs = 2000): Promise<string[]> {
-      const deadline = Date.now() + timeoutMs;
-      while (received.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await waitUntil(() => received.length >= count, timeoutMs, 10);
       return received.slice(0, count);
     },
   };
@@ -122,7 +122,7 @@ describe('embedded engine server side (RFC 3261 §8.2, §17.2)', () => {
     await peer.send(request('OPTIONS', { port: peer.port, branch: 'z9hG4bK-after' }), udp);
     const [only] = await peer.next(1);
     expect(status(only)).toBe(200);
-    await new Promise((r) => setTimeout(r, 100));
+    await letTimePass(100); // under test: no late answer to the ACK or the junk (a loopback answer takes ~1 ms)
     expect(peer.received).toHaveLength(1);
     expect((sip.stats() as { junkMessages?: number }).junkMessages).toBe(2);
   });
@@ -136,9 +136,9 @@ describe('embedded engine server side (RFC 3261 §8.2, §17.2)', () => {
     socket.on('data', (c: Buffer) => (data += c.toString('latin1')));
     const msg = request('MESSAGE', { transport: 'TCP', port: socket.localPort, body: Buffer.from('hi') });
     socket.write(msg.subarray(0, 40)); // split across writes: framing by Content-Length
-    await new Promise((r) => setTimeout(r, 20));
+    await letTimePass(20); // under test: the two halves arrive as separate reads
     socket.write(msg.subarray(40));
-    for (let i = 0; i < 100 && !data.includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => data.includes('\r\n\r\n'), 1000, 10);
     expect(status(data)).toBe(200);
     const closed = new Promise<void>((r) => socket.once('close', () => r()));
     socket.write(request('MESSAGE', { transport: 'TCP', branch: 'z9hG4bK-big', body: Buffer.alloc(10_000, 0x41) }));

@@ -3,7 +3,8 @@
  * the engine on 127.0.0.2 (docs/interop.md: keep the agent's address distinct from the peer's).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { useProcessCleanup, waitUntil } from '../support/cleanup.js';
+import { useProcessCleanup } from '../support/cleanup.js';
+import { waitUntil } from '../support/poll.js';
 import { captureLoopback } from '../support/loopback-capture.js';
 import { runSipp, sippMissingReason, type SippHandle } from '../support/sipp.js';
 import { createEmbeddedEngine } from '../../src/sip/embedded/embedded-engine.js';

@@ -15,7 +15,8 @@ import { createEmbeddedEngine } from '../../src/sip/embedded/embedded-engine.js'
 import { parseReginfo } from '../../src/registration/reginfo-parser.js';
 import { notifyCseq } from '../../src/registration/reg-source.js';
 import type { BoundAddress, NotifyEvent, SipEngine, SubscriptionEnded } from '../../src/sip/port.js';
-import { useProcessCleanup, waitUntil } from '../support/cleanup.js';
+import { useProcessCleanup } from '../support/cleanup.js';
+import { waitUntil } from '../support/poll.js';
 import { kamailioMissingReason, startKamailio, type KamailioHandle } from '../support/kamailio.js';
 import { captureLoopback } from '../support/loopback-capture.js';
 import { sippMissingReason } from '../support/sipp.js';

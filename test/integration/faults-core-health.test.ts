@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { signalGroup, useProcessCleanup } from '../support/cleanup.js';
 import { kamailioMissingReason, startKamailio, type KamailioHandle } from '../support/kamailio.js';
-import { waitUntil } from '../support/poll.js';
+import { letTimePass, waitUntil } from '../support/poll.js';
 import { freePort } from '../support/ports.js';
 import { sippMissingReason } from '../support/sipp.js';
 import { registerUser, startMessageUas } from '../support/sip-users.js';
@@ -46,11 +46,8 @@ async function readyz(sut: AgentUnderTest): Promise<{ status: number; body: { st
 /** Polls /readyz until it answers `status`; resolves with the time it took (ms) or undefined on timeout. */
 async function readyzBecomes(sut: AgentUnderTest, status: number, timeoutMs: number): Promise<number | undefined> {
   const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if ((await readyz(sut)).status === status) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return undefined;
+  const became = await waitUntil(async () => (await readyz(sut)).status === status, timeoutMs, 25);
+  return became ? Date.now() - t0 : undefined;
 }
 
 describe.skipIf(missing !== undefined)('fault: SIP core down or frozen', () => {
@@ -140,7 +137,7 @@ describe.skipIf(missing !== undefined)('fault: SIP core down or frozen', () => {
               entry.code = /code="(\d+)"/.exec(r.text)?.[1];
             }),
           );
-          await new Promise((r) => setTimeout(r, 50));
+          await letTimePass(50); // the pace of the load (20 pushes/s) is part of the scenario
         }
       };
       const FREEZE_MS = 10_000;
@@ -149,7 +146,7 @@ describe.skipIf(missing !== undefined)('fault: SIP core down or frozen', () => {
       frozen = true;
       const stoppedAt = Date.now();
       await loadFor(2000);
-      await new Promise((r) => setTimeout(r, stoppedAt + FREEZE_MS - Date.now()));
+      await letTimePass(stoppedAt + FREEZE_MS - Date.now()); // the freeze lasts FREEZE_MS: the fault under test
       signalGroup(k.pid, 'SIGCONT');
       frozen = false;
       const contAt = Date.now();

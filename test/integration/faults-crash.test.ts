@@ -16,6 +16,7 @@ import { sippMissingReason } from '../support/sipp.js';
 import { registerUser, startMessageUas } from '../support/sip-users.js';
 import { labProfile, papControl, papPush, PpgStandIn, userAddress } from '../support/agent-under-test.js';
 import { planAgent, spawnAgent } from '../support/agent-process.js';
+import { eventually, letTimePass } from '../support/poll.js';
 
 const missing = kamailioMissingReason() ?? sippMissingReason();
 if (missing) console.warn(`faults-crash.test.ts skipped: ${missing}`);
@@ -125,7 +126,7 @@ describe.skipIf(missing !== undefined)('fault: SIGKILL under load, restart on th
         for (let k = 0; k < resumeKills; k += 1) {
           const resuming = spawnAgent(plan);
           await resuming.ready();
-          await new Promise((r) => setTimeout(r, 150 + 150 * k));
+          await letTimePass(150 + 150 * k); // killed at a different point of its resume each time: the fault under test
           resuming.signal('SIGKILL');
           expect((await resuming.exited).signal).toBe('SIGKILL');
         }
@@ -133,12 +134,12 @@ describe.skipIf(missing !== undefined)('fault: SIGKILL under load, restart on th
         const second = spawnAgent(plan);
         const restartedAt = Date.now();
         await second.ready();
-        const deadline = Date.now() + 20_000;
-        let states = readStates(plan.storePath);
-        while ([...states.values()].some((s) => !TERMINAL.has(s)) && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 100));
-          states = readStates(plan.storePath);
-        }
+        const states = await eventually(
+          () => readStates(plan.storePath),
+          (now) => [...now.values()].every((s) => TERMINAL.has(s)),
+          20_000,
+          100,
+        );
         console.log(
           `faults-crash (${resumeKills} kills while resuming): all ${states.size} stored pushes terminal ${Date.now() - restartedAt} ms after restart`,
         );

@@ -17,7 +17,7 @@ import { planAgent, spawnAgent } from '../support/agent-process.js';
 import { labProfile, papPush, PpgStandIn, userAddress } from '../support/agent-under-test.js';
 import { useProcessCleanup } from '../support/cleanup.js';
 import { kamailioMissingReason, startKamailio } from '../support/kamailio.js';
-import { waitFor } from '../support/poll.js';
+import { eventually, waitFor } from '../support/poll.js';
 import { makeTempDir } from '../support/repo-paths.js';
 import { registerUser } from '../support/sip-users.js';
 import { runSipp, sippMissingReason } from '../support/sipp.js';
@@ -126,12 +126,12 @@ describe.skipIf(missing !== undefined)('fault: disk full under the push store', 
       );
 
       // The outcome writes fail: readiness says so and intake answers 4001.
-      let ready = await readyz(agent.baseUrl);
-      const deadline = Date.now() + 10_000;
-      while (ready.status === 200 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        ready = await readyz(agent.baseUrl);
-      }
+      const ready = await eventually(
+        () => readyz(agent.baseUrl),
+        (r) => r.status !== 200,
+        10_000,
+        100,
+      );
       expect(ready.status).toBe(503);
       expect(ready.body).toContain('storeWritable');
       const refused = papPush({
@@ -154,21 +154,21 @@ describe.skipIf(missing !== undefined)('fault: disk full under the push store', 
       // Space returns: everything is written without a restart, readiness comes back.
       const freedAt = Date.now();
       rmSync(filler);
-      let counts = await storeCounts(agent.baseUrl);
-      const recordBy = Date.now() + 15_000;
-      while ((counts.delivered ?? 0) < N && Date.now() < recordBy) {
-        await new Promise((r) => setTimeout(r, 100));
-        counts = await storeCounts(agent.baseUrl);
-      }
+      const counts = await eventually(
+        () => storeCounts(agent.baseUrl),
+        (c) => (c.delivered ?? 0) >= N,
+        15_000,
+        100,
+      );
       expect(counts).toMatchObject({ delivered: N, delivering: 0, accepted: 0 });
       const recordedMs = Date.now() - freedAt;
       await waitFor(() => ppg.posts.filter((p) => p.path === '/notify').length >= N, 'result notifications', 15_000);
-      let back = await readyz(agent.baseUrl);
-      const until = Date.now() + 10_000;
-      while (back.status !== 200 && Date.now() < until) {
-        await new Promise((r) => setTimeout(r, 100));
-        back = await readyz(agent.baseUrl);
-      }
+      const back = await eventually(
+        () => readyz(agent.baseUrl),
+        (r) => r.status === 200,
+        10_000,
+        100,
+      );
       expect(back.status).toBe(200);
       console.log(
         `faults-disk-full: all ${N} outcomes recorded ${recordedMs} ms after space returned; ready again ${Date.now() - freedAt} ms after`,

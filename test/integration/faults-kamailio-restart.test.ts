@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useProcessCleanup } from '../support/cleanup.js';
-import { waitUntil } from '../support/poll.js';
+import { letTimePass, waitUntil } from '../support/poll.js';
 import { kamailioMissingReason, startKamailio } from '../support/kamailio.js';
 import { sippMissingReason } from '../support/sipp.js';
 import { publishPresence, registerUser, startMessageUas } from '../support/sip-users.js';
@@ -45,10 +45,10 @@ describe.skipIf(missing !== undefined)('fault: Kamailio restarts mid-load', () =
           const res = await postPap(sut.papUrl, papPush({ pushId, address: userAddress(aor), content: Buffer.from(pushId) }));
           answers.set(res.status, (answers.get(res.status) ?? 0) + 1);
           if (res.status === 202) accepted.push(pushId);
-          await new Promise((r) => setTimeout(r, 30));
+          await letTimePass(30); // the pace of the load is part of the scenario
         }
       })();
-      await new Promise((r) => setTimeout(r, 800));
+      await letTimePass(800); // the restart falls ~0.8 s into the 3 s of load: the fault's timing is the scenario
       const attemptsBefore = sut.agent.watcher.stats().subscribeAttempts;
       const restartAt = Date.now();
       await kamailio.restart();

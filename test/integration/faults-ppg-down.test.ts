@@ -12,6 +12,7 @@ import { sippMissingReason } from '../support/sipp.js';
 import { registerUser, startMessageUas } from '../support/sip-users.js';
 import { papPush, postPap, startAgentUnderTest, userAddress } from '../support/agent-under-test.js';
 import { acceptingAnswer } from '../support/pap-ppg.js';
+import { letTimePass, waitUntil } from '../support/poll.js';
 
 const missing = kamailioMissingReason() ?? sippMissingReason();
 if (missing) console.warn(`faults-ppg-down.test.ts skipped: ${missing}`);
@@ -93,19 +94,16 @@ describe.skipIf(missing !== undefined)('fault: PPG hand-back/notify endpoint dow
         expect(res.status).toBe(202);
       }
       // Phase 1: 503 for 1.5 s. Phase 2: not listening for 1.5 s. Then up on the same port.
-      await new Promise((r) => setTimeout(r, 1500));
+      await letTimePass(1500); // the 503 phase lasts 1.5 s: the fault under test
       const port = ppg.port;
       await ppg.close();
-      await new Promise((r) => setTimeout(r, 1500));
+      await letTimePass(1500); // the PPG is away for 1.5 s: the fault under test
       for (let i = 0; i < N; i += 1) expect(sut.agent.store.get(`ppg-${i}`)?.state).toBe('handing-back');
       ppg.mode = 'up';
       const backAt = Date.now();
       await ppg.listen(port);
 
-      const deadline = Date.now() + 10_000;
-      while ((ppg.acknowledged('/handback').size < N || ppg.acknowledged('/notify').size < N) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitUntil(() => ppg.acknowledged('/handback').size >= N && ppg.acknowledged('/notify').size >= N, 10_000, 50);
       const recoveredMs = Date.now() - backAt;
       expect(ppg.acknowledged('/handback').size).toBe(N);
       expect(ppg.acknowledged('/notify').size).toBe(N);

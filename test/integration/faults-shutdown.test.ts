@@ -12,9 +12,13 @@ import { runSipp, sippMissingReason } from '../support/sipp.js';
 import { registerUser } from '../support/sip-users.js';
 import { labProfile, papPush, PpgStandIn, userAddress } from '../support/agent-under-test.js';
 import { planAgent, spawnAgent } from '../support/agent-process.js';
+import { waitFor, waitUntil } from '../support/poll.js';
 
 const missing = kamailioMissingReason() ?? sippMissingReason();
 if (missing) console.warn(`faults-shutdown.test.ts skipped: ${missing}`);
+
+/** Logged in the same tick as intake stops accepting: once it is in the output, a push is answered 4001. */
+const DRAINING = 'stopping: intake closed, draining';
 
 const papCode = (xml: string) => Number(/code="(\d+)"/.exec(xml)?.[1]);
 
@@ -66,13 +70,12 @@ describe.skipIf(missing !== undefined)('fault: graceful shutdown on SIGTERM', ()
       const first = await post(agent.papUrl, papPush({ pushId: 'drain-1', address: userAddress(aor), content: Buffer.from('in flight') }));
       expect(papCode(first.text)).toBe(1001);
       // Wait until the MESSAGE is on the wire (the push is `delivering`).
-      const onWire = Date.now() + 3000;
-      while (stateOf(plan.storePath, 'drain-1') !== 'delivering' && Date.now() < onWire) await new Promise((r) => setTimeout(r, 20));
+      await waitUntil(() => stateOf(plan.storePath, 'drain-1') === 'delivering', 3000);
       expect(stateOf(plan.storePath, 'drain-1')).toBe('delivering');
 
       const signalledAt = Date.now();
       agent.signal('SIGTERM');
-      await new Promise((r) => setTimeout(r, 200));
+      await waitFor(() => agent.output().includes(DRAINING), 'the agent to log that it drains', 5000);
       const during = await post(agent.papUrl, papPush({ pushId: 'drain-2', address: userAddress(aor), content: Buffer.from('too late') }));
       expect(during.status).toBe(503);
       expect(papCode(during.text)).toBe(4001);
@@ -87,7 +90,7 @@ describe.skipIf(missing !== undefined)('fault: graceful shutdown on SIGTERM', ()
       expect(tookMs).toBeLessThan(9000);
       expect(['handing-back', 'handed-back']).toContain(stateOf(plan.storePath, 'drain-1'));
       expect(stateOf(plan.storePath, 'drain-2')).toBeUndefined();
-      expect(agent.output()).toContain('stopping: intake closed, draining');
+      expect(agent.output()).toContain(DRAINING);
     } finally {
       await ppg.stop();
     }
@@ -110,9 +113,9 @@ describe.skipIf(missing !== undefined)('fault: graceful shutdown on SIGTERM', ()
       papPush({ pushId: 'twice-1', address: userAddress(`sip:drain-twice@${kamailio.host}`), content: Buffer.from('x') }),
     );
     expect(papCode(res.text)).toBe(1001);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => stateOf(plan.storePath, 'twice-1') === 'delivering', 'the MESSAGE to be on the wire', 3000);
     agent.signal('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => agent.output().includes(DRAINING), 'the agent to log that it drains', 5000);
     const secondAt = Date.now();
     agent.signal('SIGINT');
     const exit = await agent.exited;

@@ -12,7 +12,7 @@ import type { NewOutboxItem, OutboxItem } from '../../src/push/outbox/outbox-ite
 import { PpgHttpClient } from '../../src/push/outbox/ppg-http-client.js';
 import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
 import { pushResponseXml, resultNotificationResponseXml } from '../support/pap-ppg.js';
-import { waitFor } from '../support/poll.js';
+import { letTimePass, waitFor } from '../support/poll.js';
 
 /**
  * A PPG stand-in on 127.0.0.1: answers each POST with the next scripted status (then `fallback`); a 2xx
@@ -157,7 +157,7 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     dispatcher({ pollIntervalMs: 60_000 }).start();
 
     await waitFor(() => store.get('p-503')?.state === 'handed-back', 'handed-back');
-    await new Promise((r) => setTimeout(r, 200)); // room for a wrong extra POST
+    await letTimePass(200); // under test: no extra POST follows the acknowledgement (one would go at once)
     expect(ppg.hits).toHaveLength(4);
     expect(acked).toHaveLength(1);
     const done = store.outbox.get(item.id);
@@ -223,9 +223,14 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
   it('sends an item queued with a state change as soon as it is kicked', async () => {
     const ppg = newPpg();
     const port = await ppg.listen();
-    const d = dispatcher({ pollIntervalMs: 60_000 });
+    let looks = 0;
+    const now = () => {
+      looks += 1;
+      return Date.now();
+    };
+    const d = dispatcher({ pollIntervalMs: 60_000, now });
     d.start();
-    await new Promise((r) => setTimeout(r, 30)); // the first look found nothing; next in 60 s
+    await waitFor(() => looks > 0, 'the first look at the table (it finds nothing; the next is 60 s away)', 2000);
     store.insert({ pushId: 'p-rn', address: 'WAPPUSH=+1/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
     store.transition(
       'p-rn',
@@ -293,7 +298,7 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
       },
     }).start();
     await waitFor(() => store.outbox.get(item.id)?.doneAt !== undefined, 'done');
-    await new Promise((r) => setTimeout(r, 150));
+    await letTimePass(150); // under test: no second call and no re-send follow (either would go at once)
     expect(calls).toBe(1);
     expect(ppg.hits).toHaveLength(1);
     expect(store.get('p-throw')?.state).toBe('handing-back'); // visible to resume, not lost

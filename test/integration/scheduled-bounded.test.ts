@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { planAgent, spawnAgent } from '../support/agent-process.js';
 import { labProfile, papPush, userAddress } from '../support/agent-under-test.js';
 import { useProcessCleanup } from '../support/cleanup.js';
+import { eventually } from '../support/poll.js';
 
 /** Starting the agent process (tsx) takes seconds; on a loaded shared machine, tens of seconds. */
 const READY_MS = 60_000;
@@ -29,13 +30,12 @@ async function memory(baseUrl: string): Promise<number> {
 
 /** Polls memory until it is under `limit` (V8 collects garbage when allocation goes quiet) or time is up. */
 async function settledMemory(baseUrl: string, limit: number, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await memory(baseUrl);
-  while (value >= limit && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    value = await memory(baseUrl);
-  }
-  return value;
+  return eventually(
+    () => memory(baseUrl),
+    (value) => value < limit,
+    timeoutMs,
+    250,
+  );
 }
 
 describe('scheduled pushes are bounded', () => {

@@ -17,15 +17,6 @@ import type { SippHandle } from '../support/sipp.js';
 import { sippMissingReason } from '../support/sipp.js';
 import { optionsPing } from '../support/wire.js';
 
-async function waitUntilAsync(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return false;
-}
-
 const missing = kamailioMissingReason() ?? sippMissingReason();
 if (missing) console.warn(`sip-flood-bounds.test.ts skipped: ${missing}`);
 
@@ -229,11 +220,13 @@ describe.skipIf(missing !== undefined)('SIP flood: bounded memory and file descr
     );
     expect(delivered).toBe(1);
     // The NOTIFY flood filled the server-transaction cap; 64·T1 = 32 s after it, requests are served again.
-    const ping = async (transport: 'udp' | 'tcp') => {
-      let status: number | undefined;
-      await waitUntilAsync(async () => (status = await optionsPing(AGENT, sipPort, transport, 1000)) === 200, 45_000);
-      return status;
-    };
+    const ping = (transport: 'udp' | 'tcp') =>
+      eventually(
+        () => optionsPing(AGENT, sipPort, transport, 1000),
+        (status) => status === 200,
+        45_000,
+        200,
+      );
     expect(await ping('udp')).toBe(200);
     expect(await ping('tcp')).toBe(200);
   }, 80_000);

@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, type CommanderError } from 'commander';
+import type { RunningAgent } from './agent.js';
+import type { AgentConfig } from './config/config-schema.js';
 import { loadConfig } from './config/load-config.js';
 import { AgentError } from './errors.js';
 import { loadProfile } from './profiles/load-profile.js';
@@ -36,7 +38,7 @@ program
   .description('run the agent')
   .option('-c, --config <file>', 'config file (YAML or JSON); SPA__section__key=value env vars override it')
   .action(async (opts: { config?: string }) => {
-    let config;
+    let config: AgentConfig;
     try {
       config = loadConfig(opts.config ?? process.env.SPA_CONFIG);
       loadProfile(config.profile, config.profileOverrides);
@@ -47,7 +49,7 @@ program
     // Loaded here, not at the top: the client commands need none of the agent (fastify, SQLite, SIP).
     const [{ startAgent }, { createLogger }] = await Promise.all([import('./agent.js'), import('./lib/logger.js')]);
     const logger = createLogger({ level: config.log.level, pretty });
-    let agent;
+    let agent: RunningAgent;
     try {
       agent = await startAgent(config, logger);
     } catch (err) {

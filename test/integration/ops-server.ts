@@ -117,7 +117,7 @@ export function papPush(pushId: string, address: string): { contentType: string;
 }
 
 /** A JSON answer of the ops routes, loosely typed for assertions (vitest checks the shape). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test-only reader; assertions do the typing
+// biome-ignore lint/suspicious/noExplicitAny: a test-only reader of any route's JSON; the assertions do the typing
 export type JsonAnswer = Record<string, any>;
 
 export async function readJson(response: Response): Promise<JsonAnswer> {

@@ -74,7 +74,7 @@ describe('PI fields that reach a header (property)', () => {
       fc.property(
         fc.record({ bearer: field, network: field, pushId: field, notify: field, contentType: field, appId: field, user: field }),
         (fields) => {
-          let built;
+          let built: ReturnType<typeof pap>;
           try {
             built = pap(fields);
           } catch (err) {
@@ -82,7 +82,7 @@ describe('PI fields that reach a header (property)', () => {
             expect(err).toBeInstanceOf(AgentError);
             return;
           }
-          let request;
+          let request: ReturnType<typeof parsePapRequest>;
           try {
             request = parsePapRequest(built.contentType, built.body);
           } catch (err) {

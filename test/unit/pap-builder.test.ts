@@ -8,10 +8,8 @@ import {
 } from '../../src/push/pap/pap-builder.js';
 import { describePapCode, PAP_CODE_DESCRIPTIONS, papCodeForError, PapCode } from '../../src/push/pap/pap-codes.js';
 import { parsePapResponse } from '../../src/push/pap/pap-response-parser.js';
-import type { PushSubmission } from '../../src/push/pap/pap-types.js';
 
 const t0 = new Date('2024-01-01T06:45:01.789Z');
-const wbxml = Buffer.from([0x02, 0x05, 0x6a, 0x00, 0x45, 0xc6, 0x0d, 0x0a, 0x2d, 0x2d, 0xff, 0x00, 0x01, 0x01]);
 
 describe('PAP codes', () => {
   it('has the standard description for every code used', () => {

@@ -4,7 +4,7 @@
  * that a clone does not carry. What a reader needs is written in docs/ (standards.md, interop.md …).
  * This walks the tree and fails naming every file:line that does.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/repo-paths.js';
@@ -72,7 +72,7 @@ function climbsOut(rel: string, line: string): boolean {
 }
 
 function files(path: string): string[] {
-  let stat;
+  let stat: Stats;
   try {
     stat = statSync(path);
   } catch {

@@ -90,7 +90,6 @@ export interface AgentUnderTest {
   stop(): Promise<void>;
 }
 
-/** The kamailio-lab profile pointed at a core on host:port. */
 /**
  * The kamailio-lab profile pointed at `core`. Sources default to presence only — the suites written for
  * presence count SUBSCRIBEs and expect presence-only decisions; reg tests pass `sources`.

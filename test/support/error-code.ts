@@ -24,3 +24,14 @@ export async function codeOfAsync(promise: Promise<unknown>): Promise<string | u
   }
   return undefined;
 }
+
+/** The `AgentError` a call failed with (for its `field` and message); fails the test when it did not fail. */
+export function agentErrorOf(fn: () => unknown): AgentError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof AgentError) return err;
+    throw err;
+  }
+  throw new Error('expected an AgentError');
+}

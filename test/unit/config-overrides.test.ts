@@ -8,19 +8,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
-import { AgentError } from '../../src/errors.js';
+import { agentErrorOf } from '../support/error-code.js';
 import { loadProfile, validateProfile } from '../../src/profiles/load-profile.js';
 import { makeTempDir } from '../support/repo-paths.js';
-
-function agentError(run: () => unknown): AgentError {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof AgentError) return err;
-    throw err;
-  }
-  throw new Error('expected an AgentError');
-}
 
 describe('environment overrides follow the schema types', () => {
   it('a string field stays a string even when it looks like a number', () => {
@@ -43,20 +33,20 @@ describe('environment overrides follow the schema types', () => {
   });
 
   it('a value not of the field type is an error naming the variable', () => {
-    const err = agentError(() => loadConfig(undefined, { SPA__http__port: 'eighty' }));
+    const err = agentErrorOf(() => loadConfig(undefined, { SPA__http__port: 'eighty' }));
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.message).toContain('SPA__http__port');
     expect(err.message.split('\n')).toHaveLength(1);
   });
 
   it('a variable naming no field is an error naming the variable', () => {
-    const err = agentError(() => loadConfig(undefined, { SPA__htttp__port: '9000' }));
+    const err = agentErrorOf(() => loadConfig(undefined, { SPA__htttp__port: '9000' }));
     expect(err.message).toContain('SPA__htttp__port');
     expect(err.message).toContain('htttp.port');
   });
 
   it('a range error on an overridden field names the variable as well as the field', () => {
-    const err = agentError(() => loadConfig(undefined, { SPA__http__port: '99999' }));
+    const err = agentErrorOf(() => loadConfig(undefined, { SPA__http__port: '99999' }));
     expect(err.field).toBe('http.port');
     expect(err.message).toContain('set by SPA__http__port');
   });
@@ -82,7 +72,7 @@ describe('environment overrides follow the schema types', () => {
   it('JSON values for list fields', () => {
     const config = loadConfig(undefined, { SPA__sip__trustedPeers: '["10.0.0.0/8","192.0.2.1"]' });
     expect(config.sip.trustedPeers).toEqual(['10.0.0.0/8', '192.0.2.1']);
-    expect(agentError(() => loadConfig(undefined, { SPA__sip__trustedPeers: '10.0.0.0/8' })).message).toContain('SPA__sip__trustedPeers');
+    expect(agentErrorOf(() => loadConfig(undefined, { SPA__sip__trustedPeers: '10.0.0.0/8' })).message).toContain('SPA__sip__trustedPeers');
   });
 });
 
@@ -126,13 +116,13 @@ describe('the sip-profile schema', () => {
   it('is strict at every level: a misspelt nested key names the key', () => {
     const raw = base();
     raw.message = { ...raw.message, requireExplict: true };
-    const err = agentError(() => validateProfile(raw));
+    const err = agentErrorOf(() => validateProfile(raw));
     expect(err.code).toBe('PROFILE_INVALID');
     expect(err.field).toBe('message.requireExplict');
     for (const section of ['identity', 'outboundProxy', 'presence', 'capabilities', 'handBack', 'addressing']) {
       const bad = base();
       bad[section] = { ...bad[section], typo: 1 };
-      expect(agentError(() => validateProfile(bad)).field).toBe(`${section}.typo`);
+      expect(agentErrorOf(() => validateProfile(bad)).field).toBe(`${section}.typo`);
     }
   });
 
@@ -145,7 +135,7 @@ describe('the sip-profile schema', () => {
     ] as const) {
       const raw = base();
       raw.message = { ...raw.message, extraHeaders: headers };
-      const err = agentError(() => validateProfile(raw));
+      const err = agentErrorOf(() => validateProfile(raw));
       expect(err.code).toBe('PROFILE_INVALID');
       expect(err.field).toMatch(/^message\.extraHeaders/);
       expect(err.message).toContain(needle);
@@ -172,14 +162,14 @@ describe('profile overrides', () => {
   });
 
   it('a misspelt or mistyped profile override names the variable; an invalid merged profile names the field', () => {
-    expect(agentError(() => loadConfig(undefined, { SPA__profileOverrides__outboundProxy__hots: 'x' })).message).toContain(
+    expect(agentErrorOf(() => loadConfig(undefined, { SPA__profileOverrides__outboundProxy__hots: 'x' })).message).toContain(
       'SPA__profileOverrides__outboundProxy__hots',
     );
-    expect(agentError(() => loadConfig(undefined, { SPA__profileOverrides__outboundProxy__port: 'x' })).message).toContain(
+    expect(agentErrorOf(() => loadConfig(undefined, { SPA__profileOverrides__outboundProxy__port: 'x' })).message).toContain(
       'SPA__profileOverrides__outboundProxy__port',
     );
     const config = loadConfig(undefined, { SPA__profileOverrides__identity__uri: 'http://not-sip' });
-    const err = agentError(() => loadProfile(config.profile, config.profileOverrides));
+    const err = agentErrorOf(() => loadProfile(config.profile, config.profileOverrides));
     expect(err.field).toBe('identity.uri');
     expect(err.message).toContain('profileOverrides');
   });

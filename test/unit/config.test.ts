@@ -6,37 +6,27 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { applyEnvOverrides, loadConfig, validateConfig } from '../../src/config/load-config.js';
-import { AgentError } from '../../src/errors.js';
+import { agentErrorOf } from '../support/error-code.js';
 import { REDACT_PATHS, loggerForModule } from '../../src/lib/logger.js';
-
-function configError(run: () => unknown): AgentError {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof AgentError) return err;
-    throw err;
-  }
-  throw new Error('expected an AgentError');
-}
 
 describe('validateConfig', () => {
   it('refuses credentials in configured URLs naming the field, without echoing the password', () => {
-    const handBack = configError(() => validateConfig({ ppg: { handBackUrl: 'http://ppg:s3cret-pw@127.0.0.1:8181/pap' } }));
+    const handBack = agentErrorOf(() => validateConfig({ ppg: { handBackUrl: 'http://ppg:s3cret-pw@127.0.0.1:8181/pap' } }));
     expect(handBack.code).toBe('CONFIG_INVALID');
     expect(handBack.field).toBe('ppg.handBackUrl');
     expect(handBack.message).toContain('credentials');
     expect(handBack.message).not.toContain('s3cret-pw');
-    expect(configError(() => validateConfig({ intake: { notifyPrefixes: ['https://u:p@ppg.example/'] } })).field).toBe(
+    expect(agentErrorOf(() => validateConfig({ intake: { notifyPrefixes: ['https://u:p@ppg.example/'] } })).field).toBe(
       'intake.notifyPrefixes.0',
     );
     const users = [{ name: 'pi', password: 'password-1', notifyPrefixes: ['http://x:y@ppg.example/n/'] }];
-    expect(configError(() => validateConfig({ intake: { auth: { users } } })).field).toBe('intake.auth.users.0.notifyPrefixes.0');
+    expect(agentErrorOf(() => validateConfig({ intake: { auth: { users } } })).field).toBe('intake.auth.users.0.notifyPrefixes.0');
     expect(validateConfig({ ppg: { handBackUrl: 'https://ppg.example/pap' } }).ppg.handBackUrl).toBe('https://ppg.example/pap');
   });
 
   it('reserves the PI names anonymous and admin', () => {
     for (const name of ['anonymous', 'admin']) {
-      expect(configError(() => validateConfig({ intake: { auth: { users: [{ name, password: 'password-1' }] } } })).field).toBe(
+      expect(agentErrorOf(() => validateConfig({ intake: { auth: { users: [{ name, password: 'password-1' }] } } })).field).toBe(
         'intake.auth.users.0.name',
       );
     }
@@ -51,7 +41,7 @@ describe('validateConfig', () => {
   });
 
   it('names the field and the allowed values for a bad enum', () => {
-    const err = configError(() => validateConfig({ log: { level: 'loud' } }));
+    const err = agentErrorOf(() => validateConfig({ log: { level: 'loud' } }));
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.field).toBe('log.level');
     expect(err.message).toContain('"debug"');
@@ -59,7 +49,7 @@ describe('validateConfig', () => {
   });
 
   it('names an unknown field', () => {
-    const err = configError(() => validateConfig({ http: { prot: 1 } }));
+    const err = agentErrorOf(() => validateConfig({ http: { prot: 1 } }));
     expect(err.field).toBe('http.prot');
   });
 
@@ -68,12 +58,12 @@ describe('validateConfig', () => {
       sip: 'debug',
       presence: 'warn',
     });
-    expect(configError(() => validateConfig({ log: { modules: { sipp: 'debug' } } })).field).toMatch(/^log\.modules/);
-    expect(configError(() => validateConfig({ log: { modules: { sip: 'chatty' } } })).field).toBe('log.modules.sip');
+    expect(agentErrorOf(() => validateConfig({ log: { modules: { sipp: 'debug' } } })).field).toMatch(/^log\.modules/);
+    expect(agentErrorOf(() => validateConfig({ log: { modules: { sip: 'chatty' } } })).field).toBe('log.modules.sip');
   });
 
   it('refuses a short admin token', () => {
-    expect(configError(() => validateConfig({ admin: { token: 'short' } })).field).toBe('admin.token');
+    expect(agentErrorOf(() => validateConfig({ admin: { token: 'short' } })).field).toBe('admin.token');
   });
 });
 
@@ -92,7 +82,7 @@ describe('ppg section', () => {
   });
 
   it('refuses credentials in handBackUrl, naming the field, without echoing the password', () => {
-    const err = configError(() => validateConfig({ ppg: { handBackUrl: 'http://psa:hunter22@ppg.example.com/pap' } }));
+    const err = agentErrorOf(() => validateConfig({ ppg: { handBackUrl: 'http://psa:hunter22@ppg.example.com/pap' } }));
     expect(err.field).toBe('ppg.handBackUrl');
     expect(err.message).toContain('ppg.auth');
     expect(err.message).not.toContain('hunter22');
@@ -101,8 +91,8 @@ describe('ppg section', () => {
   it('takes Basic or Bearer credentials, refuses a user-id with ":" and a PAP version it cannot write', () => {
     expect(validateConfig({ ppg: { auth: { username: 'psa', password: 'p' } } }).ppg.auth).toEqual({ username: 'psa', password: 'p' });
     expect(validateConfig({ ppg: { auth: { token: 'abc.def' } } }).ppg.auth).toEqual({ token: 'abc.def' });
-    expect(configError(() => validateConfig({ ppg: { auth: { username: 'a:b', password: 'p' } } })).field).toMatch(/^ppg\.auth/);
-    expect(configError(() => validateConfig({ ppg: { papVersion: '2.3' } })).field).toBe('ppg.papVersion');
+    expect(agentErrorOf(() => validateConfig({ ppg: { auth: { username: 'a:b', password: 'p' } } })).field).toMatch(/^ppg\.auth/);
+    expect(agentErrorOf(() => validateConfig({ ppg: { papVersion: '2.3' } })).field).toBe('ppg.papVersion');
   });
 });
 
@@ -114,11 +104,11 @@ describe('environment overrides', () => {
 
   it('loadConfig applies overrides after the file and validates the result', () => {
     expect(loadConfig(undefined, { SPA__http__port: '9000' }).http.port).toBe(9000);
-    expect(configError(() => loadConfig(undefined, { SPA__http__port: '99999' })).field).toBe('http.port');
+    expect(agentErrorOf(() => loadConfig(undefined, { SPA__http__port: '99999' })).field).toBe('http.port');
   });
 
   it('a missing file is CONFIG_INVALID naming the config', () => {
-    expect(configError(() => loadConfig('/nonexistent/spa.yaml', {})).code).toBe('CONFIG_INVALID');
+    expect(agentErrorOf(() => loadConfig('/nonexistent/spa.yaml', {})).code).toBe('CONFIG_INVALID');
   });
 });
 

@@ -1,18 +1,8 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { AgentError } from '../../src/errors.js';
+import { describe, it } from 'vitest';
 import { parseReginfo } from '../../src/registration/reginfo-parser.js';
 import { applyReginfo, type RegistrationView } from '../../src/registration/registration-sequence.js';
-
-/** The parser's contract: a snapshot or AgentError REGINFO_INVALID — nothing else, whatever the bytes. */
-function onlyAgentErrors(body: Buffer, contentType?: string): boolean {
-  try {
-    const snapshot = parseReginfo(body, contentType, { maxDepth: 12 });
-    return snapshot.kind === 'empty' || snapshot.kind === 'document';
-  } catch (err) {
-    return err instanceof AgentError && err.code === 'REGINFO_INVALID';
-  }
-}
+import { describeXmlParserFuzz } from '../support/xml-parser-fuzz.js';
 
 const OPEN = '<reginfo xmlns="urn:ietf:params:xml:ns:reginfo" version="0" state="full">';
 const pieces = [
@@ -42,43 +32,16 @@ const pieces = [
   '/>',
 ];
 
-describe('parseReginfo never throws anything but AgentError', () => {
-  it('on arbitrary bytes', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => onlyAgentErrors(Buffer.from(bytes))),
-      { numRuns: 300 },
-    );
-  });
-
-  it('on arbitrary strings and content types', () => {
-    fc.assert(
-      fc.property(fc.string({ maxLength: 300, unit: 'grapheme' }), fc.option(fc.string({ maxLength: 40 })), (text, ct) =>
-        onlyAgentErrors(Buffer.from(text), ct ?? undefined),
-      ),
-      { numRuns: 300 },
-    );
-  });
-
-  it('on XML-shaped sequences of reginfo fragments', () => {
-    fc.assert(
-      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 40 }), (parts) =>
-        onlyAgentErrors(Buffer.from(parts.join('')), 'application/reginfo+xml'),
-      ),
-      { numRuns: 400 },
-    );
-  });
-
-  it('the generated sample set contains both documents and refusals (the property is not vacuous)', () => {
-    const kinds = new Set<string>();
-    for (const parts of fc.sample(fc.array(fc.constantFrom(...pieces.slice(2)), { maxLength: 12 }), { numRuns: 500, seed: 7 })) {
-      try {
-        kinds.add(parseReginfo(Buffer.from([OPEN, ...parts, '</reginfo>'].join(''))).kind);
-      } catch (err) {
-        kinds.add((err as AgentError).code);
-      }
-    }
-    expect(kinds).toEqual(new Set(['document', 'REGINFO_INVALID']));
-  });
+describeXmlParserFuzz({
+  name: 'parseReginfo',
+  parse: parseReginfo,
+  code: 'REGINFO_INVALID',
+  contentType: 'application/reginfo+xml',
+  maxDepth: 12,
+  pieces,
+  open: OPEN,
+  close: '</reginfo>',
+  inner: pieces.slice(2),
 });
 
 describe('applyReginfo over random NOTIFY sequences', () => {

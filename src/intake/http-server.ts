@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { ErrorCodes } from '../errors.js';
+import { ErrorCodes, isErrorCode } from '../errors.js';
 import { buildBadMessageResponse } from '../push/pap/pap-builder.js';
 import { PapCode } from '../push/pap/pap-codes.js';
 import type { IntakeCaller, IntakeReply } from '../push/push-service.js';
@@ -138,10 +138,12 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       reply.code(413).type('application/xml').send(body);
       return;
     }
-    reply
-      .code(status)
-      .type('application/json')
-      .send({ error: err.code ?? 'HTTP_ERROR', message: err.message });
+    // Fastify's own refusals (its `FST_…` codes) answer with a catalogue code like every other error.
+    const fallback =
+      status === 413 ? ErrorCodes.BODY_TOO_LARGE : status >= 500 ? ErrorCodes.INTERNAL_ERROR : ErrorCodes.HTTP_REQUEST_INVALID;
+    const code = isErrorCode(err.code) ? err.code : fallback;
+    const message = status === 413 ? `request body over ${options.bodyLimitBytes} bytes` : err.message;
+    sendError(reply, status, code, message);
   });
 
   let metricsAddress: { host: string; port: number } | undefined;

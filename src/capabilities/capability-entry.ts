@@ -2,7 +2,7 @@
  * One user's capability entry: the evidence the table holds (presence, deliveries, refusals) and how it
  * ages. The table owns entries; the policy reads the fresh part of one through {@link policyInput}.
  */
-import type { PresenceDocument, PresenceSnapshot } from './presence-snapshot.js';
+import type { EmptyPresence, PresenceSummary } from './presence-snapshot.js';
 import type { RegistrationEvidence } from './registration-evidence.js';
 import type { ReachabilityVerdict } from './reachability-oracle.js';
 import type { LastDelivery } from './reachability-policy.js';
@@ -12,8 +12,11 @@ export interface CapabilityEntry {
   aor: string;
   createdAt: number;
   updatedAt: number;
-  /** The last well-formed presence document (kept across empty NOTIFYs and parse errors). */
-  lastDocument?: PresenceDocument;
+  /**
+   * What the last well-formed presence document said (kept across empty NOTIFYs and parse errors): its
+   * summary only (presence-summary.ts), never the parsed document.
+   */
+  lastDocument?: PresenceSummary;
   /** When the last body-less NOTIFY ("nothing published") arrived. */
   lastEmptyAt?: number;
   /** When any NOTIFY (document, empty or unparseable) last arrived. */
@@ -71,7 +74,7 @@ const isFresh = (at: number | undefined, now: number, ttlMs: number): at is numb
  * until the document's own TTL runs out; only then does a fresh empty NOTIFY count ("nothing published").
  * A user who never published stays unknown.
  */
-export function freshSnapshot(entry: CapabilityEntry, now: number, ttlMs: number): PresenceSnapshot | undefined {
+export function freshSnapshot(entry: CapabilityEntry, now: number, ttlMs: number): PresenceSummary | EmptyPresence | undefined {
   if (entry.lastDocument && isFresh(entry.lastDocument.receivedAt, now, ttlMs)) return entry.lastDocument;
   if (isFresh(entry.lastEmptyAt, now, ttlMs)) return { kind: 'empty', receivedAt: entry.lastEmptyAt };
   return undefined;
@@ -83,7 +86,7 @@ export function freshSnapshot(entry: CapabilityEntry, now: number, ttlMs: number
  * has one, is not older than the failure that started the hold-down (an old publication first seen now
  * is not evidence that the user came back).
  */
-export function isNewDocument(entry: CapabilityEntry, doc: PresenceDocument): boolean {
+export function isNewDocument(entry: CapabilityEntry, doc: PresenceSummary): boolean {
   const last = entry.lastDocument;
   if (last && (doc.digest === undefined || last.digest === doc.digest)) return false;
   if (doc.newestTimestamp !== undefined && entry.holdDownSince !== undefined && doc.newestTimestamp < entry.holdDownSince) return false;
@@ -141,12 +144,12 @@ export function entryView(entry: CapabilityEntry, decision: ReachabilityVerdict,
   const sources: CapabilityEntryView['sources'] = { parseErrors: entry.parseErrors };
   if (doc) {
     sources.document = {
-      entity: doc.entity,
-      tuples: doc.tuples.length,
+      entity: doc.entity ?? entry.aor,
+      tuples: doc.tuples,
       receivedAt: doc.receivedAt,
       ageMs: now - doc.receivedAt,
       fresh: isFresh(doc.receivedAt, now, ttlMs),
-      warnings: doc.warnings,
+      warnings: [...doc.warnings],
     };
   }
   if (entry.lastEmptyAt !== undefined) {

@@ -35,6 +35,7 @@ import {
   type CapabilityEntryView,
 } from './capability-entry.js';
 import type { DeliveryReport, ReachabilityVerdict } from './reachability-oracle.js';
+import { summarisePresence } from './presence-summary.js';
 import { decideFromSources } from './source-policy.js';
 import { attributeDelivery } from './failure-attribution.js';
 
@@ -185,11 +186,12 @@ export class CapabilityTable implements EvidenceSink {
         return;
       }
       this.counters.presenceUpdates++;
-      if (entry.holdDownUntil !== undefined && entry.holdDownUntil > snapshot.receivedAt && isNewDocument(entry, snapshot)) {
+      const summary = summarisePresence(snapshot, this.options.profile, aor);
+      if (entry.holdDownUntil !== undefined && entry.holdDownUntil > snapshot.receivedAt && isNewDocument(entry, summary)) {
         entry.holdDownUntil = undefined;
         this.counters.holdDownsLiftedByPresence++;
       }
-      entry.lastDocument = snapshot;
+      entry.lastDocument = summary;
       entry.presenceRefusal = undefined;
     });
   }

@@ -9,6 +9,8 @@
  * - `document`: a well-formed PIDF document, with everything the reachability policy reads.
  */
 
+import type { Reachability, ReachabilityRule } from './reachability-oracle.js';
+
 /** PIDF `<basic>` (RFC 3863 §4.1.4) and OMA `<op:basic>` in willingness elements. */
 export type BasicStatus = 'open' | 'closed';
 
@@ -112,6 +114,24 @@ export interface PresenceDocument {
   digest?: string;
   /** The newest tuple `<timestamp>` (RFC 3863 §4.1.7), ms since the epoch, when one parses. */
   newestTimestamp?: number;
+}
+
+/** What the capability table keeps of a document (built by presence-summary.ts). */
+export interface PresenceSummary {
+  kind: 'summary';
+  receivedAt: number;
+  reachability: Reachability;
+  rule: ReachabilityRule;
+  reason: string;
+  acceptedApps: readonly string[] | 'any';
+  /** The non-SIP bearer the document supports (bearer-hint.ts), when it names one. */
+  bearerHint?: string;
+  digest?: string;
+  newestTimestamp?: number;
+  /** `presence/@entity`; undefined when it is the AOR the entry is kept under (the usual case). */
+  entity?: string;
+  tuples: number;
+  warnings: readonly string[];
 }
 
 /** What `parsePresence` returns. */

@@ -32,9 +32,9 @@
  * `acceptedApps`: push app ids advertised by usable push tuples (see `PresenceTuple.pushApps`), or `'any'`
  * when none are advertised or nothing is known.
  */
-import type { PresenceSnapshot, PresenceTuple } from './presence-snapshot.js';
-import type { SipProfile } from '../profiles/schema.js';
 import { bearerHintFromPresence } from './bearer-hint.js';
+import type { EmptyPresence, PresenceDocument, PresenceSnapshot, PresenceSummary, PresenceTuple } from './presence-snapshot.js';
+import type { SipProfile } from '../profiles/schema.js';
 import type { DeliveryBlame } from './failure-attribution.js';
 import type { Reachability, ReachabilityRule, ReachabilityVerdict } from './reachability-oracle.js';
 
@@ -51,7 +51,8 @@ export interface LastDelivery {
 }
 
 export interface ReachabilityInput {
-  snapshot?: PresenceSnapshot;
+  /** The presence evidence: as parsed, or as the table keeps it (presence-summary.ts). */
+  snapshot?: PresenceSnapshot | PresenceSummary | EmptyPresence;
   lastDelivery?: LastDelivery;
   holdDownUntil?: number;
   now: number;
@@ -74,13 +75,70 @@ function isSipTuple(tuple: PresenceTuple): boolean {
   return tuple.contact === undefined || /^sips?:/i.test(tuple.contact);
 }
 
+/** What a document alone says (rules 6–12), before hold-downs, deliveries and refusals are weighed. */
+export interface DocumentVerdict {
+  reachability: Reachability;
+  rule: ReachabilityRule;
+  reason: string;
+  acceptedApps: string[] | 'any';
+}
+
+/** Rules 6–12 over one presence document (pure; the table keeps only this, see presence-summary.ts). */
+export function documentVerdict(doc: PresenceDocument, profile: SipProfile): DocumentVerdict {
+  const verdict = (reachability: Reachability, rule: ReachabilityRule, reason: string, apps: string[] | 'any' = 'any') => ({
+    reachability,
+    rule,
+    reason,
+    acceptedApps: apps,
+  });
+  if (doc.persons.some((p) => p.overridingWillingness === 'closed')) {
+    return verdict('unreachable', 'overriding-willingness-closed', 'person overriding-willingness is closed');
+  }
+  const ims = doc.devices.flatMap((d) => d.networks).filter((n) => n.id.toUpperCase() === 'IMS');
+  if (ims.length > 0 && ims.every((n) => n.state === 'terminated')) {
+    return verdict('unreachable', 'ims-network-down', 'IMS network terminated on every device reporting it');
+  }
+
+  const pushIds = new Set(profile.presence.pushServiceIds);
+  const pushTuples = doc.tuples.filter((t) => t.service !== undefined && pushIds.has(t.service.serviceId));
+  if (pushTuples.length > 0) {
+    const usable = pushTuples.filter((t) => tupleBlocker(t) === undefined);
+    if (usable.length > 0) {
+      const apps = [...new Set(usable.flatMap((t) => t.pushApps))];
+      return verdict('reachable', 'push-service-open', `push service open (tuple ${usable[0].id})`, apps.length ? apps : 'any');
+    }
+    const first = pushTuples[0];
+    return verdict('unreachable', 'push-service-blocked', `push service not usable: tuple ${first.id} ${tupleBlocker(first)}`);
+  }
+
+  const usableSip = doc.tuples.filter((t) => isSipTuple(t) && tupleBlocker(t) === undefined);
+  const messageCapable = usableSip.find((t) => t.caps?.methods.supported.includes('MESSAGE'));
+  if (messageCapable) return verdict('reachable', 'message-capable', `tuple ${messageCapable.id} is open and supports MESSAGE`);
+  if (usableSip.length > 0) {
+    return profile.presence.basicOpenIsEnough
+      ? verdict('reachable', 'basic-open', `tuple ${usableSip[0].id} is open`)
+      : verdict('unreachable', 'open-not-push-capable', 'open, but no push service or MESSAGE capability advertised');
+  }
+  if (doc.tuples.length > 0) {
+    const blockers = [...new Set(doc.tuples.map((t) => (isSipTuple(t) ? tupleBlocker(t) : 'not a SIP contact')))];
+    return verdict('unreachable', 'all-closed', `no usable SIP service (${blockers.join(', ')})`);
+  }
+  return verdict('unknown', 'no-tuples', 'presence document has no tuples');
+}
+
 /** Decides reachability; see the module comment for the rules. */
 export function decideReachability(input: ReachabilityInput, profile: SipProfile): ReachabilityVerdict {
-  const doc = input.snapshot?.kind === 'document' ? input.snapshot : undefined;
-  const bearerHint = (doc && bearerHintFromPresence(doc)) ?? profile.handBack.defaultBearer;
-  const decide = (reachability: Reachability, rule: ReachabilityRule, reason: string, apps: string[] | 'any' = 'any') => ({
+  const snapshot = input.snapshot;
+  const summary =
+    snapshot?.kind === 'document'
+      ? { ...documentVerdict(snapshot, profile), bearerHint: bearerHintFromPresence(snapshot) }
+      : snapshot?.kind === 'summary'
+        ? snapshot
+        : undefined;
+  const bearerHint = summary?.bearerHint ?? profile.handBack.defaultBearer;
+  const decide = (reachability: Reachability, rule: ReachabilityRule, reason: string, apps: readonly string[] | 'any' = 'any') => ({
     reachability,
-    acceptedApps: apps,
+    acceptedApps: apps === 'any' ? apps : [...apps],
     bearerHint,
     reason,
     rule,
@@ -95,51 +153,18 @@ export function decideReachability(input: ReachabilityInput, profile: SipProfile
     );
   }
   const delivery = input.lastDelivery;
-  if (delivery?.outcome === 'delivered' && (!input.snapshot || delivery.at >= input.snapshot.receivedAt)) {
+  if (delivery?.outcome === 'delivered' && (!snapshot || delivery.at >= snapshot.receivedAt)) {
     return decide('reachable', 'delivered', 'the last MESSAGE was delivered (newer than any presence)');
   }
   if (!profile.presence.enabled) return decide('unknown', 'presence-disabled', 'presence is disabled in the sip-profile');
-  if (!doc) {
+  if (!summary) {
     if (input.presenceRefusal === 'noresource') return decide('unreachable', 'noresource', 'presence server: no such resource');
     if (input.presenceRefusal === 'rejected') return decide('unknown', 'rejected', 'presence subscription rejected');
-    if (input.snapshot?.kind === 'empty') return decide('unknown', 'nothing-published', 'NOTIFY without a body: nothing published');
+    if (snapshot?.kind === 'empty') return decide('unknown', 'nothing-published', 'NOTIFY without a body: nothing published');
     if (input.firstNotifyTimedOut) return decide('unknown', 'first-notify-timeout', 'no NOTIFY within firstNotifyWaitMs');
     return decide('unknown', 'no-presence', 'no presence information yet');
   }
-
-  if (doc.persons.some((p) => p.overridingWillingness === 'closed')) {
-    return decide('unreachable', 'overriding-willingness-closed', 'person overriding-willingness is closed');
-  }
-  const ims = doc.devices.flatMap((d) => d.networks).filter((n) => n.id.toUpperCase() === 'IMS');
-  if (ims.length > 0 && ims.every((n) => n.state === 'terminated')) {
-    return decide('unreachable', 'ims-network-down', 'IMS network terminated on every device reporting it');
-  }
-
-  const pushIds = new Set(profile.presence.pushServiceIds);
-  const pushTuples = doc.tuples.filter((t) => t.service !== undefined && pushIds.has(t.service.serviceId));
-  if (pushTuples.length > 0) {
-    const usable = pushTuples.filter((t) => tupleBlocker(t) === undefined);
-    if (usable.length > 0) {
-      const apps = [...new Set(usable.flatMap((t) => t.pushApps))];
-      return decide('reachable', 'push-service-open', `push service open (tuple ${usable[0].id})`, apps.length ? apps : 'any');
-    }
-    const first = pushTuples[0];
-    return decide('unreachable', 'push-service-blocked', `push service not usable: tuple ${first.id} ${tupleBlocker(first)}`);
-  }
-
-  const usableSip = doc.tuples.filter((t) => isSipTuple(t) && tupleBlocker(t) === undefined);
-  const messageCapable = usableSip.find((t) => t.caps?.methods.supported.includes('MESSAGE'));
-  if (messageCapable) return decide('reachable', 'message-capable', `tuple ${messageCapable.id} is open and supports MESSAGE`);
-  if (usableSip.length > 0) {
-    return profile.presence.basicOpenIsEnough
-      ? decide('reachable', 'basic-open', `tuple ${usableSip[0].id} is open`)
-      : decide('unreachable', 'open-not-push-capable', 'open, but no push service or MESSAGE capability advertised');
-  }
-  if (doc.tuples.length > 0) {
-    const blockers = [...new Set(doc.tuples.map((t) => (isSipTuple(t) ? tupleBlocker(t) : 'not a SIP contact')))];
-    return decide('unreachable', 'all-closed', `no usable SIP service (${blockers.join(', ')})`);
-  }
-  return decide('unknown', 'no-tuples', 'presence document has no tuples');
+  return decide(summary.reachability, summary.rule, summary.reason, summary.acceptedApps);
 }
 
 /** Applies `presence.whenUnknown` to a decision: should the push path try a SIP MESSAGE? */

@@ -27,6 +27,7 @@ export interface SubscribeAnswer {
 
 export interface SubscriberLifecycleSettings {
   readonly delegate: SubscriptionDelegate;
+  /** The engine's logger, shared: a dialog logs with its own fields at the call ({@link logFields}), no child each. */
   readonly log: Logger;
   /** The Expires asked for in the first SUBSCRIBE. */
   readonly expires: number;
@@ -52,8 +53,14 @@ export abstract class SubscriberLifecycle<Answer extends SubscribeAnswer = Subsc
   protected readonly delegate: SubscriptionDelegate;
   protected readonly log: Logger;
   private readonly t1Ms: () => number;
-  private timerN?: NodeJS.Timeout;
-  private refreshTimer?: NodeJS.Timeout;
+  /**
+   * One timer per dialog for both deadlines — Timer N and the refresh — armed for the earlier one
+   * (a Timeout costs some 200 B of heap; a watcher holds one dialog per watched user).
+   */
+  private timer?: NodeJS.Timeout;
+  private timerNAt?: number;
+  private timerNEnded?: SubscriptionEnded;
+  private refreshAt?: number;
   private settleStart?: { resolve: (s: SipSubscription) => void; reject: (e: Error) => void };
 
   protected constructor(settings: SubscriberLifecycleSettings) {
@@ -97,6 +104,11 @@ export abstract class SubscriberLifecycle<Answer extends SubscribeAnswer = Subsc
     this.settleStart?.reject(new SipRequestError('transport', 'engine stopped'));
     this.settleStart = undefined;
     this.end({ cause: 'engine-stopped' });
+  }
+
+  /** Context fields of this dialog's log lines. */
+  protected logFields(): Record<string, unknown> {
+    return { subscription: this.id };
   }
 
   /** Sends a SUBSCRIBE inside the dialog with this Expires (a refresh); never rejects. */
@@ -169,7 +181,9 @@ export abstract class SubscriberLifecycle<Answer extends SubscribeAnswer = Subsc
    * follows the state, and its `expires` reschedules the refresh (not while unsubscribing).
    */
   protected notifyAccepted(state: SubscriptionState): void {
-    clearTimeout(this.timerN);
+    this.timerNAt = undefined;
+    this.timerNEnded = undefined;
+    this.arm();
     if (state.state === 'terminated') return;
     this.phaseValue = state.state === 'pending' ? 'pending' : 'active';
     if (state.expires !== undefined && !this.unsubscribing) this.scheduleRefresh(state.expires);
@@ -193,13 +207,44 @@ export abstract class SubscriberLifecycle<Answer extends SubscribeAnswer = Subsc
   protected end(ended: SubscriptionEnded): void {
     if (this.ended) return;
     this.terminate();
-    this.log.debug({ cause: ended.cause, status: ended.status }, 'subscription ended');
+    this.log.debug({ ...this.logFields(), cause: ended.cause, status: ended.status }, 'subscription ended');
     this.delegate.onEnded(ended);
   }
 
   protected clearTimers(): void {
-    clearTimeout(this.timerN);
-    clearTimeout(this.refreshTimer);
+    this.timerNAt = undefined;
+    this.timerNEnded = undefined;
+    this.refreshAt = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** (Re-)arms the one timer for the earlier deadline, or none. */
+  private arm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const next = Math.min(this.timerNAt ?? Number.POSITIVE_INFINITY, this.refreshAt ?? Number.POSITIVE_INFINITY);
+    if (next === Number.POSITIVE_INFINITY) return;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, next - Date.now()));
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    const now = Date.now();
+    if (this.timerNAt !== undefined && this.timerNAt <= now) {
+      const ended = this.timerNEnded ?? { cause: 'timeout' };
+      this.timerNAt = undefined;
+      this.timerNEnded = undefined;
+      this.end(ended);
+      return;
+    }
+    if (this.refreshAt !== undefined && this.refreshAt <= now) {
+      this.refreshAt = undefined;
+      this.arm();
+      void this.sendRefresh(this.requestedExpires, true);
+      return;
+    }
+    this.arm(); // woke a little early: wait for the rest
   }
 
   /** Phase `terminated`, timers cleared, released: the common tail of every way the subscription ends. */
@@ -213,7 +258,8 @@ export abstract class SubscriberLifecycle<Answer extends SubscribeAnswer = Subsc
   /** RFC 6665 §4.1.2.2: refresh before expiry; any final failure of the refresh ends the subscription. */
   private async sendRefresh(expires: number, mayRetry423: boolean): Promise<void> {
     if (this.ended || this.unsubscribing || !this.hasDialog()) return;
-    clearTimeout(this.refreshTimer);
+    this.refreshAt = undefined;
+    this.arm();
     const answer = await this.refreshSubscribe(expires);
     if (this.ended || this.unsubscribing) return;
     const retryExpires = this.retryExpiresAfter423(answer.status, answer.minExpires, mayRetry423);
@@ -223,7 +269,7 @@ export abstract class SubscriberLifecycle<Answer extends SubscribeAnswer = Subsc
     }
     const { status } = answer;
     if (status < 200 || status >= 300) {
-      this.log.info({ status }, 'subscription refresh failed');
+      this.log.info({ ...this.logFields(), status }, 'subscription refresh failed');
       this.end({ cause: 'refresh-failed', status });
       return;
     }
@@ -234,10 +280,8 @@ export abstract class SubscriberLifecycle<Answer extends SubscribeAnswer = Subsc
   }
 
   private scheduleRefresh(grantedSeconds: number): void {
-    clearTimeout(this.refreshTimer);
-    if (grantedSeconds <= 0) return;
-    const delayMs = refreshDelaySeconds(grantedSeconds) * 1000;
-    this.refreshTimer = setTimeout(() => void this.sendRefresh(this.requestedExpires, true), delayMs);
+    this.refreshAt = grantedSeconds > 0 ? Date.now() + refreshDelaySeconds(grantedSeconds) * 1000 : undefined;
+    this.arm();
   }
 
   private resolveStart(): void {
@@ -247,6 +291,8 @@ export abstract class SubscriberLifecycle<Answer extends SubscribeAnswer = Subsc
 
   /** Timer N, 64·T1 (RFC 6665 §4.1.2.4): ends the subscription this way unless a NOTIFY comes first. */
   private armTimerN(ended: SubscriptionEnded): void {
-    this.timerN = setTimeout(() => this.end(ended), 64 * this.t1Ms());
+    this.timerNAt = Date.now() + 64 * this.t1Ms();
+    this.timerNEnded = ended;
+    this.arm();
   }
 }

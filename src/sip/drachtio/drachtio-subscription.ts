@@ -52,7 +52,7 @@ export class DrachtioSubscription extends SubscriberLifecycle implements SipSubs
     const id = `drachtio-sub-${++nextId}`;
     super({
       delegate,
-      log: host.logger.child({ subscription: id, resource: options.resource }),
+      log: host.logger,
       expires: options.expires,
       t1Ms: () => host.t1Ms,
     });
@@ -79,7 +79,7 @@ export class DrachtioSubscription extends SubscriberLifecycle implements SipSubs
   /** A new connection is up: subscribe again with a new dialog; the delegate sees a fresh NOTIFY. */
   connectionRestored(): void {
     if (this.ended || this.unsubscribing || this.dialog || this.establishing || this.starting) return;
-    this.log.info('re-subscribing after drachtio reconnect');
+    this.log.info(this.logFields(), 're-subscribing after drachtio reconnect');
     this.phaseValue = 'notify-wait';
     this.establish(this.requestedExpires, true);
   }
@@ -175,6 +175,10 @@ export class DrachtioSubscription extends SubscriberLifecycle implements SipSubs
     return this.inDialogSubscribe(0).then(({ status }) => status || undefined);
   }
 
+  protected override logFields(): Record<string, unknown> {
+    return { subscription: this.id, resource: this.options.resource };
+  }
+
   protected override hasDialog(): boolean {
     return this.dialog !== undefined;
   }
@@ -211,7 +215,7 @@ export class DrachtioSubscription extends SubscriberLifecycle implements SipSubs
         });
       } catch (error) {
         clearTimeout(guard);
-        this.log.debug({ err: error }, 'in-dialog SUBSCRIBE could not be sent');
+        this.log.debug({ ...this.logFields(), err: error }, 'in-dialog SUBSCRIBE could not be sent');
         resolve({ status: 503 });
       }
     });

@@ -71,7 +71,7 @@ export class SubscriptionDialog extends SubscriberLifecycle<RefreshAnswer> imple
     const callId = newCallId(host.localHost);
     super({
       delegate,
-      log: host.logger.child({ subscription: callId, resource: options.resource }),
+      log: host.logger,
       expires: options.expires,
       t1Ms: () => host.timers.t1Ms,
     });
@@ -169,6 +169,10 @@ export class SubscriptionDialog extends SubscriberLifecycle<RefreshAnswer> imple
     } catch {
       return undefined;
     }
+  }
+
+  protected override logFields(): Record<string, unknown> {
+    return { subscription: this.id, resource: this.options.resource };
   }
 
   protected override hasDialog(): boolean {

@@ -96,9 +96,39 @@ describe('ServerTransactionTable', () => {
     expect(table.full()).toBe(false);
     add(table, 'b').respond(200, Buffer.alloc(40));
     expect(table.full()).toBe(true);
-    table.get('a')!.terminate();
+    table.end('a');
     expect(table.responseBytes).toBe(40);
     expect(table.full()).toBe(false);
+  });
+
+  it('a completed UDP transaction keeps only its response: one shared Timer J for all, retransmissions still answered', () => {
+    const table = new ServerTransactionTable({ maxTransactions: 1000, maxResponseBytes: 1_000_000 }, 64 * DEFAULT_TIMER_VALUES.t1Ms);
+    const sent: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      table
+        .add(
+          `k${i}`,
+          (hooks) =>
+            new NonInviteServerTransaction({
+              reliable: false,
+              timers: DEFAULT_TIMER_VALUES,
+              sendResponse: (b) => sent.push(b.toString()),
+              ...hooks,
+            }),
+        )
+        .respond(200, Buffer.from(`200 for ${i}`));
+    }
+    expect(vi.getTimerCount()).toBe(1); // not one Timer J per transaction
+    expect(table.transactions()).toHaveLength(0); // no transaction object is kept
+    expect(table.absorb('k7')).toBe(true);
+    expect(sent.at(-1)).toBe('200 for 7');
+    expect(table.absorb('nope')).toBeUndefined();
+    vi.advanceTimersByTime(64 * DEFAULT_TIMER_VALUES.t1Ms - 1);
+    expect(table.size).toBe(100);
+    vi.advanceTimersByTime(1);
+    expect(table.size).toBe(0);
+    expect(table.responseBytes).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('keeps an exact-size copy of the response, not a view of a larger buffer', () => {

@@ -86,10 +86,10 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     this.timers = resolveTimerValues(options.timers);
     const limits = resolveSipLimits(options.limits);
     this.limits = options.maxMessageBytes === undefined ? limits : { ...limits, maxBodyBytes: options.maxMessageBytes };
-    this.serverTransactions = new ServerTransactionTable({
-      maxTransactions: this.limits.maxServerTransactions,
-      maxResponseBytes: this.limits.maxServerTransactionBytes,
-    });
+    this.serverTransactions = new ServerTransactionTable(
+      { maxTransactions: this.limits.maxServerTransactions, maxResponseBytes: this.limits.maxServerTransactionBytes },
+      64 * this.timers.t1Ms,
+    );
     this.trusted = options.trustedPeers ? new TrustedPeers(options.trustedPeers) : undefined;
     this.logger = (options.logger ?? silentLogger()).child({ component: 'sip' });
     this.outboundProxy = options.outboundProxy;
@@ -341,9 +341,9 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     const via = request.message.headers.via?.[0];
     if (!via || method === 'ACK') return; // nowhere to answer / ACK is never answered (§17.2.1)
     const key = serverTransactionKey(request);
-    const existing = this.serverTransactions.get(key);
-    if (existing) {
-      if (existing.receiveRetransmission()) this.counters.retransmissions += 1;
+    const resent = this.serverTransactions.absorb(key);
+    if (resent !== undefined) {
+      if (resent) this.counters.retransmissions += 1;
       return;
     }
     if (this.serverTransactions.full()) {
@@ -432,7 +432,9 @@ function responder(
 ): (bytes: Buffer) => void {
   const failed = (error: unknown): void => logger.debug({ err: error }, 'response send failed');
   if (frame.source.transport === 'udp' && binding) {
-    const destination = udpResponseDestination(request, frame.source);
+    // A copy: the host may be a slice of the request text, which this closure outlives (Timer J).
+    const to = udpResponseDestination(request, frame.source);
+    const destination = { host: Buffer.from(to.host, 'utf8').toString('utf8'), port: to.port };
     return (bytes) => void binding.send(destination, bytes).catch(failed);
   }
   const reply = frame.reply;

@@ -20,6 +20,13 @@ export interface ServerTransactionOptions {
   /** The transaction now keeps `bytes` of encoded response for retransmissions (for the engine's budget). */
   onResponseHeld?: (bytes: number) => void;
   onTerminated?: () => void;
+  /**
+   * When set, a final response on an unreliable transport is handed over here (with how to re-send it)
+   * instead of this object waiting for Timer J itself: the table keeps just the key, the encoded response
+   * and where to send it, expired by one shared timer (server-transaction-table.ts), and this object is
+   * dropped. `onTerminated` is not called on that path; the table ends the entry.
+   */
+  retire?: (response: Buffer, sendResponse: (response: Buffer) => void) => void;
 }
 
 /**
@@ -71,6 +78,11 @@ export class NonInviteServerTransaction {
     this.stateValue = ServerTransactionState.Completed;
     if (this.options.reliable) {
       this.terminate();
+    } else if (this.options.retire) {
+      this.stateValue = ServerTransactionState.Terminated;
+      const response = this.lastResponse;
+      this.lastResponse = undefined;
+      this.options.retire(response, this.options.sendResponse);
     } else {
       this.timerJ = setTimeout(() => this.terminate(), 64 * this.options.timers.t1Ms);
     }

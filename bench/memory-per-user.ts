@@ -73,7 +73,11 @@ async function notifySource(host: string): Promise<{ port: number; notifies: () 
     const [head] = text.split('\r\n\r\n');
     const lines = head.split('\r\n');
     if (!lines[0].startsWith('SUBSCRIBE ')) return; // 200s to our NOTIFYs
-    const h = (name: string): string => lines.find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))?.slice(name.length + 1).trim() ?? '';
+    const h = (name: string): string =>
+      lines
+        .find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))
+        ?.slice(name.length + 1)
+        .trim() ?? '';
     const tag = `t${sent + 1}`;
     const to = `${h('To')};tag=${tag}`;
     const contactUri = /<([^>]+)>/.exec(h('Contact'))?.[1] ?? `sip:${rinfo.address}:${rinfo.port}`;

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { PROFILES_DIR } from '../../src/profiles/load-profile.js';
 import { terminateGroup } from '../support/cleanup.js';
+import { eventually, waitUntil } from '../support/poll.js';
 import { freePort } from '../support/ports.js';
 import { makeTempDir, repoRoot } from '../support/repo-paths.js';
 
@@ -103,22 +104,20 @@ describe('push, status and cancel against a running agent (intake with credentia
       intake: { auth: { users: [{ name: 'pi-one', password: PI_PASSWORD, token: PI_TOKEN }] } },
       log: { level: 'warn', pretty: false },
     });
-    agent = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--config', config], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--config', config], {
       cwd: repoRoot,
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    agent.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const up = await fetch(`http://127.0.0.1:${httpPort}/healthz`).then(
+    agent = child;
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const healthy = () =>
+      fetch(`http://127.0.0.1:${httpPort}/healthz`).then(
         (r) => r.ok,
         () => false,
       );
-      if (up) break;
-      if (Date.now() > deadline || agent.exitCode !== null) throw new Error(`agent did not come up within 30 s: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const up = await waitUntil(async () => child.exitCode !== null || (await healthy()), 30_000, 100);
+    if (!up || child.exitCode !== null) throw new Error(`agent did not come up within 30 s: ${stderr}`);
   }, 40_000);
 
   afterAll(async () => {
@@ -185,12 +184,11 @@ describe('push, status and cancel against a running agent (intake with credentia
   it('the started agent serves readiness, metrics, the JSON API and the OpenAPI file (wired in agent.ts)', async () => {
     const base = `http://127.0.0.1:${httpPort}`;
     // The profile's core is a closed port: once its OPTIONS probes fail, /readyz says not ready and names it.
-    let readiness: { status?: string; checks?: Record<string, boolean> } = {};
-    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    const readyz = async () => {
       const ready = await fetch(`${base}/readyz`);
-      readiness = (await ready.json()) as typeof readiness;
-      if (ready.status === 503) break;
-    }
+      return { status: ready.status, body: (await ready.json()) as { status?: string; checks?: Record<string, boolean> } };
+    };
+    const { body: readiness } = await eventually(readyz, (r) => r.status === 503, 15_000, 100);
     expect(readiness.status).toBe('not-ready');
     expect(readiness.checks).toMatchObject({ sipEngine: true, store: true, intake: true });
     expect(Object.entries(readiness.checks ?? {}).find(([name]) => name.startsWith('sipCore:udp:127.0.0.1:'))?.[1]).toBe(false);

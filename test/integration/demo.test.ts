@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { groupAlive, signalGroup, terminateGroup } from '../support/cleanup.js';
+import { groupAlive, pidAlive, signalGroup, terminateGroup } from '../support/cleanup.js';
 import { waitUntil } from '../support/poll.js';
 import { kamailioMissingReason } from '../support/kamailio.js';
 import { sippMissingReason } from '../support/sipp.js';
@@ -47,15 +47,6 @@ function printedPids(text: string): number[] {
   return [...text.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe.skipIf(missing !== undefined)('npm run demo', () => {
   it('tells the story of four pushes and stops everything it started', async () => {
     const demo = runDemo();
@@ -86,7 +77,7 @@ describe.skipIf(missing !== undefined)('npm run demo', () => {
     expect(out).toMatch(/^stopped: kamailio \(pid \d+\), .*sip-push-agent \(pid \d+\)$/m);
     const pids = printedPids(out);
     expect(pids.length).toBeGreaterThanOrEqual(4);
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(pidAlive)).toEqual([]);
     const seconds = Number(/done in ([\d.]+) s/.exec(out)?.[1]);
     // Alone it takes 16-20 s (README); the bound leaves room for a CI machine busy with other suites.
     expect(seconds).toBeLessThan(120);
@@ -98,14 +89,14 @@ describe.skipIf(missing !== undefined)('npm run demo', () => {
     const up = await waitUntil(() => /agent: PAP .* pid \d+/.test(demo.output()), 90_000);
     expect(up, demo.output()).toBe(true);
     const pids = printedPids(demo.output());
-    expect(pids.every(alive)).toBe(true);
+    expect(pids.every(pidAlive)).toBe(true);
     signalGroup(demo.pid, 'SIGINT');
     expect(await demo.exited).toBe(130);
     const out = demo.output();
     expect(out).toContain('SIGINT: stopping everything');
     expect(out).toMatch(/^stopped: kamailio \(pid \d+\)/m);
     expect(out).not.toContain('demo failed');
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(pidAlive)).toEqual([]);
     expect(groupAlive(demo.pid)).toBe(false);
   }, 120_000);
 });

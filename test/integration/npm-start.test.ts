@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml, parse as parseYaml } from 'yaml';
 import { PROFILES_DIR } from '../../src/profiles/load-profile.js';
-import { terminateGroup } from '../support/cleanup.js';
+import { pidAlive, terminateGroup } from '../support/cleanup.js';
 import { waitUntil } from '../support/poll.js';
 import { freePort, isPortBound } from '../support/ports.js';
 import { makeTempDir, repoRoot } from '../support/repo-paths.js';
@@ -28,15 +28,6 @@ function pidsWithArg(needle: string): number[] {
     }
   }
   return pids;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('npm start', () => {
@@ -97,7 +88,9 @@ describe('npm start', () => {
     expect(agentPids.length).toBeGreaterThan(0);
 
     process.kill(npm.pid!, 'SIGTERM'); // the top process only, as a supervisor or a terminal would
-    expect(await waitUntil(() => agentPids.every((pid) => !alive(pid)), 20_000), `agent pids ${agentPids} still alive\n${out}`).toBe(true);
+    expect(await waitUntil(() => agentPids.every((pid) => !pidAlive(pid)), 20_000), `agent pids ${agentPids} still alive\n${out}`).toBe(
+      true,
+    );
     expect(await npmExited).toBe(0);
     expect(out).toContain('stopping: intake closed, draining');
     expect(isPortBound(httpPort, 'tcp')).toBe(false);

@@ -103,6 +103,16 @@ export function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
+/** True while the process `pid` itself exists (signal 0: a check, nothing is sent). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** True while any process of the group led by `pid` (or `pid` itself) exists. */
 export function groupAlive(pid: number): boolean {
   return signalGroup(pid, 0);

@@ -11,8 +11,8 @@ import { loadProfile } from '../../src/profiles/load-profile.js';
 import { PushService } from '../../src/push/push-service.js';
 import type { ReachabilityOracle } from '../../src/capabilities/reachability-oracle.js';
 import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
-import type { SipEngine } from '../../src/sip/port.js';
 import { intakeRequest, validPush } from '../support/pap-arbitraries.js';
+import { stubEngine } from '../support/stub-engine.js';
 
 const stores: PushStore[] = [];
 afterEach(() => {
@@ -20,24 +20,7 @@ afterEach(() => {
 });
 
 function service(reachability: 'reachable' | 'unreachable'): { pushes: PushService; sent: () => number } {
-  let sent = 0;
-  const engine = {
-    name: 'embedded',
-    connected: true,
-    capabilities: { binaryBodies: true },
-    start: async () => undefined,
-    stop: async () => undefined,
-    localAddresses: () => [],
-    request: async () => {
-      sent += 1;
-      return { status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) };
-    },
-    subscribe: async () => {
-      throw new Error('not used');
-    },
-    onIncomingRequest: () => undefined,
-    stats: () => ({ requestsSent: {}, responsesReceived: {}, requestsReceived: {}, retransmissions: 0, transactionTimeouts: 0 }),
-  } as unknown as SipEngine;
+  const engine = stubEngine();
   const oracle: ReachabilityOracle = {
     decide: async () => ({ reachability, acceptedApps: 'any', bearerHint: 'SMS', reason: 'fuzz' }),
     recordDelivery: () => undefined,
@@ -55,7 +38,7 @@ function service(reachability: 'reachable' | 'unreachable'): { pushes: PushServi
     maxInFlight: 10,
     maxQueued: 10_000,
   });
-  return { pushes, sent: () => sent };
+  return { pushes, sent: () => engine.sent.length };
 }
 
 const ANSWERS: Record<number, string[]> = {

@@ -17,7 +17,8 @@ import { readPapDocument } from '../../src/push/pap/pap-document.js';
 import { PushService } from '../../src/push/push-service.js';
 import type { ReachabilityOracle, ReachabilityVerdict } from '../../src/capabilities/reachability-oracle.js';
 import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
-import { SipRequestError, SipStatusError, type SipEngine, type SipFinalResponse } from '../../src/sip/port.js';
+import { SipRequestError, SipStatusError, type SipEngine } from '../../src/sip/port.js';
+import { stubEngine } from '../support/stub-engine.js';
 import { waitFor } from '../support/poll.js';
 import { papPush, userAddress } from '../support/agent-under-test.js';
 
@@ -44,18 +45,7 @@ function service(verdict: ReachabilityVerdict, outcomeLogLevel?: LevelWithSilent
   const { logger, lines } = captureLogger('info');
   const store = PushStore.open(join(mkdtempSync(join(tmpdir(), 'spa-logs-')), 'p.sqlite'));
   stores.push(store);
-  const engine = {
-    name: 'embedded',
-    connected: true,
-    capabilities: { binaryBodies: true },
-    start: async () => undefined,
-    stop: async () => undefined,
-    localAddresses: () => [],
-    request: async (): Promise<SipFinalResponse> => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }),
-    subscribe: () => Promise.reject(new Error('not used')),
-    onIncomingRequest: () => undefined,
-    stats: () => ({ requestsSent: {}, responsesReceived: {}, retransmissions: 0, transactionTimeouts: 0, requestsReceived: {} }),
-  } as SipEngine;
+  const engine = stubEngine();
   const oracle: ReachabilityOracle = { decide: async () => verdict, recordDelivery: () => undefined };
   const pushes = new PushService({
     store,

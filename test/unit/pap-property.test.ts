@@ -11,6 +11,7 @@ import { buildHandBackPush } from '../../src/push/pap/pap-builder.js';
 import { parsePapRequest } from '../../src/push/pap/pap-parser.js';
 import { parsePapResponse } from '../../src/push/pap/pap-response-parser.js';
 import type { PushSubmission } from '../../src/push/pap/pap-types.js';
+import { papSoup, randomBytes } from '../support/pap-arbitraries.js';
 
 function onlyAgentErrors(fn: () => unknown): boolean {
   try {
@@ -21,48 +22,14 @@ function onlyAgentErrors(fn: () => unknown): boolean {
   return true;
 }
 
-const bytes = fc.uint8Array({ maxLength: 600 }).map((a) => Buffer.from(a));
-/** Text made of PAP/XML/MIME fragments, so random input reaches deep into the parsers. */
-const papish = fc
-  .array(
-    fc.constantFrom(
-      '<?xml version="1.0"?>',
-      '<!DOCTYPE pap PUBLIC "-//WAPFORUM//DTD PAP 2.0//EN" "x">',
-      '<!DOCTYPE pap [',
-      ']>',
-      '<!ENTITY a "b">',
-      '<?wap-pap-ver supported-versions="2.0,1.*"?>',
-      '<pap>',
-      '</pap>',
-      '<push-message push-id="p">',
-      '</push-message>',
-      '<address address-value="WAPPUSH=a/TYPE=USER"/>',
-      '<quality-of-service bearer="SMS" priority="x"/>',
-      '<cancel-message push-id="c"/>',
-      '<statusquery-message/>',
-      '&amp;',
-      '&#0;',
-      '&x;',
-      '"',
-      '<',
-      '>',
-      '\r\n',
-      '--m',
-      '--m--',
-      'Content-Type: application/xml',
-      ' ',
-      '\u0000',
-      '\uFFFF',
-    ),
-    { maxLength: 40 },
-  )
-  .map((parts) => Buffer.from(parts.join('')));
+const bytes = randomBytes(600);
+// papSoup: text made of PAP/XML/MIME fragments, so random input reaches deep into the parsers.
 
 describe('parsers never throw anything but AgentError', () => {
   it('parsePapRequest on random bytes and PAP-like fragments (xml and multipart)', () => {
     fc.assert(
       fc.property(
-        fc.oneof(bytes, papish),
+        fc.oneof(bytes, papSoup),
         fc.constantFrom('application/xml', 'multipart/related; boundary=m', 'multipart/related; boundary="m"; start=x'),
         (body, ct) => onlyAgentErrors(() => parsePapRequest(ct, body)),
       ),
@@ -72,7 +39,7 @@ describe('parsers never throw anything but AgentError', () => {
 
   it('parseMultipartRelated and parsePapResponse on random bytes', () => {
     fc.assert(
-      fc.property(fc.oneof(bytes, papish), (body) => {
+      fc.property(fc.oneof(bytes, papSoup), (body) => {
         onlyAgentErrors(() => parseMultipartRelated('multipart/related; boundary=m', body));
         return onlyAgentErrors(() => parsePapResponse(body));
       }),

@@ -26,6 +26,9 @@ beforeAll(async () => {
     {
       config: {
         policy: 'always-sip',
+        // No SIP core at the proxy address: the core-health probes would (rightly) declare it down and
+        // answer later pushes 3010, which is not what these tests measure.
+        sip: { coreHealth: { intervalMs: 0 } },
         http: { host: '127.0.0.1', port: 0, bodyLimitBytes: BODY_LIMIT, requestTimeoutMs: REQUEST_TIMEOUT_MS },
         limits: { maxInFlight: 50, maxQueued: 100_000 },
       },

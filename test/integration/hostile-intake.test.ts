@@ -25,7 +25,11 @@ let sut: AgentUnderTest;
 let base = '';
 
 beforeAll(async () => {
-  sut = await startAgentUnderTest({ host: '127.0.0.1', port: await freePort('127.0.0.1') }, { config: { policy: 'always-sip' } });
+  // No SIP core at the proxy address: core-health probes off (they would answer later pushes 3010).
+  sut = await startAgentUnderTest(
+    { host: '127.0.0.1', port: await freePort('127.0.0.1') },
+    { config: { policy: 'always-sip', sip: { coreHealth: { intervalMs: 0 } } } },
+  );
   base = `http://127.0.0.1:${sut.agent.http.port}`;
 });
 afterAll(async () => {
@@ -185,7 +189,12 @@ describe('PIs apart: notify destinations and tenancy', () => {
     two = await startAgentUnderTest(
       { host: '127.0.0.1', port: await freePort('127.0.0.1') },
       {
-        config: { policy: 'always-sip', intake: { auth: { users: [A, B] } }, admin: { token: ADMIN } },
+        config: {
+          policy: 'always-sip',
+          sip: { coreHealth: { intervalMs: 0 } },
+          intake: { auth: { users: [A, B] } },
+          admin: { token: ADMIN },
+        },
       },
     );
     url = `http://127.0.0.1:${two.agent.http.port}`;

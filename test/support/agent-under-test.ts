@@ -118,13 +118,6 @@ export async function startAgentUnderTest(
   await ppg.start();
   const sipPort = await freePort('127.0.0.2');
   const config = validateConfig({
-    sip: {
-      listen: [
-        { host: '127.0.0.2', port: sipPort, transport: 'udp' },
-        { host: '127.0.0.2', port: sipPort, transport: 'tcp' },
-      ],
-      timers: { t1Ms: 100, t2Ms: 400, t4Ms: 500 },
-    },
     http: { host: '127.0.0.1', port: 0 },
     // numberBearers []: hand-backs keep the PI's address whatever the hint, as this stand-in routes any
     // address. Tests of SMS routing (TYPE=PLMN, "no MSISDN") set ppg.numberBearers themselves.
@@ -132,6 +125,14 @@ export async function startAgentUnderTest(
     store: { path: options.storePath ?? join(makeTempDir('spa-store-'), 'pushes.sqlite') },
     log: { level: 'silent', pretty: false },
     ...options.config,
+    sip: {
+      listen: [
+        { host: '127.0.0.2', port: sipPort, transport: 'udp' },
+        { host: '127.0.0.2', port: sipPort, transport: 'tcp' },
+      ],
+      timers: { t1Ms: 100, t2Ms: 400, t4Ms: 500 },
+      ...options.config?.sip,
+    },
   });
   const profile = options.profile ?? labProfile(core);
   const agent = await startAgent(config, silentLogger(), { profile });

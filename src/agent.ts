@@ -116,6 +116,8 @@ export function ppgHttpClient(config: AgentConfig): PpgHttpClient {
     ...(authorization !== undefined ? { authorization, authOrigin: new URL(handBackUrl).origin } : {}),
     ...(ca !== undefined ? { ca } : {}),
     maxSocketsPerOrigin: Math.max(concurrency, notifyConcurrency),
+    requestTimeoutMs: config.ppg.requestTimeoutMs,
+    connectTimeoutMs: Math.min(5000, config.ppg.requestTimeoutMs),
   });
 }
 

@@ -287,21 +287,132 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     expect(store.outbox.get(item.id)?.doneAt).toBeUndefined();
   });
 
-  it('records the acknowledgement even when onAcknowledged throws, and does not re-send', async () => {
+  it('an acknowledgement callback that throws once: nothing is recorded, the answer is settled again without a re-POST, the push ends once', async () => {
     const ppg = newPpg();
     const item = acceptAndHandBack('p-throw', await ppg.listen());
     let calls = 0;
-    dispatcher({
+    const d = dispatcher({
+      onSettled: (settled, settlement) => {
+        calls++;
+        // What a failed write in the pipeline looks like from here: it throws after changing something,
+        // and that change must roll back with the item's ending.
+        store.transition(settled.pushId, 'handed-back', {}, { expectedFrom: 'handing-back' });
+        if (calls === 1) throw new Error('pipeline bug');
+        acked.push(settled);
+        expect(settlement.outcome).toBe('acknowledged');
+      },
+    });
+    d.start();
+    await waitFor(() => store.get('p-throw')?.state === 'handed-back' && store.outbox.get(item.id)?.doneAt !== undefined, 'handed-back');
+    expect(calls).toBe(2);
+    expect(ppg.hits).toHaveLength(1); // the PPG's answer was kept, not asked for again
+    expect(store.outbox.get(item.id)?.outcome).toBe('acknowledged');
+    expect(store.history('p-throw').map((h) => h.to)).toEqual(['accepted', 'handing-back', 'handed-back']);
+    expect(d.stats().settleFailures).toBe(1);
+  });
+
+  it('an acknowledgement callback that keeps throwing: the item gives up and the push still reaches one terminal state', async () => {
+    const ppg = newPpg();
+    const item = acceptAndHandBack('p-throws', await ppg.listen());
+    let calls = 0;
+    const d = dispatcher({
+      maxSettleAttempts: 3,
       onSettled: () => {
         calls++;
         throw new Error('pipeline bug');
       },
-    }).start();
-    await waitFor(() => store.outbox.get(item.id)?.doneAt !== undefined, 'done');
-    await letTimePass(150); // under test: no second call and no re-send follow (either would go at once)
-    expect(calls).toBe(1);
+    });
+    d.start();
+    await waitFor(() => store.get('p-throws')?.state === 'hand-back-abandoned', 'hand-back-abandoned');
+    const ended = store.outbox.get(item.id);
+    expect(ended?.outcome).toBe('gave-up');
+    expect(ended?.lastError).toMatch(/the PPG answered \(acknowledged\) but recording it failed 3 times: pipeline bug/);
+    expect(store.get('p-throws')?.reason).toMatch(/recording it failed/);
+    expect(calls).toBe(4); // three settlements of the answer, one of the give-up
     expect(ppg.hits).toHaveLength(1);
-    expect(store.get('p-throw')?.state).toBe('handing-back'); // visible to resume, not lost
+    expect(store.history('p-throws').map((h) => h.to)).toEqual(['accepted', 'handing-back', 'hand-back-abandoned']);
+    expect(d.stats()).toMatchObject({ settleFailures: 4, settleGaveUp: 1 });
+  });
+
+  it('an item whose transaction rolled back is never sent; the item that reuses its id is sent once', async () => {
+    const ppg = newPpg();
+    const port = await ppg.listen();
+    for (const pushId of ['rb-1', 'rb-2']) {
+      store.insert({ pushId, address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
+    }
+    const d = dispatcher();
+    d.start();
+    expect(() =>
+      store.runInTransaction(() => {
+        store.transition('rb-1', 'handing-back', {}, { outbox: handBack('rb-1', port) });
+        throw new Error('rolled back');
+      }),
+    ).toThrow('rolled back');
+    d.kick();
+    store.transition('rb-2', 'handing-back', {}, { outbox: handBack('rb-2', port) });
+    d.kick();
+    await waitFor(() => store.get('rb-2')?.state === 'handed-back', 'rb-2 handed back');
+    await letTimePass(200); // under test: the rolled-back item is never sent (it would go at once)
+    expect(ppg.hits).toHaveLength(1);
+    expect(acked.map((i) => i.pushId)).toEqual(['rb-2']);
+    expect(store.get('rb-1')?.state).toBe('accepted');
+    expect(store.outbox.listForPush('rb-1')).toEqual([]);
+  });
+
+  it('holds at most maxInMemory items; the rest wait in the table and every item is delivered once', async () => {
+    const ppg = newPpg();
+    const port = await ppg.listen();
+    for (let i = 0; i < 8; i++) acceptAndHandBack(`mem-${i}`, port);
+    const d = dispatcher({ maxInMemory: 3, concurrency: 2 });
+    d.start();
+    expect(d.stats().inMemory).toBeLessThanOrEqual(3);
+    for (let i = 8; i < 14; i++) {
+      acceptAndHandBack(`mem-${i}`, port);
+      d.kick();
+      expect(d.stats().inMemory).toBeLessThanOrEqual(3);
+    }
+    await waitFor(() => acked.length === 14, 'all 14 acknowledged');
+    await letTimePass(200); // under test: no item is sent twice (a repeat would go at once)
+    expect(ppg.hits).toHaveLength(14);
+    expect(new Set(acked.map((i) => i.pushId)).size).toBe(14);
+    expect(store.outbox.stats()).toMatchObject({ pending: 0, done: 14 });
+    expect(d.stats()).toMatchObject({ inMemory: 0, spilled: false });
+  });
+
+  it('a kicked item is taken from memory: no due-query polling, at most one id check per look', async () => {
+    const sql: string[] = [];
+    store.close();
+    store = PushStore.open(path, { onSql: (text) => sql.push(text) });
+    const pi = newPpg();
+    const port = await pi.listen();
+    const d = dispatcher({ pollIntervalMs: 20 }); // frequent looks: each would be a table scan if it polled
+    d.start();
+    await waitFor(() => d.stats().spilled === false, 'the read at start');
+    sql.length = 0;
+    for (let i = 0; i < 20; i++) {
+      const pushId = `n-${i}`;
+      store.insert({ pushId, address: 'WAPPUSH=+1555/TYPE=PLMN', requestContentType: 'a/b', requestBody: BODY });
+      store.transition(
+        pushId,
+        'expired',
+        {},
+        {
+          outbox: {
+            kind: 'result-notification',
+            url: `http://127.0.0.1:${port}/notify?push=${pushId}`,
+            contentType: 'application/xml',
+            body: BODY,
+          },
+        },
+      );
+      d.kick();
+    }
+    await waitFor(() => store.outbox.stats().done === 20, 'all 20 acknowledged');
+    await letTimePass(200); // under test: ten idle looks (every 20 ms) read nothing
+    const outboxReads = sql.filter((text) => /^\s*SELECT\b[\s\S]*\bFROM outbox\b/i.test(text));
+    expect(outboxReads.filter((text) => /next_attempt_at\s*<=/.test(text))).toEqual([]);
+    expect(outboxReads.length).toBeLessThanOrEqual(20);
+    expect(pi.hits).toHaveLength(20);
   });
 
   it('keeps at most `concurrency` POSTs in flight and delivers them all', async () => {

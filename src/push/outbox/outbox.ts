@@ -41,6 +41,9 @@ function toItem(row: OutboxRow): OutboxItem {
   };
 }
 
+/** Staged items kept at most between a commit and the dispatcher's next look (past it: read from the table). */
+const MAX_STAGED = 10_000;
+
 /**
  * The durable outbox of POSTs owed to the PPG. It lives in the push database (schema in
  * `../store/sqlite/schema.ts`) and shares the {@link PushStore}'s connection, so an enqueue can commit in the
@@ -50,6 +53,12 @@ function toItem(row: OutboxRow): OutboxItem {
  * Obtain it as `store.outbox`; it is not constructed on its own. Every method is one statement or one
  * small transaction. Delivery is at-least-once: an item whose POST was in flight at a crash is sent again.
  * An item ends exactly once: acknowledged, refused or given up (`done_at` + `outcome`).
+ *
+ * Hand-over to the dispatcher without polling: every enqueued (or requeued) item is also *staged* in
+ * memory; the dispatcher takes the staged items after the transaction that queued them ended
+ * ({@link takeStaged}) and keeps due items in memory from then on. A staged item whose transaction
+ * rolled back is dropped there (one indexed read per take confirms which rows exist). Past
+ * `MAX_STAGED` the stage overflows and the dispatcher reads the table instead ({@link pending}).
  */
 export class Outbox {
   readonly #now: () => number;
@@ -65,10 +74,23 @@ export class Outbox {
   readonly #park: Statement<[number, string, number]>;
   readonly #requeue: Statement<[number, number]>;
   readonly #stats: Statement<[], OutboxStats>;
+  readonly #pending: Statement<[number], OutboxRow>;
+  readonly #openIds: Statement<[number, number], { id: number }>;
+  readonly #db: Database;
+  /** Enqueued or requeued since the dispatcher last looked, by id (a reused id after a rollback: the last wins). */
+  #staged = new Map<number, OutboxItem>();
+  #stageOverflowed = false;
+  /** Parked since the dispatcher last looked (it drops them from memory). */
+  #parked = new Set<number>();
 
   /** @internal Built by `PushStore`; use `store.outbox`. */
   constructor(db: Database, now: () => number) {
     this.#now = now;
+    this.#db = db;
+    this.#pending = db.prepare(
+      `SELECT ${COLUMNS} FROM outbox WHERE done_at IS NULL AND parked_at IS NULL ORDER BY next_attempt_at, id LIMIT ?`,
+    );
+    this.#openIds = db.prepare('SELECT id FROM outbox WHERE id BETWEEN ? AND ? AND done_at IS NULL AND parked_at IS NULL');
     this.#insert = db.prepare(
       `INSERT INTO outbox (push_id, kind, url, content_type, headers, body, next_attempt_at, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -115,17 +137,84 @@ export class Outbox {
   /** Queues a POST for `pushId` (which must exist: foreign key). Prefer the transition option. */
   enqueue(pushId: string, item: NewOutboxItem): OutboxItem {
     const now = this.#now();
+    const headers = item.headers ?? {};
     const info = this.#insert.run(
       pushId,
       item.kind,
       item.url,
       item.contentType,
-      JSON.stringify(item.headers ?? {}),
+      JSON.stringify(headers),
       item.body,
       item.notBefore ?? now,
       now,
     );
-    return this.get(Number(info.lastInsertRowid)) as OutboxItem;
+    // The row as stored, built from what was inserted (no read back).
+    const queued: OutboxItem = {
+      id: Number(info.lastInsertRowid),
+      pushId,
+      kind: item.kind,
+      url: item.url,
+      contentType: item.contentType,
+      headers: { ...headers },
+      body: item.body,
+      attempts: 0,
+      nextAttemptAt: item.notBefore ?? now,
+      lastError: undefined,
+      createdAt: now,
+      doneAt: undefined,
+      outcome: undefined,
+      parkedAt: undefined,
+    };
+    this.#stage(queued);
+    return queued;
+  }
+
+  #stage(item: OutboxItem): void {
+    if (this.#staged.size >= MAX_STAGED && !this.#staged.has(item.id)) {
+      this.#stageOverflowed = true; // the dispatcher reads the table instead
+      return;
+    }
+    this.#staged.delete(item.id);
+    this.#staged.set(item.id, item);
+  }
+
+  /**
+   * The items enqueued or requeued since the last call whose rows exist and are pending (a rolled-back
+   * enqueue is dropped), and whether some were not kept in memory (then read {@link pending}). Undefined
+   * while a transaction is open: its items are not committed yet; ask again after it.
+   */
+  takeStaged(): { items: OutboxItem[]; overflowed: boolean; parked: number[] } | undefined {
+    if (this.#db.inTransaction) return undefined;
+    const staged = this.#staged;
+    const overflowed = this.#stageOverflowed;
+    const parked = [...this.#parked];
+    this.#staged = new Map();
+    this.#stageOverflowed = false;
+    this.#parked.clear();
+    if (staged.size === 0) return { items: [], overflowed, parked };
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const id of staged.keys()) {
+      lo = Math.min(lo, id);
+      hi = Math.max(hi, id);
+    }
+    const open = new Set(this.#openIds.all(lo, hi).map((row) => row.id));
+    const items: OutboxItem[] = [];
+    for (const [id, item] of staged) if (open.has(id)) items.push(item);
+    return { items, overflowed, parked };
+  }
+
+  /**
+   * Up to `limit` pending items (not done, not parked, due or not) not in `skip`, earliest due first:
+   * what the dispatcher loads at start and after the stage overflowed. `complete` is true when no other
+   * pending item exists.
+   */
+  pending(limit: number, skip: ReadonlySet<number>): { items: OutboxItem[]; complete: boolean } {
+    const rows = this.#pending.all(limit + skip.size);
+    const items: OutboxItem[] = [];
+    for (const row of rows) if (!skip.has(row.id) && items.length < limit) items.push(toItem(row));
+    const others = rows.filter((row) => !skip.has(row.id)).length;
+    return { items, complete: rows.length < limit + skip.size && others <= limit };
   }
 
   get(id: number): OutboxItem | undefined {
@@ -176,12 +265,19 @@ export class Outbox {
 
   /** Holds an item (an operator's decision): it stays in the table, unsent, until {@link requeue}. */
   park(id: number, error: string): void {
-    this.#park.run(this.#now(), error, id);
+    if (this.#park.run(this.#now(), error, id).changes === 1) {
+      this.#parked.add(id);
+      this.#staged.delete(id);
+    }
   }
 
   /** Puts a parked (or pending) item back in line, due now. False when it is done or unknown. */
   requeue(id: number): boolean {
-    return this.#requeue.run(this.#now(), id).changes === 1;
+    if (this.#requeue.run(this.#now(), id).changes !== 1) return false;
+    this.#parked.delete(id);
+    const item = this.get(id);
+    if (item) this.#stage(item);
+    return true;
   }
 
   stats(): OutboxStats {

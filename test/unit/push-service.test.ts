@@ -13,39 +13,10 @@ import type { SipProfile } from '../../src/profiles/schema.js';
 import { PushService } from '../../src/push/push-service.js';
 import type { DeliveryReport, ReachabilityOracle, ReachabilityVerdict } from '../../src/capabilities/reachability-oracle.js';
 import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
-import {
-  SipRequestError,
-  type EngineCapabilities,
-  type OutOfDialogRequest,
-  type SipEngine,
-  type SipFinalResponse,
-} from '../../src/sip/port.js';
+import { SipRequestError, type EngineCapabilities, type SipFinalResponse } from '../../src/sip/port.js';
 import { papPush, userAddress } from '../support/agent-under-test.js';
-
-type Answer = (request: OutOfDialogRequest) => Promise<SipFinalResponse>;
-
-function engineAnswering(
-  answer: Answer,
-  capabilities: EngineCapabilities = { binaryBodies: true },
-): SipEngine & { sent: OutOfDialogRequest[] } {
-  const sent: OutOfDialogRequest[] = [];
-  return {
-    name: 'embedded',
-    connected: true,
-    capabilities,
-    sent,
-    start: async () => undefined,
-    stop: async () => undefined,
-    localAddresses: () => [],
-    request: (request) => {
-      sent.push(request);
-      return answer(request);
-    },
-    subscribe: () => Promise.reject(new Error('not used')),
-    onIncomingRequest: () => undefined,
-    stats: () => ({ requestsSent: {}, responsesReceived: {}, retransmissions: 0, transactionTimeouts: 0, requestsReceived: {} }),
-  };
-}
+import { eventually, waitFor } from '../support/poll.js';
+import { answer200, type StubAnswer, stubEngine } from '../support/stub-engine.js';
 
 class OracleStub implements ReachabilityOracle {
   reports: Array<{ aor: string; report: DeliveryReport }> = [];
@@ -72,10 +43,10 @@ interface SetupOptions {
   coreHealth?: { state: 'unknown' | 'up' | 'down'; downs: number };
 }
 
-function setup(answer: Answer, options: SetupOptions = {}) {
+function setup(answer: StubAnswer, options: SetupOptions = {}) {
   const store = options.store ?? PushStore.open(join(mkdtempSync(join(tmpdir(), 'spa-ps-')), 'p.sqlite'));
   stores.push(store);
-  const engine = engineAnswering(answer, options.capabilities);
+  const engine = stubEngine(answer, options.capabilities);
   const oracle = new OracleStub(REACHABLE);
   const service = new PushService({
     store,
@@ -113,7 +84,7 @@ function papTime(ms: number): string {
   return new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-const OK: Answer = async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) });
+const OK = answer200;
 const reportProfile: SipProfile = { ...profile, delivery: { whenUnconfirmed: 'report' } };
 
 async function settle(service: PushService): Promise<void> {
@@ -216,7 +187,7 @@ describe('PushService outcomes', () => {
     const first = setup(async () => new Promise<SipFinalResponse>(() => undefined));
     const { contentType, body } = push('r1');
     await first.service.handlePap(contentType, body);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => first.store.get('r1')?.state === 'delivering', 'r1 on the wire', 2000);
     expect(first.store.get('r1')?.state).toBe('delivering');
     // The process "dies" here; a new service over the same store resumes.
     const second = setup(async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }), { store: first.store });
@@ -362,9 +333,14 @@ describe('PushService: limits decided at intake', () => {
     await ctx.service.drain(10);
     expect(second.service.resume()).toBe(1);
     expect(second.service.scheduledCount).toBe(1);
-    const deadline = Date.now() + 5000;
-    while (ctx.store.get('s6')?.state !== 'delivered' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(ctx.store.get('s6')?.state).toBe('delivered');
+    expect(
+      await eventually(
+        () => ctx.store.get('s6')?.state,
+        (state) => state === 'delivered',
+        5000,
+        50,
+      ),
+    ).toBe('delivered');
     expect(second.engine.sent[0]?.body?.toString()).toBe('later');
     expect(ctx.engine.sent).toHaveLength(0);
   });
@@ -441,7 +417,7 @@ describe('PushService: unconfirmed outcomes', () => {
     const first = setup(async () => new Promise<SipFinalResponse>(() => undefined), { profile: reportProfile });
     const { contentType, body } = push('u5');
     await first.service.handlePap(contentType, body);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => first.store.get('u5')?.state === 'delivering', 'u5 on the wire', 2000);
     expect(first.store.get('u5')?.state).toBe('delivering');
     const second = setup(async () => ({ status: 480, reason: 'Temporarily Unavailable', headers: {}, body: Buffer.alloc(0) }), {
       store: first.store,

@@ -107,7 +107,8 @@ export class PresenceWatcher implements WatchTrigger {
     if (user?.phase === 'backoff' || (user?.phase === 'stopped' && (user.stoppedUntil ?? Infinity) > Date.now())) {
       return undefined;
     }
-    const wait = (user ??= this.track(aor)).waitForNotify(source.firstNotifyWaitMs);
+    user ??= this.track(aor);
+    const wait = user.waitForNotify(source.firstNotifyWaitMs);
     if (user.phase === 'active' && user.subscription) {
       this.refreshForDecision(user, source.firstNotifyWaitMs);
     } else if (user.phase === 'stopped') {

@@ -305,7 +305,7 @@ export class PushService {
 
   /** Handles one PAP request body (push, cancel or status query) from `caller`. Never throws. */
   async handlePap(contentType: string, body: Buffer, caller: IntakeCaller = ANONYMOUS_CALLER): Promise<IntakeReply> {
-    let request;
+    let request: ReturnType<typeof parsePapRequest>;
     try {
       request = parsePapRequest(contentType, body);
     } catch (err) {
@@ -440,7 +440,7 @@ export class PushService {
     }
 
     // RFC 3428 §9: a MESSAGE over 1300 bytes needs a congestion-controlled transport.
-    let probe;
+    let probe: ReturnType<typeof buildPushMessageRequest>;
     try {
       probe = buildPushMessageRequest(push, aor, this.options.profile);
     } catch (err) {
@@ -758,7 +758,7 @@ export class PushService {
     reason: string,
     sipStatus?: number,
   ): Promise<void> {
-    let handBack;
+    let handBack: ReturnType<typeof buildHandBackPush>;
     try {
       handBack = buildHandBackPush(push, {
         bearerHint: hint,

@@ -40,7 +40,7 @@ export function registerJsonPushRoutes(app: FastifyInstance, deps: JsonPushDepen
     } catch {
       return sendError(reply, 400, ErrorCodes.JSON_PUSH_INVALID, 'body is not valid JSON', '(body)');
     }
-    let mapped;
+    let mapped: ReturnType<typeof mapJsonPush>;
     try {
       mapped = mapJsonPush(parseJsonPushRequest(raw));
     } catch (err) {

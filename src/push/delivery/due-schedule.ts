@@ -76,7 +76,10 @@ export class DueSchedule {
   private arm(): void {
     while (this.heap[0] && this.index.get(this.heap[0].pushId) !== this.heap[0].due) this.popHeap();
     const top = this.heap[0];
-    if (!top) return this.disarm();
+    if (!top) {
+      this.disarm();
+      return;
+    }
     if (this.timer && this.armedFor !== undefined && this.armedFor <= top.due) return;
     this.disarm();
     this.armedFor = top.due;

@@ -45,7 +45,7 @@ function cleanDesc(desc: string | undefined, code: number): string {
 export function judgePpgAnswer(kind: keyof typeof EXPECTED, pushId: string, previousAttempts: number, answer: PpgAnswer): PpgAnswerVerdict {
   const { status } = answer;
   if (status >= 500 || status === 408 || status === 429) return { verdict: 'retry', error: `HTTP ${status}` };
-  let parsed;
+  let parsed: ReturnType<typeof parsePapResponse>;
   try {
     parsed = parsePapResponse(answer.body, answer.contentType ?? 'application/xml');
   } catch (err) {

@@ -87,8 +87,14 @@ export class DrachtioSubscription extends SubscriberLifecycle implements SipSubs
   /** A NOTIFY in this subscription's dialog (RFC 6665 §4.1.3); also early ones, before the 2xx. */
   handleNotify(req: Srf.SrfRequest, res: Srf.SrfResponse): void {
     const state = parseSubscriptionState(req.get('subscription-state'));
-    if (this.ended) return safeSend(res, SentStatus.noDialog);
-    if (!state) return safeSend(res, SentStatus.invalid, 'Missing Subscription-State');
+    if (this.ended) {
+      safeSend(res, SentStatus.noDialog);
+      return;
+    }
+    if (!state) {
+      safeSend(res, SentStatus.invalid, 'Missing Subscription-State');
+      return;
+    }
     // For a terminating NOTIFY drachtio-server has already answered 500 by itself (defect A); this
     // answer is then dropped by the server, harmlessly.
     safeSend(res, 200);

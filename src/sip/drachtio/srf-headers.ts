@@ -22,7 +22,9 @@ export function fromSrfHeaders(headers: Record<string, string> | undefined): Rec
   const out: Record<string, string[]> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     const key = name.toLowerCase();
-    (out[key] ??= []).push(String(value));
+    const values = out[key];
+    if (values) values.push(String(value));
+    else out[key] = [String(value)];
   }
   return out;
 }

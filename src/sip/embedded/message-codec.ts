@@ -44,7 +44,9 @@ export function rawHeaders(headerBlock: string): Record<string, string[]> {
       .slice(colon + 1)
       .replace(/\r\n[ \t]+/g, ' ')
       .trim();
-    (headers[name] ??= []).push(value);
+    const values = headers[name];
+    if (values) values.push(value);
+    else headers[name] = [value];
   }
   return headers;
 }

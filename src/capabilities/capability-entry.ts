@@ -34,9 +34,28 @@ export interface CapabilityEntry {
   registrationResyncSince?: number;
 }
 
-/** A new entry holding no evidence yet. */
+/**
+ * A new entry holding no evidence yet. Every field is present from the start (undefined until known):
+ * one object shape for all entries, every field in the object itself, no separate property store when
+ * evidence arrives later — entries are the table's bulk (one per watched user).
+ */
 export function newEntry(aor: string, now: number): CapabilityEntry {
-  return { aor, createdAt: now, updatedAt: now, parseErrors: 0 };
+  return {
+    aor,
+    createdAt: now,
+    updatedAt: now,
+    lastDocument: undefined,
+    lastEmptyAt: undefined,
+    lastNotifyAt: undefined,
+    lastDelivery: undefined,
+    holdDownUntil: undefined,
+    holdDownSince: undefined,
+    presenceRefusal: undefined,
+    parseErrors: 0,
+    lastParseError: undefined,
+    lastRegistration: undefined,
+    registrationResyncSince: undefined,
+  };
 }
 
 /** What the admin view shows for one user. */

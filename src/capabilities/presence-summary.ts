@@ -9,6 +9,7 @@
  * reason, the entity — would otherwise keep the whole NOTIFY alive for as long as the entry lives
  * (V8 sliced and cons strings point into their parent).
  */
+import { ownString as own } from '../lib/own-string.js';
 import type { SipProfile } from '../profiles/schema.js';
 import { bearerHintFromPresence } from './bearer-hint.js';
 import type { PresenceDocument, PresenceSummary } from './presence-snapshot.js';
@@ -16,27 +17,21 @@ import { documentVerdict } from './reachability-policy.js';
 
 const NO_WARNINGS: readonly string[] = Object.freeze([]);
 
-/** A flat copy of `s` that shares no memory with the string it came from. */
-export function own(s: string): string {
-  return Buffer.from(s, 'utf8').toString('utf8');
-}
-
 export function summarisePresence(doc: PresenceDocument, profile: SipProfile, aor?: string): PresenceSummary {
   const verdict = documentVerdict(doc, profile);
-  const summary: PresenceSummary = {
+  // One literal with every field (one object shape, all fields in-object); strings copied (see above).
+  return {
     kind: 'summary',
     receivedAt: doc.receivedAt,
     reachability: verdict.reachability,
     rule: verdict.rule,
     reason: own(verdict.reason),
     acceptedApps: verdict.acceptedApps === 'any' ? 'any' : Object.freeze(verdict.acceptedApps.map(own)),
+    bearerHint: bearerHintFromPresence(doc),
+    digest: doc.digest === undefined ? undefined : own(doc.digest),
+    newestTimestamp: doc.newestTimestamp,
+    entity: doc.entity === aor ? undefined : own(doc.entity),
     tuples: doc.tuples.length,
     warnings: doc.warnings.length === 0 ? NO_WARNINGS : Object.freeze(doc.warnings.map(own)),
   };
-  const hint = bearerHintFromPresence(doc);
-  if (hint !== undefined) summary.bearerHint = hint;
-  if (doc.digest !== undefined) summary.digest = own(doc.digest);
-  if (doc.newestTimestamp !== undefined) summary.newestTimestamp = doc.newestTimestamp;
-  if (doc.entity !== aor) summary.entity = own(doc.entity);
-  return summary;
 }

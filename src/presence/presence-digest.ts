@@ -19,11 +19,14 @@ function canonical(el: XmlElement, out: string[]): void {
   out.push('</>');
 }
 
-/** SHA-256 (hex) of the canonical form of a parsed PIDF element tree. */
+/**
+ * The first 128 bits of SHA-256 (base64url, 22 characters) of the canonical form of a parsed PIDF element
+ * tree: only compared for equality, and kept in every capability entry, so short.
+ */
 export function presenceDigest(root: XmlElement): string {
   const out: string[] = [];
   canonical(root, out);
-  return createHash('sha256').update(out.join('')).digest('hex');
+  return createHash('sha256').update(out.join('')).digest().subarray(0, 16).toString('base64url');
 }
 
 /** The newest RFC 3863 `<timestamp>` among the tuples, in ms since the epoch; undefined when none parses. */

@@ -16,6 +16,7 @@ import { headerPairs, proxyRoute, type OutgoingRequest } from './outgoing-reques
 import { formatNameAddr } from '../name-addr.js';
 import { parseDeltaSeconds, parseSubscriptionState } from '../subscription-state.js';
 import type { SipTimerValues } from './timer-values.js';
+import { ownString } from '../../lib/own-string.js';
 import { SentStatus } from '../sent-status.js';
 
 /** What a subscription dialog needs from the engine (the layer below); nothing flows the other way. */
@@ -185,9 +186,10 @@ export class SubscriptionDialog extends SubscriberLifecycle<RefreshAnswer> imple
 
   private establish(remoteTag: string | undefined, message: DecodedMessage, fromResponse: boolean): void {
     this.established = true;
-    this.remoteTag = remoteTag;
+    // Copies: the dialog outlives the message these come from, and slices of it would keep it all alive.
+    this.remoteTag = remoteTag === undefined ? undefined : ownString(remoteTag);
     const recordRoute = message.headers['record-route'] ?? [];
-    const routes = recordRoute.flatMap(splitNameAddrList);
+    const routes = recordRoute.flatMap(splitNameAddrList).map(ownString);
     // RFC 3261 §12.1.2: the UAC reverses Record-Route; §12.1.1: the UAS (here: NOTIFY receiver) keeps it.
     this.routeSet = fromResponse ? routes.reverse() : routes;
     this.updateRemoteTarget(message);
@@ -195,7 +197,7 @@ export class SubscriptionDialog extends SubscriberLifecycle<RefreshAnswer> imple
 
   private updateRemoteTarget(message: DecodedMessage): void {
     const contact = message.message.headers.contact;
-    if (Array.isArray(contact) && contact[0]?.uri) this.remoteTarget = contact[0].uri;
+    if (Array.isArray(contact) && contact[0]?.uri) this.remoteTarget = ownString(contact[0].uri);
   }
 
   /** Where in-dialog requests go: the first route, else the configured hop, else the remote target. */

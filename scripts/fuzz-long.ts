@@ -5,7 +5,7 @@
  *   npx tsx scripts/fuzz-long.ts [--seconds 60] [--seed 42] [--only pap,multipart,pidf,sip,framer,intake,http,udp]
  *
  * Each target runs for `--seconds` (default 60). In-process targets assert "nothing but AgentError /
- * never throws"; `intake` runs PushService.handlePap (in-memory SQLite, fake engine); `http` posts to a
+ * never throws"; `intake` runs the PAP endpoint over the push core (in-memory SQLite, fake engine); `http` posts to a
  * real agent's /pap and asserts no 5xx but PAP's 503 and a PAP or JSON body; `udp` sends datagrams to the
  * agent's SIP port and checks it still answers OPTIONS. A failure prints fast-check's seed and path
  * (replay with `--seed`) and the script exits 1. Loopback only; the agent is stopped at the end.
@@ -21,7 +21,9 @@ import { parsePresence } from '../src/presence/pidf-parser.js';
 import { loadProfile } from '../src/profiles/load-profile.js';
 import { parseMultipartRelated } from '../src/push/pap/multipart.js';
 import { parsePapRequest } from '../src/push/pap/pap-parser.js';
-import { PushService } from '../src/push/push-service.js';
+import { PapEndpoint } from '../src/intake/pap/pap-endpoint.js';
+import { PushCore } from '../src/push/push-core.js';
+import { sqlitePushStorePort } from '../src/push/store/sqlite/sqlite-push-store-port.js';
 import { PushStore } from '../src/push/store/sqlite/sqlite-push-store.js';
 import { decodeMessage } from '../src/sip/embedded/message-codec.js';
 import { StreamFramer } from '../src/sip/embedded/stream-framer.js';
@@ -147,8 +149,8 @@ const targets: Target[] = [
     name: 'intake',
     property: async () => {
       const store = PushStore.open(':memory:');
-      const pushes = new PushService({
-        store,
+      const core = new PushCore({
+        store: sqlitePushStorePort(store),
         engine: fakeEngine(),
         oracle: {
           decide: async () => ({ reachability: 'reachable', acceptedApps: 'any', bearerHint: 'SMS', reason: 'fuzz' }),
@@ -161,6 +163,7 @@ const targets: Target[] = [
         maxInFlight: 100,
         maxQueued: 1_000_000,
       });
+      const pushes = new PapEndpoint(core);
       return fc.asyncProperty(intakeRequest, async ({ contentType, body }) => {
         const reply = await pushes.handlePap(contentType, body);
         if (!/code="\d{4}"/.test(reply.body)) throw new Error(`no PAP code in ${reply.body.slice(0, 200)}`);

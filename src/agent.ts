@@ -28,7 +28,9 @@ import { loadProfile } from './profiles/load-profile.js';
 import type { SipProfile } from './profiles/schema.js';
 import { OutboxDispatcher } from './push/outbox/outbox-dispatcher.js';
 import { PpgHttpClient } from './push/outbox/ppg-http-client.js';
-import { PushService } from './push/push-service.js';
+import { PushCore } from './push/push-core.js';
+import { applySettlementReaction, sqlitePushStorePort } from './push/store/sqlite/sqlite-push-store-port.js';
+import { PapEndpoint } from './intake/pap/pap-endpoint.js';
 import { PushStore } from './push/store/sqlite/sqlite-push-store.js';
 import { regSource } from './registration/reg-source.js';
 import { acquireStoreLock, type StoreLock } from './push/store/sqlite/store-lock.js';
@@ -57,7 +59,7 @@ export interface RunningAgent {
   readonly sources: SourceWatchers;
   /** The push path's question: the table, asking the watchers for first evidence when it knows nothing. */
   readonly oracle: CapabilityOracle;
-  readonly pushes: PushService;
+  readonly pushes: PushCore;
   readonly coreHealth: CoreHealthMonitor;
   readonly http: { host: string; port: number };
   /** The `/metrics` listener when config `metrics.port` gives it one. */
@@ -204,8 +206,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       logger: moduleLog('sip'),
     });
     coreHealth = health;
-    const pushes = new PushService({
-      store,
+    // The push flow sees the store only through its port; the dispatcher (below) is SQLite's own.
+    const storePort = sqlitePushStorePort(store);
+    const pushes = new PushCore({
+      store: storePort,
       engine,
       oracle,
       profile,
@@ -230,6 +234,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       onOutboxQueued: () => dispatcher?.kick(),
       coreHealth: health,
     });
+    const pap = new PapEndpoint(pushes, { senderName: 'sip-push-agent' });
     dispatcher = new OutboxDispatcher({
       store,
       logger: moduleLog('outbox'),
@@ -238,7 +243,9 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       requestTimeoutMs: config.ppg.requestTimeoutMs,
       giveUp: config.ppg.giveUp,
       client: httpClient,
-      onSettled: (item, settlement) => pushes.onOutboxSettled(item, settlement),
+      // Runs inside the dispatcher's transaction: the push's move commits with the item's ending.
+      onSettled: (item, settlement) =>
+        applySettlementReaction(store, item, (ended, record) => pushes.onOutboxSettled(ended, settlement, record)),
     });
     http = createHttpServer({
       host: config.http.host,
@@ -248,7 +255,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       requestTimeoutMs: config.http.requestTimeoutMs,
       overLimitDrain: config.http.overLimitDrain,
       logger: moduleLog('http'),
-      handlePap: (contentType, body, caller) => pushes.handlePap(contentType, body, caller),
+      handlePap: (contentType, body, caller) => pap.handlePap(contentType, body, caller),
       readiness: readinessChecks({ engine, store, pushes, coreHealth: health }),
       metrics: createMetrics(
         {
@@ -272,7 +279,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
         token: config.admin.token,
         table,
         presence: { stats: () => presenceWatcher.stats(), refresh: (aor) => sources.refresh(aor) },
-        pushes: store,
+        pushes: { get: (id) => pushes.recordFor(id, { pi: 'admin', admin: true }), history: (id) => pushes.history(id) },
       },
       jsonPushes: {
         submit: (push, type, body, source, caller) => pushes.submit(push, type, body, source, caller),
@@ -292,7 +299,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
     }
     health.start();
     // Only now, with every port bound, may stored pushes move (a failed start must change nothing).
-    pushes.resume();
+    await pushes.resume();
     dispatcher.start();
     if (config.presence.watchList) {
       void sources.watch(presenceWatcher.loadWatchList(config.presence.watchList));

@@ -10,12 +10,12 @@ import type { Logger } from 'pino';
 import { ErrorCodes, isErrorCode } from '../errors.js';
 import { buildBadMessageResponse } from '../push/pap/pap-builder.js';
 import { PapCode } from '../push/pap/pap-codes.js';
-import type { IntakeCaller, IntakeReply } from '../push/push-service.js';
+import type { IntakeCaller } from '../push/push-settings.js';
 import { registerAdminRoutes, type AdminDependencies } from './admin/admin-routes.js';
 import { sendError } from './http/http-errors.js';
 import { registerBodyDeadline } from './http/body-deadline.js';
 import { intakeCallerOf, registerIntakeGuard, type IntakeGuardOptions } from './guard/intake-guard.js';
-import { intakeOutcome } from './json/intake-outcome.js';
+import type { PapAnswer } from './pap/pap-endpoint.js';
 import { registerJsonPushRoutes, type JsonPushDependencies } from './json/json-push-routes.js';
 import { drainAfterRefusal, type OverLimitDrain } from './http/over-limit-drain.js';
 import type { AgentMetrics } from '../ops/metrics.js';
@@ -33,7 +33,7 @@ export interface HttpServerOptions {
   /** After a 413, how long and how much of the rest of the body is read and discarded (over-limit-drain.ts). */
   overLimitDrain?: OverLimitDrain;
   logger: Logger;
-  handlePap(contentType: string, body: Buffer, caller: IntakeCaller): Promise<IntakeReply>;
+  handlePap(contentType: string, body: Buffer, caller: IntakeCaller): Promise<PapAnswer>;
   /** Readiness checks: name → ok. */
   readiness(): Record<string, boolean>;
   /** Served at `/metrics`; the PAP and JSON routes record intake latency into it. */
@@ -86,7 +86,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   app.post(options.papPath, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const result = await options.handlePap(request.headers['content-type'] ?? '', body, intakeCallerOf(request));
-    options.metrics?.observeIntake('pap', intakeOutcome(result), reply.elapsedTime / 1000);
+    options.metrics?.observeIntake('pap', result.outcome, reply.elapsedTime / 1000);
     reply.code(result.httpStatus).headers(result.headers).type(result.contentType);
     return result.body;
   });

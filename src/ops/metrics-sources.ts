@@ -4,11 +4,11 @@
  * tests can hand in the real parts or small stand-ins.
  */
 import type { CapabilityTableStats } from '../capabilities/capability-table.js';
-import type { HandBackCount, OutboxOutcomeCount, PushServiceCounters } from '../push/push-service.js';
+import type { HandBackCount, OutboxOutcomeCount, PushCounters } from '../push/counters.js';
 import type { SipEngineStats } from '../sip/port.js';
 
 export interface PushCountersSource {
-  readonly counters: Readonly<PushServiceCounters>;
+  readonly counters: Readonly<PushCounters>;
   readonly queueDepth: { inFlight: number; queued: number };
   /** Pushes waiting for a future deliver-after. */
   readonly scheduledCount: number;

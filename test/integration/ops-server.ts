@@ -15,7 +15,9 @@ import { readinessChecks } from '../../src/intake/admin/readiness.js';
 import { PresenceWatcher } from '../../src/presence/presence-watcher.js';
 import { loadProfile } from '../../src/profiles/load-profile.js';
 import type { ReachabilityOracle, ReachabilityVerdict } from '../../src/capabilities/reachability-oracle.js';
-import { PushService } from '../../src/push/push-service.js';
+import { PapEndpoint } from '../../src/intake/pap/pap-endpoint.js';
+import { PushCore } from '../../src/push/push-core.js';
+import { sqlitePushStorePort } from '../../src/push/store/sqlite/sqlite-push-store-port.js';
 import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
 import { createEmbeddedEngine } from '../../src/sip/embedded/embedded-engine.js';
 import type { SipEngine } from '../../src/sip/port.js';
@@ -28,7 +30,7 @@ export interface OpsServer {
   engine: SipEngine;
   table: CapabilityTable;
   watcher: PresenceWatcher;
-  pushes: PushService;
+  pushes: PushCore;
   stop(): Promise<void>;
 }
 
@@ -61,8 +63,8 @@ export async function startOpsServer(options: { adminToken?: string; reachable?:
   await engine.start();
   const table = new CapabilityTable({ maxUsers: 100, profile });
   const watcher = new PresenceWatcher({ engine, table, profile, logger, maxConcurrentSubscribes: 4 });
-  const pushes = new PushService({
-    store,
+  const pushes = new PushCore({
+    store: sqlitePushStorePort(store),
     engine,
     oracle: stubOracle(new Set(options.reachable ?? [])),
     profile,
@@ -72,6 +74,7 @@ export async function startOpsServer(options: { adminToken?: string; reachable?:
     maxInFlight: 10,
     maxQueued: 10,
   });
+  const pap = new PapEndpoint(pushes);
   const http: HttpServer = createHttpServer({
     host: '127.0.0.1',
     port: 0,
@@ -79,11 +82,16 @@ export async function startOpsServer(options: { adminToken?: string; reachable?:
     bodyLimitBytes: 64 * 1024,
     requestTimeoutMs: 5000,
     logger,
-    handlePap: (type, body) => pushes.handlePap(type, body),
+    handlePap: (type, body) => pap.handlePap(type, body),
     readiness: readinessChecks({ engine, store, pushes }),
     metrics: createMetrics({ pushes, store, engine, table, presence: watcher }, { processMetrics: false }),
-    admin: { token: options.adminToken, table, presence: watcher, pushes: store },
-    jsonPushes: { submit: (push, type, body, source) => pushes.submit(push, type, body, source), get: (id) => store.get(id) },
+    admin: {
+      token: options.adminToken,
+      table,
+      presence: watcher,
+      pushes: { get: (id) => pushes.recordFor(id, { pi: 'admin', admin: true }), history: (id) => pushes.history(id) },
+    },
+    jsonPushes: { submit: (push, type, body, source) => pushes.submit(push, type, body, source), get: async (id) => store.get(id) },
   });
   const { port } = await http.listen();
   return {

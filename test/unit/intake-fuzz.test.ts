@@ -1,5 +1,5 @@
 /**
- * Property test of the whole PAP intake below HTTP: `PushService.handlePap` on thousands of random
+ * Property test of the whole PAP intake below HTTP: `PapEndpoint.handlePap` (over the push core) on thousands of random
  * requests (random bytes, PAP fragment soup, damaged valid pushes; random content types) never throws
  * and always answers a PAP document with a PAP code and a matching HTTP status. Real SQLite (in
  * memory), fake engine and oracle (pure logic: unit test).
@@ -8,7 +8,9 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/lib/logger.js';
 import { loadProfile } from '../../src/profiles/load-profile.js';
-import { PushService } from '../../src/push/push-service.js';
+import { PapEndpoint } from '../../src/intake/pap/pap-endpoint.js';
+import { PushCore } from '../../src/push/push-core.js';
+import { sqlitePushStorePort } from '../../src/push/store/sqlite/sqlite-push-store-port.js';
 import type { ReachabilityOracle } from '../../src/capabilities/reachability-oracle.js';
 import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
 import { intakeRequest, validPush } from '../support/pap-arbitraries.js';
@@ -19,7 +21,7 @@ afterEach(() => {
   for (const s of stores.splice(0)) s.close();
 });
 
-function service(reachability: 'reachable' | 'unreachable'): { pushes: PushService; sent: () => number } {
+function service(reachability: 'reachable' | 'unreachable'): { pushes: PapEndpoint; sent: () => number } {
   const engine = stubEngine();
   const oracle: ReachabilityOracle = {
     decide: async () => ({ reachability, acceptedApps: 'any', bearerHint: 'SMS', reason: 'fuzz' }),
@@ -27,8 +29,8 @@ function service(reachability: 'reachable' | 'unreachable'): { pushes: PushServi
   };
   const store = PushStore.open(':memory:');
   stores.push(store);
-  const pushes = new PushService({
-    store,
+  const pushes = pap({
+    store: sqlitePushStorePort(store),
     engine,
     oracle,
     profile: loadProfile('kamailio-lab'),
@@ -84,3 +86,8 @@ describe('PAP intake on random input (fast-check)', () => {
     expect(reply.body).toContain('code="1001"');
   });
 });
+
+/** The push core behind its PAP edge, as the HTTP intake drives them. */
+function pap(options: ConstructorParameters<typeof PushCore>[0]): PapEndpoint {
+  return new PapEndpoint(new PushCore(options));
+}

@@ -14,7 +14,9 @@ import { AgentError } from '../../src/errors.js';
 import { PresenceWatcher } from '../../src/presence/presence-watcher.js';
 import { loadProfile } from '../../src/profiles/load-profile.js';
 import { readPapDocument } from '../../src/push/pap/pap-document.js';
-import { PushService } from '../../src/push/push-service.js';
+import { PapEndpoint } from '../../src/intake/pap/pap-endpoint.js';
+import { PushCore } from '../../src/push/push-core.js';
+import { sqlitePushStorePort } from '../../src/push/store/sqlite/sqlite-push-store-port.js';
 import type { ReachabilityOracle, ReachabilityVerdict } from '../../src/capabilities/reachability-oracle.js';
 import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
 import { SipRequestError, SipStatusError, type SipEngine } from '../../src/sip/port.js';
@@ -47,8 +49,8 @@ function service(verdict: ReachabilityVerdict, outcomeLogLevel?: LevelWithSilent
   stores.push(store);
   const engine = stubEngine();
   const oracle: ReachabilityOracle = { decide: async () => verdict, recordDelivery: () => undefined };
-  const pushes = new PushService({
-    store,
+  const pushes = pap({
+    store: sqlitePushStorePort(store),
     engine,
     oracle,
     profile,
@@ -183,3 +185,8 @@ describe('malformed PAP XML in plain words', () => {
     );
   });
 });
+
+/** The push core behind its PAP edge, as the HTTP intake drives them. */
+function pap(options: ConstructorParameters<typeof PushCore>[0]): PapEndpoint {
+  return new PapEndpoint(new PushCore(options));
+}

@@ -1,14 +1,14 @@
 /**
- * Pure ops logic: the JSON push request codec (round trip through the PAP parser), the PAP-answer →
+ * Pure ops logic: the JSON push request codec (round trip through the PAP parser), the typed intake result →
  * JSON outcome mapping, and the admin bearer check (RFC 6750 §2.1).
  */
 import { describe, expect, it } from 'vitest';
 import { bearerMatches } from '../../src/intake/guard/bearer-auth.js';
-import { describeIntakeReply, intakeOutcome } from '../../src/intake/json/intake-outcome.js';
+import { jsonHttpStatusOf, papCodeOfResult, papHttpStatusOfResult, reasonOfResult } from '../../src/intake/pap/intake-reply.js';
+import { ErrorCodes, type ErrorCode } from '../../src/errors.js';
+import type { AdmissionResult } from '../../src/push/admission/admission-result.js';
 import { mapJsonPush, papAddressForTarget, parseJsonPushRequest } from '../../src/intake/json/json-push-request.js';
-import { buildPushResponse } from '../../src/push/pap/pap-builder.js';
 import { parsePapRequest } from '../../src/push/pap/pap-parser.js';
-import type { IntakeReply } from '../../src/push/push-service.js';
 
 describe('JSON push request', () => {
   it('maps targets to PAP addresses (SIP URI escaped as TYPE=USER, numbers as TYPE=PLMN)', () => {
@@ -51,39 +51,32 @@ describe('JSON push request', () => {
   });
 });
 
-describe('intake reply → JSON outcome', () => {
-  const reply = (code: number, httpStatus: number, headers: Record<string, string> = {}): IntakeReply => ({
-    httpStatus,
-    headers,
-    contentType: 'application/xml',
-    body: buildPushResponse({
-      pushId: 'p',
-      code,
-      desc: code === 3010 ? 'closed; bearer hint: SMS' : undefined,
-      version: '2.0',
-      replyTime: new Date(0),
-    }),
-  });
+describe('typed intake result → JSON outcome and PAP answer', () => {
+  const rejected = (code: ErrorCode): AdmissionResult => ({ kind: 'rejected', pushId: 'p', code });
+  const accepted: AdmissionResult = { kind: 'accepted', pushId: 'p', progressNote: { stage: 'accepted' } };
+  const handedBack: AdmissionResult = {
+    kind: 'handed-back',
+    pushId: 'p',
+    hint: 'SMS',
+    reason: 'closed',
+    progressNote: { stage: 'handed-back' },
+  };
 
   it('maps 1001 → accepted 202, 3010 + hint → handed-back 200, refusals → 4xx/5xx', () => {
-    expect(describeIntakeReply(reply(1001, 202))).toMatchObject({ outcome: 'accepted', papCode: 1001, httpStatus: 202 });
-    expect(describeIntakeReply(reply(3010, 200, { 'X-Push-Bearer-Hint': 'SMS' }))).toEqual({
-      outcome: 'handed-back',
-      papCode: 3010,
-      bearerHint: 'SMS',
-      reason: 'closed; bearer hint: SMS',
-      httpStatus: 200,
-    });
-    expect(describeIntakeReply(reply(2007, 200))).toMatchObject({ outcome: 'rejected', httpStatus: 409 });
-    expect(describeIntakeReply(reply(2002, 200))).toMatchObject({ outcome: 'rejected', httpStatus: 422 });
-    expect(describeIntakeReply(reply(4001, 503))).toMatchObject({ outcome: 'rejected', httpStatus: 503 });
-    expect(describeIntakeReply(reply(3011, 200))).toMatchObject({ outcome: 'rejected', httpStatus: 400 });
-  });
-
-  it('labels metrics without parsing XML', () => {
-    expect(intakeOutcome(reply(1001, 202))).toBe('accepted');
-    expect(intakeOutcome(reply(3010, 200, { 'X-Push-Bearer-Hint': 'SMS' }))).toBe('handed-back');
-    expect(intakeOutcome(reply(2000, 400))).toBe('rejected');
+    expect(papCodeOfResult(accepted)).toBe(1001);
+    expect(papHttpStatusOfResult(accepted)).toBe(202);
+    expect(papCodeOfResult(handedBack)).toBe(3010);
+    expect(papHttpStatusOfResult(handedBack)).toBe(200);
+    expect(reasonOfResult(handedBack)).toBe('SIP bearer not available (closed); bearer hint: SMS');
+    expect(jsonHttpStatusOf(ErrorCodes.DUPLICATE_PUSH_ID)).toBe(409);
+    expect(jsonHttpStatusOf(ErrorCodes.ADDRESS_INVALID)).toBe(422);
+    expect(jsonHttpStatusOf(ErrorCodes.SERVICE_UNAVAILABLE)).toBe(503);
+    expect(papHttpStatusOfResult(rejected(ErrorCodes.SERVICE_UNAVAILABLE))).toBe(503);
+    expect(jsonHttpStatusOf(ErrorCodes.REPLACEMENT_NOT_SUPPORTED)).toBe(400);
+    expect(papCodeOfResult(rejected(ErrorCodes.REPLACEMENT_NOT_SUPPORTED))).toBe(3011);
+    expect(reasonOfResult(rejected(ErrorCodes.REPLACEMENT_NOT_SUPPORTED))).toBe('Replacement not supported');
+    // A code without an HTTP status of its own: PAP 3xxx → 400, as before.
+    expect(jsonHttpStatusOf(ErrorCodes.PROFILE_INVALID)).toBe(400);
   });
 });
 

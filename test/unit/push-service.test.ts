@@ -10,7 +10,10 @@ import { AgentError, ErrorCodes } from '../../src/errors.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { loadProfile } from '../../src/profiles/load-profile.js';
 import type { SipProfile } from '../../src/profiles/schema.js';
-import { PushService } from '../../src/push/push-service.js';
+import { PapEndpoint } from '../../src/intake/pap/pap-endpoint.js';
+import { PushCore } from '../../src/push/push-core.js';
+import type { PushCoreOptions } from '../../src/push/push-settings.js';
+import { sqlitePushStorePort } from '../../src/push/store/sqlite/sqlite-push-store-port.js';
 import type { DeliveryReport, ReachabilityOracle, ReachabilityVerdict } from '../../src/capabilities/reachability-oracle.js';
 import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
 import { SipRequestError, type EngineCapabilities, type SipFinalResponse } from '../../src/sip/port.js';
@@ -41,6 +44,35 @@ interface SetupOptions {
   capabilities?: EngineCapabilities;
   profile?: SipProfile;
   coreHealth?: { state: 'unknown' | 'up' | 'down'; downs: number };
+}
+
+/** The push core with its PAP edge in front, as the HTTP intake drives them. */
+class PushService extends PapEndpoint {
+  readonly pushCore: PushCore;
+  constructor(options: Omit<PushCoreOptions, 'store'> & { store: PushStore }) {
+    const core = new PushCore({ ...options, store: sqlitePushStorePort(options.store) });
+    super(core, { senderName: options.senderName });
+    this.pushCore = core;
+  }
+  get counters() {
+    return this.pushCore.counters;
+  }
+  get scheduledCount() {
+    return this.pushCore.scheduledCount;
+  }
+  /** The submissions cached for delivery (private to the delivery lane). */
+  get submissions(): Map<string, unknown> {
+    return (this.pushCore as unknown as { lane: { submissions: Map<string, unknown> } }).lane.submissions;
+  }
+  outboxOutcomeCounts() {
+    return this.pushCore.outboxOutcomeCounts();
+  }
+  drain(timeoutMs: number) {
+    return this.pushCore.drain(timeoutMs);
+  }
+  resume() {
+    return this.pushCore.resume();
+  }
 }
 
 function setup(answer: StubAnswer, options: SetupOptions = {}) {
@@ -191,7 +223,7 @@ describe('PushService outcomes', () => {
     expect(first.store.get('r1')?.state).toBe('delivering');
     // The process "dies" here; a new service over the same store resumes.
     const second = setup(async () => ({ status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) }), { store: first.store });
-    expect(second.service.resume()).toBe(1);
+    expect(await second.service.resume()).toBe(1);
     await settle(second.service);
     expect(first.store.get('r1')?.state).toBe('delivered');
     expect(second.engine.sent).toHaveLength(1);
@@ -222,8 +254,8 @@ describe('PushService outcomes', () => {
     const ctx = setup(async () => {
       // Called by deliver() once `delivering` (with the attempt count) is on disk.
       const stored = ctx.store.get('w1')?.state;
-      const status = ctx.service.statusQuery('w1').body;
-      seenInside = { stored, status, cancel: ctx.service.cancel('w1').body };
+      const status = (await ctx.service.statusQuery('w1')).body;
+      seenInside = { stored, status, cancel: (await ctx.service.cancel('w1')).body };
       return { status: 200, reason: 'OK', headers: {}, body: Buffer.alloc(0) };
     });
     const { contentType, body } = push('w1');
@@ -247,7 +279,7 @@ describe('PushService outcomes', () => {
       deliverAfter: future,
     });
     expect((await ctx.service.handlePap(contentType, body)).httpStatus).toBe(202);
-    expect(ctx.service.cancel('x1').body).toContain('code="1000"');
+    expect((await ctx.service.cancel('x1')).body).toContain('code="1000"');
     expect(ctx.store.get('x1')?.state).toBe('cancelled');
     await settle(ctx.service);
     expect(ctx.engine.sent).toHaveLength(0);
@@ -317,7 +349,7 @@ describe('PushService: limits decided at intake', () => {
     // An immediate push is not limited by the schedule.
     const now = push('s4');
     expect((await ctx.service.handlePap(now.contentType, now.body)).httpStatus).toBe(202);
-    expect(ctx.service.cancel('s1').body).toContain('code="1000"');
+    expect((await ctx.service.cancel('s1')).body).toContain('code="1000"');
     expect(ctx.service.scheduledCount).toBe(1);
     const again = pushWith('s5', undefined, { deliverAfter: papTime(3_600_000) });
     expect((await ctx.service.handlePap(again.contentType, again.body)).httpStatus).toBe(202);
@@ -331,7 +363,7 @@ describe('PushService: limits decided at intake', () => {
     // A second service over the same store (a restart): it schedules s6 from the light query.
     const second = setup(OK, { store: ctx.store });
     await ctx.service.drain(10);
-    expect(second.service.resume()).toBe(1);
+    expect(await second.service.resume()).toBe(1);
     expect(second.service.scheduledCount).toBe(1);
     expect(
       await eventually(
@@ -371,7 +403,7 @@ describe('PushService: unconfirmed outcomes', () => {
     const items = ctx.store.outbox.listForPush('u1');
     expect(items.map((i) => i.kind)).toEqual(['result-notification']);
     expect(items[0]!.body.toString()).toContain('message-state="unknown"');
-    expect(ctx.service.statusQuery('u1').body).toContain('message-state="unknown"');
+    expect((await ctx.service.statusQuery('u1')).body).toContain('message-state="unknown"');
     expect(ctx.service.counters).toMatchObject({ unconfirmed: 1, messagesSent: 1, handedBackAsync: 0 });
   });
 
@@ -423,7 +455,7 @@ describe('PushService: unconfirmed outcomes', () => {
       store: first.store,
       profile: reportProfile,
     });
-    expect(second.service.resume()).toBe(1);
+    expect(await second.service.resume()).toBe(1);
     await settle(second.service);
     expect(second.engine.sent[0]?.identity).toEqual(first.engine.sent[0]?.identity);
     expect(first.store.get('u5')?.state).toBe('unconfirmed');

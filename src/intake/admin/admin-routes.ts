@@ -25,7 +25,7 @@ export interface AdminDependencies {
   token: string | undefined;
   table: TableStatsSource & { entry(aor: string): CapabilityEntryView | undefined; clearHoldDown(aor: string): boolean };
   presence?: PresenceStatsSource & { refresh(aor: string): Promise<void> };
-  pushes: { get(pushId: string): PushRecord | undefined; history(pushId: string): PushHistoryEntry[] };
+  pushes: { get(pushId: string): Promise<PushRecord | undefined>; history(pushId: string): Promise<PushHistoryEntry[]> };
 }
 
 const AOR = /^(?:sips?|tel):\S+$/i;
@@ -81,9 +81,9 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDependencie
       });
 
       admin.get<{ Params: { pushId: string } }>('/pushes/:pushId', async (request, reply) => {
-        const record = deps.pushes.get(request.params.pushId);
+        const record = await deps.pushes.get(request.params.pushId);
         if (!record) return sendError(reply, 404, ErrorCodes.PUSH_NOT_FOUND, `no push ${request.params.pushId}`, 'pushId');
-        return pushView(record, deps.pushes.history(record.pushId));
+        return pushView(record, await deps.pushes.history(record.pushId));
       });
 
       admin.get('/table', async () => ({

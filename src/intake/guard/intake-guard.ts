@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { ErrorCodes } from '../../errors.js';
 import { PapCode } from '../../push/pap/pap-codes.js';
 import { buildPushResponse } from '../../push/pap/pap-builder.js';
-import { ANONYMOUS_CALLER, type IntakeCaller } from '../../push/push-service.js';
+import { ANONYMOUS_CALLER, type IntakeCaller } from '../../push/push-settings.js';
 import { bearerMatches } from './bearer-auth.js';
 import { sendError } from '../http/http-errors.js';
 import { INTAKE_CHALLENGE, type IntakeAuthenticator } from './intake-auth.js';

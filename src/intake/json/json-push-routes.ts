@@ -9,20 +9,22 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { AgentError, ErrorCodes } from '../../errors.js';
+import type { AdmissionResult } from '../../push/admission/admission-result.js';
+import { PapCode } from '../../push/pap/pap-codes.js';
 import type { PushSubmission } from '../../push/pap/pap-types.js';
-import type { IntakeCaller, IntakeReply } from '../../push/push-service.js';
+import type { IntakeCaller } from '../../push/push-settings.js';
 import type { PushRecord, PushSource } from '../../push/store/push-record.js';
 import { sendError } from '../http/http-errors.js';
 import { intakeCallerOf } from '../guard/intake-guard.js';
-import { describeIntakeReply } from './intake-outcome.js';
+import { jsonHttpStatusOf, papCodeOfResult, reasonOfResult } from '../pap/intake-reply.js';
 import { mapJsonPush, parseJsonPushRequest } from './json-push-request.js';
 import type { AgentMetrics } from '../../ops/metrics.js';
 import { pushView } from './push-view.js';
 
 export interface JsonPushDependencies {
-  submit(push: PushSubmission, rawContentType: string, rawBody: Buffer, source: PushSource, caller: IntakeCaller): Promise<IntakeReply>;
+  submit(push: PushSubmission, rawContentType: string, rawBody: Buffer, source: PushSource, caller: IntakeCaller): Promise<AdmissionResult>;
   /** The push as `caller` may see it (its own PI's only): undefined reads exactly like an unknown push-id. */
-  get(pushId: string, caller: IntakeCaller): PushRecord | undefined;
+  get(pushId: string, caller: IntakeCaller): Promise<PushRecord | undefined>;
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
@@ -47,21 +49,22 @@ export function registerJsonPushRoutes(app: FastifyInstance, deps: JsonPushDepen
       if (err instanceof AgentError) return sendError(reply, 400, err.code, err.message, err.field);
       throw err;
     }
-    const intake = await deps.submit(mapped.submission, mapped.contentType, mapped.body, 'json', intakeCallerOf(request));
-    const result = describeIntakeReply(intake);
-    metrics?.observeIntake('json', result.outcome, reply.elapsedTime / 1000);
-    if (intake.headers['Retry-After'] !== undefined) reply.header('Retry-After', intake.headers['Retry-After']);
-    return reply.code(result.httpStatus).send({
+    const result = await deps.submit(mapped.submission, mapped.contentType, mapped.body, 'json', intakeCallerOf(request));
+    metrics?.observeIntake('json', result.kind, reply.elapsedTime / 1000);
+    const papCode = papCodeOfResult(result);
+    if (papCode === PapCode.SERVICE_UNAVAILABLE) reply.header('Retry-After', '1');
+    const httpStatus = result.kind === 'accepted' ? 202 : result.kind === 'handed-back' ? 200 : jsonHttpStatusOf(result.code);
+    return reply.code(httpStatus).send({
       pushId: mapped.submission.pushId,
-      outcome: result.outcome,
-      papCode: result.papCode,
-      ...(result.bearerHint !== undefined ? { bearerHint: result.bearerHint } : {}),
-      reason: result.reason,
+      outcome: result.kind,
+      papCode,
+      ...(result.kind === 'handed-back' ? { bearerHint: result.hint } : {}),
+      reason: reasonOfResult(result),
     });
   });
 
   app.get<{ Params: { pushId: string } }>('/v1/pushes/:pushId', async (request, reply) => {
-    const record = deps.get(request.params.pushId, intakeCallerOf(request));
+    const record = await deps.get(request.params.pushId, intakeCallerOf(request));
     if (!record) return sendError(reply, 404, ErrorCodes.PUSH_NOT_FOUND, `no push ${request.params.pushId}`, 'pushId');
     return pushView(record);
   });

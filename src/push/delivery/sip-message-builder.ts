@@ -64,7 +64,16 @@ export function buildPushMessageRequest(
   };
   if (identity.displayName !== undefined) request.fromDisplayName = identity.displayName;
   if (options.identity) request.identity = options.identity;
-  if (options.transport && profile.outboundProxy) request.nextHop = { ...profile.outboundProxy, transport: options.transport };
+  if (options.transport) pinTransport(request, options.transport, profile);
+  return request;
+}
+
+/**
+ * With an outbound proxy, pins the hop to `transport` (from {@link messageTransportFor}). Lets a request
+ * be built once, measured, and then sent: the transport changes neither its headers nor its size.
+ */
+export function pinTransport(request: OutOfDialogRequest, transport: SipTransport, profile: SipProfile): OutOfDialogRequest {
+  if (profile.outboundProxy) request.nextHop = { ...profile.outboundProxy, transport };
   return request;
 }
 

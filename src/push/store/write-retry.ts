@@ -1,5 +1,5 @@
 /**
- * Outcome writes that must not be lost when the disk is full (SQLITE_FULL) or failing (SQLITE_IOERR):
+ * Outcome writes that must not be lost when the disk is full or failing (the store's STORE_UNWRITABLE):
  * a MESSAGE that got its 200 must end `delivered` on disk, or a restart would send it again.
  *
  * {@link WriteRetry.run} tries a write; on a storage error it marks the store unwritable and retries
@@ -10,18 +10,16 @@
  * intake recover without a restart.
  */
 import type { Logger } from 'pino';
+import { AgentError, ErrorCodes } from '../../errors.js';
 
-/** SQLite result codes that say "the storage failed", not "this write is wrong". */
-const STORAGE_CODES = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|PROTOCOL|NOMEM)/;
-
+/** The store port's "the storage failed" (not "this write is wrong"): STORE_UNWRITABLE. */
 export function isStorageError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && STORAGE_CODES.test(code);
+  return err instanceof AgentError && err.code === ErrorCodes.STORE_UNWRITABLE;
 }
 
 export interface WriteRetryOptions {
   /** A small write that commits (and so needs disk space); succeeds once the store can write again. */
-  probe: () => void;
+  probe: () => Promise<void>;
   logger: Logger;
   /** First retry delay; doubles up to `maxDelayMs`. */
   baseDelayMs?: number;
@@ -104,14 +102,21 @@ export class WriteRetry {
 
   #startProbe(): void {
     if (this.#probeTimer) return;
+    let probing = false;
     this.#probeTimer = setInterval(() => {
-      if (this.#queued > 0) return; // the queued writes are the probe
-      try {
-        this.#options.probe();
-        this.#recovered();
-      } catch (err) {
-        if (!isStorageError(err)) this.#options.logger.warn({ err }, 'store probe failed');
-      }
+      if (this.#queued > 0 || probing) return; // the queued writes are the probe
+      probing = true;
+      this.#options
+        .probe()
+        .then(
+          () => this.#recovered(),
+          (err: unknown) => {
+            if (!isStorageError(err)) this.#options.logger.warn({ err }, 'store probe failed');
+          },
+        )
+        .finally(() => {
+          probing = false;
+        });
     }, this.#options.probeMs);
     this.#probeTimer.unref();
   }

@@ -1,0 +1,73 @@
+/**
+ * The SQLite store behind the {@link PushStorePort}: writes go through its group commit (resolved =
+ * fsynced at FULL), reads answer at once. Storage failures (SQLITE_FULL, SQLITE_IOERR…) leave as
+ * STORE_UNWRITABLE with the SQLite error as `cause`, so the flow never sees a SQLite code.
+ */
+import { AgentError, ErrorCodes } from '../../../errors.js';
+import type { OutboxItem } from '../../outbox/outbox-item.js';
+import type { OutboxEnding, PushStorePort, SettlementReaction } from '../push-store-port.js';
+import type { PushStore } from './sqlite-push-store.js';
+
+/** SQLite result codes that say "the storage failed", not "this write is wrong". */
+const STORAGE_CODES = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|PROTOCOL|NOMEM)/;
+
+export function isSqliteStorageError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && STORAGE_CODES.test(code);
+}
+
+function portError(err: unknown): unknown {
+  if (!isSqliteStorageError(err)) return err;
+  return new AgentError(ErrorCodes.STORE_UNWRITABLE, `push store cannot write: ${(err as Error).message}`, undefined, { cause: err });
+}
+
+async function guarded<T>(op: () => T | Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    throw portError(err);
+  }
+}
+
+/**
+ * Applies `react`'s decision for the push of the ended item `item` inside the running transaction.
+ * Shared by {@link settleOutbox} and the dispatcher's `onSettled` hook (which already runs in one).
+ */
+export function applySettlementReaction(store: PushStore, item: OutboxItem, react: SettlementReaction): void {
+  const move = react(item, store.get(item.pushId));
+  if (!move) return;
+  store.transition(item.pushId, move.to, move.detail, move.options);
+  move.after?.();
+}
+
+export function sqlitePushStorePort(store: PushStore): PushStorePort {
+  return {
+    insert: (rec) => guarded(() => store.insertDurable(rec)),
+    transition: (pushId, to, detail = {}, opts = {}) => guarded(() => store.transitionDurable(pushId, to, detail, opts)),
+    get: (pushId) => guarded(() => store.get(pushId)),
+    history: (pushId) => guarded(() => store.history(pushId)),
+    listResumable: () => guarded(() => store.listResumableDue()),
+    outboxFor: (pushId) => guarded(() => store.outbox.listForPush(pushId)),
+    settleOutbox: (itemId: number, ending: OutboxEnding, react?: SettlementReaction) =>
+      guarded(async () => {
+        let reactionFailure: unknown;
+        const ended = await store.runDurable(() => {
+          const done =
+            ending.outcome === 'acknowledged'
+              ? store.outbox.markAcknowledged(itemId)
+              : store.outbox.markEnded(itemId, ending.outcome, ending.error);
+          if (!done || !react) return done;
+          try {
+            // A savepoint of its own: a failing reaction rolls back alone, the ending stays.
+            store.runInTransaction(() => applySettlementReaction(store, store.outbox.get(itemId) as OutboxItem, react));
+          } catch (err) {
+            reactionFailure = err;
+          }
+          return done;
+        });
+        if (reactionFailure !== undefined) throw reactionFailure;
+        return ended;
+      }),
+    probeWrite: () => guarded(() => store.probeWrite()),
+  };
+}

@@ -69,7 +69,7 @@ describe('typed intake result → JSON outcome and PAP answer', () => {
     expect(papHttpStatusOfResult(handedBack)).toBe(200);
     expect(reasonOfResult(handedBack)).toBe('SIP bearer not available (closed); bearer hint: SMS');
     expect(jsonHttpStatusOf(ErrorCodes.DUPLICATE_PUSH_ID)).toBe(409);
-    expect(jsonHttpStatusOf(ErrorCodes.ADDRESS_INVALID)).toBe(422);
+    expect(jsonHttpStatusOf(ErrorCodes.ADDRESS_NOT_MAPPED)).toBe(422);
     expect(jsonHttpStatusOf(ErrorCodes.SERVICE_UNAVAILABLE)).toBe(503);
     expect(papHttpStatusOfResult(rejected(ErrorCodes.SERVICE_UNAVAILABLE))).toBe(503);
     expect(jsonHttpStatusOf(ErrorCodes.REPLACEMENT_NOT_SUPPORTED)).toBe(400);

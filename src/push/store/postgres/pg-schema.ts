@@ -72,6 +72,9 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE done_at IS NULL AND parked_at IS NULL;
   CREATE INDEX outbox_by_push ON outbox (push_id);
+
+  -- One row rewritten to learn whether the database takes writes again after a failure.
+  CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at BIGINT NOT NULL);
   `,
 ];
 

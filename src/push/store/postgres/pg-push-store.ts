@@ -1,0 +1,378 @@
+/**
+ * The {@link PushStorePort} on PostgreSQL (cluster mode): the same lifecycle, history and outbox as the
+ * SQLite store, shared by every agent of the cluster. A push-id is unique across the cluster (the primary
+ * key; PAP 2007 from whichever agent sees it second). Every state change is one transaction that locks
+ * the push's row (`SELECT … FOR UPDATE`), checks the edge and the caller's guard, and writes the row, its
+ * history and any outbox items together — so two agents racing on one push (a cancel at B while A
+ * delivers, or A waking from a pause after B took its work over) serialise, and exactly one of them
+ * moves it; the other gets PUSH_STATE_CONFLICT, as a second writer does on SQLite.
+ *
+ * New work carries this agent's lease (pg-leases.ts); `listResumable` returns this agent's own open work
+ * plus the work whose lease lapsed, taken over on the way — what a restart, or a survivor, resumes.
+ *
+ * Storage failures (connection lost, server shutting down, disk full on the server) leave as
+ * STORE_UNWRITABLE with the driver's error as `cause`.
+ */
+import type { Pool, PoolClient } from 'pg';
+import { AgentError, ErrorCodes } from '../../../errors.js';
+import type { NewOutboxItem, OutboxItem } from '../../outbox/outbox-item.js';
+import type { NewPushRecord, PushHistoryEntry, PushRecord, TransitionDetail } from '../push-record.js';
+import type { OutboxEnding, PushStorePort, ResumablePush, SettlementReaction, TransitionOptions } from '../push-store-port.js';
+import { canTransition, type PushState } from '../push-state.js';
+import { PushLeases } from './pg-leases.js';
+
+interface PushRow {
+  push_id: string;
+  address: string;
+  aor: string | null;
+  request_content_type: string;
+  request_body: Buffer;
+  deliver_after: string | null;
+  deliver_before: string | null;
+  notify_to: string | null;
+  source: 'pap' | 'json';
+  submitted_by: string | null;
+  state: PushState;
+  reason: string | null;
+  bearer_hint: string | null;
+  sip_status: number | null;
+  pap_code: number | null;
+  sip_call_id: string | null;
+  sip_from_tag: string | null;
+  sip_cseq: number | null;
+  sip_attempts: number;
+  created_at: string;
+  updated_at: string;
+}
+
+interface OutboxRow {
+  id: string;
+  push_id: string;
+  kind: OutboxItem['kind'];
+  url: string;
+  content_type: string;
+  headers: string;
+  body: Buffer;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  done_at: string | null;
+  parked_at: string | null;
+  outcome: OutboxItem['outcome'] | null;
+}
+
+const num = (v: string | null): number | undefined => (v === null ? undefined : Number(v));
+
+function toRecord(row: PushRow): PushRecord {
+  return {
+    pushId: row.push_id,
+    address: row.address,
+    aor: row.aor ?? undefined,
+    requestContentType: row.request_content_type,
+    requestBody: row.request_body,
+    deliverAfter: num(row.deliver_after),
+    deliverBefore: num(row.deliver_before),
+    notifyTo: row.notify_to ?? undefined,
+    source: row.source,
+    submittedBy: row.submitted_by ?? undefined,
+    state: row.state,
+    reason: row.reason ?? undefined,
+    bearerHint: row.bearer_hint ?? undefined,
+    sipStatus: row.sip_status ?? undefined,
+    papCode: row.pap_code ?? undefined,
+    messageIdentity:
+      row.sip_call_id !== null && row.sip_from_tag !== null && row.sip_cseq !== null
+        ? { callId: row.sip_call_id, fromTag: row.sip_from_tag, cseq: row.sip_cseq }
+        : undefined,
+    sipAttempts: row.sip_attempts,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function toItem(row: OutboxRow): OutboxItem {
+  return {
+    id: Number(row.id),
+    pushId: row.push_id,
+    kind: row.kind,
+    url: row.url,
+    contentType: row.content_type,
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    body: row.body,
+    attempts: row.attempts,
+    nextAttemptAt: Number(row.next_attempt_at),
+    lastError: row.last_error ?? undefined,
+    createdAt: Number(row.created_at),
+    doneAt: num(row.done_at),
+    outcome: row.outcome ?? (row.done_at !== null ? 'acknowledged' : undefined),
+    parkedAt: num(row.parked_at),
+  };
+}
+
+/** SQLSTATE classes that say "the storage or the connection failed", not "this write is wrong". */
+const STORAGE_SQLSTATE = /^(08|53|57P|58)/;
+const NODE_NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH']);
+
+export function isPgStorageError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && (STORAGE_SQLSTATE.test(code) || NODE_NET_CODES.has(code))) return true;
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+}
+
+function portError(err: unknown): unknown {
+  if (err instanceof AgentError || !isPgStorageError(err)) return err;
+  return new AgentError(ErrorCodes.STORE_UNWRITABLE, `push store cannot write: ${(err as Error).message}`, undefined, { cause: err });
+}
+
+const PUSH_COLUMNS =
+  'push_id, address, aor, request_content_type, request_body, deliver_after, deliver_before, notify_to, source, ' +
+  'submitted_by, state, reason, bearer_hint, sip_status, pap_code, sip_call_id, sip_from_tag, sip_cseq, sip_attempts, ' +
+  'created_at, updated_at';
+const OUTBOX_COLUMNS =
+  'id, push_id, kind, url, content_type, headers, body, attempts, next_attempt_at, last_error, created_at, done_at, parked_at, outcome';
+
+export interface PgPushStoreOptions {
+  pool: Pool;
+  /** This agent's instance id (lease owner). */
+  owner: string;
+  /** How long this agent's claim on its open work lasts without renewal. */
+  leaseMs: number;
+  now?: () => number;
+  /** Most lapsed pushes taken over per `listResumable` call. */
+  takeOverBatch?: number;
+}
+
+export class PgPushStore implements PushStorePort {
+  readonly leases: PushLeases;
+  private readonly pool: Pool;
+  private readonly now: () => number;
+  private readonly takeOverBatch: number;
+
+  constructor(options: PgPushStoreOptions) {
+    this.pool = options.pool;
+    this.now = options.now ?? Date.now;
+    this.takeOverBatch = options.takeOverBatch ?? 1000;
+    this.leases = new PushLeases({ pool: options.pool, owner: options.owner, leaseMs: options.leaseMs, now: this.now });
+  }
+
+  private async tx<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw portError(err);
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const out = await work(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw portError(err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async query<R extends object>(text: string, values: unknown[]): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(text, values)).rows;
+    } catch (err) {
+      throw portError(err);
+    }
+  }
+
+  async insert(rec: NewPushRecord): Promise<PushRecord> {
+    const now = this.now();
+    const lease = this.leases.fresh();
+    // One statement: the row and its first history entry commit together (or not at all).
+    const rows = await this.query<PushRow>(
+      `WITH p AS (
+         INSERT INTO pushes (push_id, address, aor, request_content_type, request_body, deliver_after, deliver_before,
+                             notify_to, source, submitted_by, state, created_at, updated_at, sip_call_id, sip_from_tag,
+                             sip_cseq, lease_owner, lease_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'accepted', $11, $11, $12, $13, $14, $15, $16)
+         ON CONFLICT (push_id) DO NOTHING
+         RETURNING ${PUSH_COLUMNS}),
+       h AS (INSERT INTO push_history (push_id, from_state, to_state, at, detail)
+             SELECT push_id, NULL, 'accepted', $11, '{}' FROM p)
+       SELECT * FROM p`,
+      [
+        rec.pushId,
+        rec.address,
+        rec.aor ?? null,
+        rec.requestContentType,
+        rec.requestBody,
+        rec.deliverAfter ?? null,
+        rec.deliverBefore ?? null,
+        rec.notifyTo ?? null,
+        rec.source ?? 'pap',
+        rec.submittedBy ?? null,
+        now,
+        rec.messageIdentity?.callId ?? null,
+        rec.messageIdentity?.fromTag ?? null,
+        rec.messageIdentity?.cseq ?? null,
+        lease.leaseOwner,
+        lease.leaseUntil,
+      ],
+    );
+    const row = rows[0];
+    if (!row) throw new AgentError(ErrorCodes.DUPLICATE_PUSH_ID, `push-id ${rec.pushId} already exists`, 'push-id');
+    return toRecord(row);
+  }
+
+  async transition(pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {}): Promise<PushRecord> {
+    return this.tx((c) => this.transitionIn(c, pushId, to, detail, opts));
+  }
+
+  private async transitionIn(
+    c: PoolClient,
+    pushId: string,
+    to: PushState,
+    detail: TransitionDetail,
+    opts: TransitionOptions,
+  ): Promise<PushRecord> {
+    const current = await c.query<{ state: PushState }>('SELECT state FROM pushes WHERE push_id = $1 FOR UPDATE', [pushId]);
+    const from = current.rows[0]?.state;
+    if (from === undefined) throw new AgentError(ErrorCodes.PUSH_NOT_FOUND, `no push ${pushId}`, 'push-id');
+    const expected = opts.expectedFrom === undefined ? undefined : [opts.expectedFrom].flat();
+    if (expected && !expected.includes(from)) {
+      throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId} is ${from}, expected ${expected.join('|')}`, 'state');
+    }
+    if (!canTransition(from, to)) {
+      throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId}: ${from} → ${to} is not allowed`, 'state');
+    }
+    const now = this.now();
+    // Each move to `delivering` is one MESSAGE send that may leave (sip_attempts).
+    const updated = await c.query<PushRow>(
+      `UPDATE pushes SET state = $1, updated_at = $2,
+              reason = COALESCE($3, reason), bearer_hint = COALESCE($4, bearer_hint),
+              sip_status = COALESCE($5, sip_status), pap_code = COALESCE($6, pap_code),
+              sip_attempts = sip_attempts + $7
+        WHERE push_id = $8
+        RETURNING ${PUSH_COLUMNS}`,
+      [
+        to,
+        now,
+        detail.reason ?? null,
+        detail.bearerHint ?? null,
+        detail.sipStatus ?? null,
+        detail.papCode ?? null,
+        to === 'delivering' ? 1 : 0,
+        pushId,
+      ],
+    );
+    await c.query('INSERT INTO push_history (push_id, from_state, to_state, at, detail) VALUES ($1, $2, $3, $4, $5)', [
+      pushId,
+      from,
+      to,
+      now,
+      JSON.stringify(detail),
+    ]);
+    const items = opts.outbox === undefined ? [] : [opts.outbox].flat();
+    for (const item of items) await this.enqueueIn(c, pushId, item, now);
+    return toRecord(updated.rows[0] as PushRow);
+  }
+
+  private async enqueueIn(c: PoolClient, pushId: string, item: NewOutboxItem, now: number): Promise<void> {
+    const lease = this.leases.fresh();
+    await c.query(
+      `INSERT INTO outbox (push_id, kind, url, content_type, headers, body, next_attempt_at, created_at, lease_owner, lease_until)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [
+        pushId,
+        item.kind,
+        item.url,
+        item.contentType,
+        JSON.stringify(item.headers ?? {}),
+        item.body,
+        item.notBefore ?? now,
+        now,
+        lease.leaseOwner,
+        lease.leaseUntil,
+      ],
+    );
+  }
+
+  async get(pushId: string): Promise<PushRecord | undefined> {
+    const rows = await this.query<PushRow>(`SELECT ${PUSH_COLUMNS} FROM pushes WHERE push_id = $1`, [pushId]);
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  async history(pushId: string): Promise<PushHistoryEntry[]> {
+    const rows = await this.query<{ from_state: PushState | null; to_state: PushState; at: string; detail: string }>(
+      'SELECT from_state, to_state, at, detail FROM push_history WHERE push_id = $1 ORDER BY seq',
+      [pushId],
+    );
+    return rows.map((r) => ({
+      from: r.from_state ?? undefined,
+      to: r.to_state,
+      at: Number(r.at),
+      detail: JSON.parse(r.detail) as TransitionDetail,
+    }));
+  }
+
+  /** This agent's own open work plus the work whose lease lapsed (taken over now), oldest first. */
+  async listResumable(): Promise<ResumablePush[]> {
+    try {
+      await this.leases.takeOverPushes(this.takeOverBatch);
+      await this.leases.renew();
+    } catch (err) {
+      throw portError(err);
+    }
+    const rows = await this.query<{ push_id: string; state: PushState; deliver_after: string | null }>(
+      `SELECT push_id, state, deliver_after FROM pushes
+        WHERE lease_owner = $1 AND state IN ('accepted', 'delivering', 'handing-back')
+        ORDER BY created_at`,
+      [this.leases.owner],
+    );
+    return rows.map((r) => ({ pushId: r.push_id, state: r.state, deliverAfter: num(r.deliver_after) }));
+  }
+
+  async outboxFor(pushId: string): Promise<OutboxItem[]> {
+    const rows = await this.query<OutboxRow>(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE push_id = $1 ORDER BY id`, [pushId]);
+    return rows.map(toItem);
+  }
+
+  async settleOutbox(itemId: number, ending: OutboxEnding, react?: SettlementReaction): Promise<boolean> {
+    let reactionFailure: unknown;
+    const ended = await this.tx(async (c) => {
+      const now = this.now();
+      const done = await c.query<OutboxRow>(
+        `UPDATE outbox SET done_at = $2, outcome = $3, last_error = COALESCE($4, last_error)
+          WHERE id = $1 AND done_at IS NULL
+          RETURNING ${OUTBOX_COLUMNS}`,
+        [itemId, now, ending.outcome, ending.outcome === 'acknowledged' ? null : ending.error],
+      );
+      const row = done.rows[0];
+      if (!row || !react) return row !== undefined;
+      // A savepoint of its own: a failing reaction rolls back alone, the ending stays.
+      await c.query('SAVEPOINT reaction');
+      try {
+        const push = await c.query<PushRow>(`SELECT ${PUSH_COLUMNS} FROM pushes WHERE push_id = $1`, [row.push_id]);
+        const move = react(toItem(row), push.rows[0] ? toRecord(push.rows[0]) : undefined);
+        if (move) {
+          await this.transitionIn(c, row.push_id, move.to, move.detail, move.options);
+          move.after?.();
+        }
+        await c.query('RELEASE SAVEPOINT reaction');
+      } catch (err) {
+        await c.query('ROLLBACK TO SAVEPOINT reaction');
+        reactionFailure = err;
+      }
+      return true;
+    });
+    if (reactionFailure !== undefined) throw reactionFailure;
+    return ended;
+  }
+
+  async probeWrite(): Promise<void> {
+    await this.query('INSERT INTO write_probe (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at', [this.now()]);
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage } from '../../src/sip/embedded/message-codec.js';
+import { decodeMessage, encodeMessage, rawHeaders } from '../../src/sip/embedded/message-codec.js';
 import { StreamFramer } from '../../src/sip/embedded/stream-framer.js';
 import { toSipMessage, topVia } from '../../src/sip/embedded/outgoing-request.js';
 import { buildResponse, missingMandatoryHeader } from '../../src/sip/embedded/response-builder.js';
@@ -27,6 +27,17 @@ function sampleRequest(body: Buffer): Buffer {
 }
 
 describe('message codec', () => {
+  it('header names that are also Object.prototype members are ordinary headers (no prototype lookup, no pollution)', () => {
+    const block = 'NOTIFY sip:a@b SIP/2.0\r\n__proto__: x\r\nconstructor: y\r\ntoString: z\r\ni: call-1';
+    const headers = rawHeaders(block);
+    expect(Object.getPrototypeOf(headers) === Object.prototype || Object.getPrototypeOf(headers) === null).toBe(true);
+    expect(Object.hasOwn(headers, '__proto__') && headers.__proto__).toEqual(['x']);
+    expect(Object.hasOwn(headers, 'constructor') && headers.constructor).toEqual(['y']);
+    expect(headers.tostring).toEqual(['z']);
+    expect(headers['call-id']).toEqual(['call-1']);
+    expect(Object.keys(headers).sort()).toEqual(['__proto__', 'call-id', 'constructor', 'tostring']);
+  });
+
   it('round-trips a binary body byte-exact, Content-Length in bytes', () => {
     const wire = sampleRequest(binary);
     const text = wire.toString('latin1');

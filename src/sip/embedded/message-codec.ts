@@ -6,20 +6,23 @@
 import sip from 'sip';
 
 /** RFC 3261 §7.3.3 compact header names. */
-const COMPACT_NAMES: Record<string, string> = {
-  i: 'call-id',
-  m: 'contact',
-  e: 'content-encoding',
-  l: 'content-length',
-  c: 'content-type',
-  f: 'from',
-  s: 'subject',
-  k: 'supported',
-  t: 'to',
-  v: 'via',
-  o: 'event',
-  u: 'allow-events',
-};
+/** RFC 3261 §7.3.3 compact forms (and RFC 6665 §8.2.1 `o`/`u`). A Map: a header named like an Object member is just a header. */
+const COMPACT_NAMES: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    i: 'call-id',
+    m: 'contact',
+    e: 'content-encoding',
+    l: 'content-length',
+    c: 'content-type',
+    f: 'from',
+    s: 'subject',
+    k: 'supported',
+    t: 'to',
+    v: 'via',
+    o: 'event',
+    u: 'allow-events',
+  }),
+);
 
 /** A message read off the wire: the structured form, raw header values, and the exact body bytes. */
 export interface DecodedMessage {
@@ -34,12 +37,13 @@ const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
 /** Splits a header block into raw values, unfolding continuation lines (RFC 3261 §7.3.1). */
 export function rawHeaders(headerBlock: string): Record<string, string[]> {
   const lines = headerBlock.split(/\r\n(?![ \t])/).slice(1);
-  const headers: Record<string, string[]> = {};
+  // No prototype: a header named `__proto__` or `constructor` (hostile or not) is stored like any other.
+  const headers: Record<string, string[]> = Object.create(null);
   for (const line of lines) {
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
     const short = line.slice(0, colon).trim().toLowerCase();
-    const name = COMPACT_NAMES[short] ?? short;
+    const name = COMPACT_NAMES.get(short) ?? short;
     const value = line
       .slice(colon + 1)
       .replace(/\r\n[ \t]+/g, ' ')

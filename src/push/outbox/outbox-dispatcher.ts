@@ -1,88 +1,22 @@
+/**
+ * The outbox dispatcher loop (lanes, launching due POSTs, judging answers, retry with backoff). Its
+ * types are in outbox-dispatcher-options.ts (re-exported here); endings are in outbox-settlement.ts.
+ */
 import { countInternalError } from '../../lib/internal-errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { judgePpgAnswer, type PpgAnswer, type PpgAnswerVerdict } from '../pap/ppg-answer.js';
-import type { PushStore } from '../store/sqlite/sqlite-push-store.js';
-import { backoffDelay, type BackoffPolicy } from '../../lib/backoff.js';
+import { judgePpgAnswer } from '../pap/ppg-answer.js';
+import { backoffDelay } from '../../lib/backoff.js';
 import { DueQueue } from './due-queue.js';
+import type { OutboxDispatcherOptions, OutboxDispatcherStats } from './outbox-dispatcher-options.js';
 import type { OutboxItem, OutboxKind } from './outbox-item.js';
+import { OutboxSettler } from './outbox-settlement.js';
 import { PpgHttpClient, UnbuildableRequestError, type PpgHttpAnswer } from './ppg-http-client.js';
 import { safeUrl, scrubSecrets } from './scrub.js';
 
-/** How an item ended, as {@link OutboxDispatcherOptions.onSettled} hears it. */
-export type OutboxSettlement =
-  | { outcome: 'acknowledged'; code: number; desc: string }
-  | { outcome: 'refused'; code: number; desc: string }
-  | { outcome: 'gave-up'; error: string };
-
-/** When to stop retrying an item; absent fields never stop it. */
-export interface GiveUpRule {
-  /** Age since the item was queued after which the next failure ends it. */
-  maxAgeMs?: number;
-  /** Failed attempts after which it ends. */
-  maxAttempts?: number;
-}
-
-export interface OutboxDispatcherOptions {
-  store: PushStore;
-  logger: Logger;
-  /** The HTTP client (default: one with `userAgent`, no credentials, one socket per lane slot). */
-  client?: PpgHttpClient;
-  /** `User-Agent` of the default client. */
-  userAgent?: string;
-  backoff: BackoffPolicy;
-  /**
-   * POSTs in flight at once, per lane (≥ 1). Hand-backs and result notifications drain in separate
-   * lanes, so a PI whose notify URL hangs never delays a hand-back to the PPG. A number sets both.
-   */
-  concurrency: number | Record<OutboxKind, number>;
-  /** Per POST, including reading the answer. A timeout counts as a failed attempt. */
-  requestTimeoutMs: number;
-  /**
-   * Called synchronously inside the transaction that ends the item, so a state change made here (the
-   * pipeline moves `handing-back → handed-back`, or to `hand-back-refused`, and queues the PI's
-   * notification) commits together with the item's ending. If it throws, nothing of it commits: the
-   * item stays open, the error is logged and counted, and the settlement (the PPG's answer, kept in
-   * memory — not re-POSTed) is tried again with backoff. After `maxSettleAttempts` failures the item
-   * ends `gave-up` and this is called once more with that settlement; if that throws too, a hand-back's
-   * push is moved to `hand-back-abandoned` directly, so it always reaches one terminal state.
-   */
-  onSettled: (item: OutboxItem, settlement: OutboxSettlement) => void;
-  /** Settlement attempts whose `onSettled` threw before the item is given up (≥ 1). Default 5. */
-  maxSettleAttempts?: number;
-  /**
-   * Pending items held in memory at most (bounded memory); past it they wait in the table only and
-   * are read back as room frees up. Default 10000.
-   */
-  maxInMemory?: number;
-  /** Default: retry until acknowledged or refused. */
-  giveUp?: GiveUpRule;
-  /** Longest sleep between looks at newly queued items (items queued without `kick()`). Default 1000. */
-  pollIntervalMs?: number;
-  /** Bound for `stop()` to wait for aborted POSTs to settle. Default 2000. */
-  stopTimeoutMs?: number;
-  /** Default: {@link judgePpgAnswer} (the PAP code decides, not the HTTP status). */
-  judgeResponse?: (item: OutboxItem, response: PpgAnswer) => PpgAnswerVerdict;
-  maxResponseBytes?: number;
-  now?: () => number;
-  random?: () => number;
-}
+export type { GiveUpRule, OutboxDispatcherOptions, OutboxDispatcherStats, OutboxSettlement } from './outbox-dispatcher-options.js';
 
 const STOPPING = Symbol('outbox dispatcher stopping');
 const KINDS: readonly OutboxKind[] = ['hand-back', 'result-notification'];
-
-/** Counters for metrics and tests. */
-export interface OutboxDispatcherStats {
-  /** Times `onSettled` threw (each rolled back; the settlement was tried again or given up). */
-  settleFailures: number;
-  /** Settlements that could not be committed at all (the store refused the write); tried again. */
-  settleWriteFailures: number;
-  /** Items given up because `onSettled` kept throwing. */
-  settleGaveUp: number;
-  /** Pending items held in memory now. */
-  inMemory: number;
-  /** True while some pending items wait in the table only (memory was full). */
-  spilled: boolean;
-}
 
 /**
  * Sends the outbox: keeps pending items in memory per lane (earliest due first), POSTs each due one
@@ -105,8 +39,8 @@ export class OutboxDispatcher {
     'result-notification': new DueQueue(),
   };
   readonly #inflight = new Map<number, { kind: OutboxKind; done: Promise<void> }>();
-  /** Answers received whose settlement failed, waiting to be tried again (not re-POSTed). */
-  readonly #settling = new Map<number, NodeJS.Timeout>();
+  /** Ends items once answered; see {@link OutboxSettler}. */
+  readonly #settler: OutboxSettler;
   readonly #maxInMemory: number;
   #stopper = new AbortController();
   #timer: NodeJS.Timeout | undefined;
@@ -114,7 +48,6 @@ export class OutboxDispatcher {
   #running = false;
   /** Some pending items are in the table only: read them as room frees up. */
   #spilled = true;
-  readonly #stats = { settleFailures: 0, settleWriteFailures: 0, settleGaveUp: 0 };
 
   constructor(options: OutboxDispatcherOptions) {
     const lanes =
@@ -135,6 +68,11 @@ export class OutboxDispatcher {
         requestTimeoutMs: options.requestTimeoutMs,
       });
     this.#now = options.now ?? Date.now;
+    this.#settler = new OutboxSettler(options, this.#log, this.#now, {
+      inflight: this.#inflight,
+      running: () => this.#running,
+      pump: () => this.#pump(),
+    });
   }
 
   /** Starts sending; items already pending (e.g. left over from before a restart) are read from the table. */
@@ -162,8 +100,7 @@ export class OutboxDispatcher {
     this.#running = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const timer of this.#settling.values()) clearTimeout(timer);
-    this.#settling.clear(); // still pending in the table: sent again after a start
+    this.#settler.cancelAll(); // still pending in the table: sent again after a start
     this.#stopper.abort(STOPPING);
     let bound: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -186,7 +123,7 @@ export class OutboxDispatcher {
   }
 
   stats(): OutboxDispatcherStats {
-    return { ...this.#stats, inMemory: this.#held(), spilled: this.#spilled };
+    return { ...this.#settler.stats(), inMemory: this.#held(), spilled: this.#spilled };
   }
 
   #held(): number {
@@ -252,7 +189,7 @@ export class OutboxDispatcher {
 
   #launch(item: OutboxItem): void {
     const done = this.#attempt(item).finally(() => {
-      if (!this.#settling.has(item.id)) this.#inflight.delete(item.id);
+      if (!this.#settler.isSettling(item.id)) this.#inflight.delete(item.id);
       if (this.#spilled) this.#look();
       else this.#pump();
     });
@@ -270,7 +207,7 @@ export class OutboxDispatcher {
     } catch (err) {
       if (this.#stopper.signal.aborted) return; // left due; sent again after start()
       if (err instanceof UnbuildableRequestError) {
-        return this.#settle(item, { outcome: 'gave-up', error: `request cannot be built: ${scrubSecrets(err.message)}` });
+        return this.#settler.settle(item, { outcome: 'gave-up', error: `request cannot be built: ${scrubSecrets(err.message)}` });
       }
       return this.#failed(item, err instanceof Error ? err.message : String(err));
     }
@@ -284,141 +221,12 @@ export class OutboxDispatcher {
       : judgePpgAnswer(item.kind, item.pushId, item.attempts, answer);
     switch (verdict.verdict) {
       case 'acknowledged':
-        return this.#settle(item, { outcome: 'acknowledged', code: verdict.code, desc: verdict.desc });
+        return this.#settler.settle(item, { outcome: 'acknowledged', code: verdict.code, desc: verdict.desc });
       case 'refused':
-        return this.#settle(item, { outcome: 'refused', code: verdict.code, desc: verdict.desc });
+        return this.#settler.settle(item, { outcome: 'refused', code: verdict.code, desc: verdict.desc });
       case 'retry':
         return this.#failed(item, verdict.error);
     }
-  }
-
-  /**
-   * Ends the item and runs `onSettled` in one durable transaction. If `onSettled` throws or the write
-   * fails, nothing commits and the item stays open (and claimed): the settlement is tried again later
-   * without re-POSTing — the PPG's answer would not change.
-   */
-  async #settle(item: OutboxItem, settlement: OutboxSettlement, failures = 0): Promise<void> {
-    const { store, onSettled } = this.#o;
-    const log = this.#log.child({ outboxId: item.id, pushId: item.pushId, kind: item.kind });
-    const error =
-      settlement.outcome === 'acknowledged'
-        ? undefined
-        : settlement.outcome === 'refused'
-          ? `PAP ${settlement.code} ${settlement.desc}`
-          : scrubSecrets(settlement.error);
-    let callbackError: unknown;
-    let ended = false;
-    try {
-      await store.runDurable(() => {
-        const now = this.#now();
-        ended =
-          settlement.outcome === 'acknowledged'
-            ? store.outbox.markAcknowledged(item.id)
-            : store.outbox.markEnded(item.id, settlement.outcome, error as string);
-        if (!ended) return; // ended already (an operator, or another path): nothing to do
-        const done: OutboxItem = { ...item, doneAt: now, outcome: settlement.outcome, lastError: error ?? item.lastError };
-        try {
-          onSettled(done, settlement);
-        } catch (err) {
-          callbackError = err;
-          throw err; // rolls back the ending with whatever the callback had written
-        }
-      });
-    } catch (err) {
-      return this.#settleFailed(item, settlement, failures, callbackError !== undefined ? { callback: callbackError } : { write: err });
-    }
-    this.#settling.delete(item.id);
-    this.#inflight.delete(item.id);
-    if (!ended) return;
-    const fields = { url: safeUrl(item.url), attempts: item.attempts + 1 };
-    if (settlement.outcome === 'acknowledged') log.debug({ ...fields, code: settlement.code }, 'outbox: acknowledged');
-    else if (settlement.outcome === 'refused')
-      log.warn({ ...fields, code: settlement.code, desc: settlement.desc }, 'outbox: REFUSED; not sent again');
-    else log.error({ ...fields, error: scrubSecrets(settlement.error) }, 'outbox: GAVE UP; not sent again');
-  }
-
-  /** A settlement did not commit: try it again later, or — when the callback keeps throwing — give the item up. */
-  async #settleFailed(
-    item: OutboxItem,
-    settlement: OutboxSettlement,
-    failures: number,
-    why: { callback?: unknown; write?: unknown },
-  ): Promise<void> {
-    const log = this.#log.child({ outboxId: item.id, pushId: item.pushId, kind: item.kind });
-    if (why.callback === undefined) {
-      this.#stats.settleWriteFailures += 1;
-      countInternalError('outbox.settle-write', why.write);
-      log.error({ err: why.write }, 'outbox: recording the answer failed; the item stays open and the answer is recorded again later');
-      this.#retrySettle(item, settlement, failures);
-      return;
-    }
-    this.#stats.settleFailures += 1;
-    countInternalError('outbox.settle-callback', why.callback);
-    const attempts = failures + 1;
-    const max = Math.max(1, this.#o.maxSettleAttempts ?? 5);
-    if (attempts < max) {
-      log.error(
-        { err: why.callback, outcome: settlement.outcome, settleAttempts: attempts },
-        'outbox: the callback for the answer failed; nothing recorded, the item stays open and the answer is settled again',
-      );
-      this.#retrySettle(item, settlement, attempts);
-      return;
-    }
-    if (settlement.outcome !== 'gave-up') {
-      log.error(
-        { err: why.callback, outcome: settlement.outcome, settleAttempts: attempts },
-        'outbox: the callback for the answer kept failing; giving the item up',
-      );
-      const message = why.callback instanceof Error ? why.callback.message : String(why.callback);
-      this.#stats.settleGaveUp += 1;
-      const gaveUp: OutboxSettlement = {
-        outcome: 'gave-up',
-        error: `the PPG answered (${settlement.outcome}) but recording it failed ${attempts} times: ${message}`,
-      };
-      this.#retrySettle(item, gaveUp, max - 1, 0); // one try through the callback, then #abandon
-      return;
-    }
-    // Even the give-up cannot be recorded through the callback: end the item and, for a hand-back, its
-    // push, here, so the push still reaches exactly one terminal state the status query shows.
-    log.error({ err: why.callback, settleAttempts: attempts }, 'outbox: the callback failed for the give-up too; abandoning directly');
-    try {
-      await this.#abandon(item, settlement.error);
-      this.#settling.delete(item.id);
-      this.#inflight.delete(item.id);
-    } catch (err) {
-      log.error({ err }, 'outbox: could not record the abandonment; tried again later');
-      this.#retrySettle(item, settlement, failures);
-    }
-  }
-
-  #retrySettle(item: OutboxItem, settlement: OutboxSettlement, failures: number, delayMs?: number): void {
-    if (!this.#running) return;
-    this.#inflight.set(item.id, { kind: item.kind, done: Promise.resolve() }); // claimed: never re-sent meanwhile
-    const delay = delayMs ?? backoffDelay(this.#o.backoff, Math.max(1, failures), this.#o.random);
-    clearTimeout(this.#settling.get(item.id));
-    const timer = setTimeout(() => {
-      this.#settling.delete(item.id);
-      const done = this.#settle(item, settlement, failures).finally(() => {
-        if (!this.#settling.has(item.id)) this.#inflight.delete(item.id);
-        this.#pump();
-      });
-      this.#inflight.set(item.id, { kind: item.kind, done });
-    }, delay);
-    this.#settling.set(item.id, timer);
-  }
-
-  /** Ends the item gave-up and moves a hand-back's push `handing-back → hand-back-abandoned`, in one commit. */
-  async #abandon(item: OutboxItem, error: string): Promise<void> {
-    const { store } = this.#o;
-    await store.runDurable(() => {
-      if (!store.outbox.markEnded(item.id, 'gave-up', scrubSecrets(error))) return;
-      if (item.kind !== 'hand-back' || store.get(item.pushId)?.state !== 'handing-back') return;
-      store.transition(item.pushId, 'hand-back-abandoned', { reason: scrubSecrets(error) }, { expectedFrom: 'handing-back' });
-    });
-    this.#log.error(
-      { outboxId: item.id, pushId: item.pushId, kind: item.kind, error },
-      'outbox: GAVE UP; push abandoned without the callback',
-    );
   }
 
   async #failed(item: OutboxItem, rawError: string): Promise<void> {
@@ -429,7 +237,7 @@ export class OutboxDispatcher {
     const { maxAgeMs, maxAttempts } = this.#o.giveUp ?? {};
     if ((maxAttempts !== undefined && attempts >= maxAttempts) || (maxAgeMs !== undefined && ageMs >= maxAgeMs)) {
       const why = maxAttempts !== undefined && attempts >= maxAttempts ? `${attempts} attempts` : `${Math.round(ageMs / 1000)} s`;
-      return this.#settle(item, { outcome: 'gave-up', error: `no acknowledgement after ${why} (last: ${error})` });
+      return this.#settler.settle(item, { outcome: 'gave-up', error: `no acknowledgement after ${why} (last: ${error})` });
     }
     const log = this.#log.child({ outboxId: item.id, pushId: item.pushId, kind: item.kind });
     const delay = backoffDelay(this.#o.backoff, attempts, this.#o.random);

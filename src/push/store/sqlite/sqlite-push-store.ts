@@ -1,94 +1,20 @@
+/**
+ * The SQLite push store: the PushStore class (open, transactions and group commit, insert, transition,
+ * reads, prune). Its row mapping is in push-rows.ts, its prepared statements in push-statements.ts.
+ */
 import BetterSqlite3 from 'better-sqlite3';
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import { AgentError, ErrorCodes } from '../../../errors.js';
 import { Outbox } from '../../outbox/outbox.js';
-import type { NewOutboxItem } from '../../outbox/outbox-item.js';
 import type { NewPushRecord, PushHistoryEntry, PushRecord, TransitionDetail } from '../push-record.js';
-import { PUSH_STATES, TERMINAL_STATES, canTransition, type PushState } from '../push-state.js';
+import { PUSH_STATES, canTransition, type PushState } from '../push-state.js';
 import { GroupCommit, type GroupCommitStats } from './group-commit.js';
-import { configureConnection, migrate, type SyncMode } from './schema.js';
+import { isPrimaryKeyViolation, toInsertParams, toRecord } from './push-rows.js';
+import { preparePushStatements, type PushStatements } from './push-statements.js';
+import type { PushStoreOptions, TransitionOptions } from './push-store-options.js';
+import { configureConnection, migrate } from './schema.js';
 
-export interface PushStoreOptions {
-  /** The clock for every timestamp the store writes (ms since the epoch). Default `Date.now`. */
-  now?: () => number;
-  /** WAL sync mode; see {@link SyncMode}. Default FULL. */
-  synchronous?: SyncMode;
-  /** Group commit: most work items one transaction carries before it is flushed at once. Default 256. */
-  maxBatch?: number;
-  /** Sees every SQL statement the connection runs (better-sqlite3 `verbose`): tests count `BEGIN`s. */
-  onSql?: (sql: string) => void;
-}
-
-export interface TransitionOptions {
-  /** Compare-and-set guard: refuse unless the push is in one of these states now. */
-  expectedFrom?: PushState | readonly PushState[];
-  /** POSTs to queue in the same transaction as the state change (hand-back, result notification). */
-  outbox?: NewOutboxItem | readonly NewOutboxItem[];
-}
-
-interface PushRow {
-  push_id: string;
-  address: string;
-  aor: string | null;
-  request_content_type: string;
-  request_body: Buffer;
-  deliver_after: number | null;
-  deliver_before: number | null;
-  notify_to: string | null;
-  source: 'pap' | 'json';
-  submitted_by: string | null;
-  state: PushState;
-  reason: string | null;
-  bearer_hint: string | null;
-  sip_status: number | null;
-  pap_code: number | null;
-  sip_call_id: string | null;
-  sip_from_tag: string | null;
-  sip_cseq: number | null;
-  sip_attempts: number;
-  created_at: number;
-  updated_at: number;
-}
-
-interface HistoryRow {
-  from_state: PushState | null;
-  to_state: PushState;
-  at: number;
-  detail: string;
-}
-
-const TERMINAL_LIST = [...TERMINAL_STATES].map((s) => `'${s}'`).join(', ');
-
-function toRecord(row: PushRow): PushRecord {
-  return {
-    pushId: row.push_id,
-    address: row.address,
-    aor: row.aor ?? undefined,
-    requestContentType: row.request_content_type,
-    requestBody: row.request_body,
-    deliverAfter: row.deliver_after ?? undefined,
-    deliverBefore: row.deliver_before ?? undefined,
-    notifyTo: row.notify_to ?? undefined,
-    source: row.source,
-    submittedBy: row.submitted_by ?? undefined,
-    state: row.state,
-    reason: row.reason ?? undefined,
-    bearerHint: row.bearer_hint ?? undefined,
-    sipStatus: row.sip_status ?? undefined,
-    papCode: row.pap_code ?? undefined,
-    messageIdentity:
-      row.sip_call_id !== null && row.sip_from_tag !== null
-        ? { callId: row.sip_call_id, fromTag: row.sip_from_tag, cseq: row.sip_cseq ?? 1 }
-        : undefined,
-    sipAttempts: row.sip_attempts,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function isPrimaryKeyViolation(err: unknown): boolean {
-  return err instanceof Error && (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
+export type { PushStoreOptions, TransitionOptions } from './push-store-options.js';
 
 /**
  * The durable record of every accepted push (each accepted push ends in exactly one
@@ -104,21 +30,7 @@ export class PushStore {
   readonly #db: Database;
   readonly #now: () => number;
   readonly #batch: GroupCommit;
-  readonly #stmt: {
-    insert: Statement<unknown[]>;
-    get: Statement<[string], PushRow>;
-    update: Statement<unknown[]>;
-    history: Statement<[string], HistoryRow>;
-    addHistory: Statement<[string, PushState | null, PushState, number, string]>;
-    resumable: Statement<[], PushRow>;
-    resumableDue: Statement<[], { push_id: string; state: PushState; deliver_after: number | null }>;
-    counts: Statement<[], { state: PushState; n: number }>;
-    backlog: Statement<[], { n: number }>;
-    prunable: Statement<[number], { push_id: string }>;
-    deleteHistory: Statement<[string]>;
-    deleteOutbox: Statement<[string]>;
-    deletePush: Statement<[string]>;
-  };
+  readonly #stmt: PushStatements;
 
   private constructor(db: Database, now: () => number, maxBatch: number) {
     this.#db = db;
@@ -129,35 +41,7 @@ export class PushStore {
       maxBatch,
     );
     this.outbox = new Outbox(db, now);
-    const nonTerminal = `state NOT IN (${TERMINAL_LIST})`;
-    this.#stmt = {
-      insert: db.prepare(
-        `INSERT INTO pushes (push_id, address, aor, request_content_type, request_body, deliver_after,
-           deliver_before, notify_to, source, submitted_by, state, created_at, updated_at, sip_call_id, sip_from_tag, sip_cseq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?)`,
-      ),
-      get: db.prepare('SELECT * FROM pushes WHERE push_id = ?'),
-      update: db.prepare(
-        `UPDATE pushes SET state = ?, updated_at = ?, reason = COALESCE(?, reason),
-           bearer_hint = COALESCE(?, bearer_hint), sip_status = COALESCE(?, sip_status),
-           pap_code = COALESCE(?, pap_code), sip_attempts = sip_attempts + ?
-         WHERE push_id = ? AND state = ?`,
-      ),
-      history: db.prepare('SELECT from_state, to_state, at, detail FROM push_history WHERE push_id = ? ORDER BY seq'),
-      addHistory: db.prepare('INSERT INTO push_history (push_id, from_state, to_state, at, detail) VALUES (?, ?, ?, ?, ?)'),
-      resumable: db.prepare(`SELECT * FROM pushes WHERE ${nonTerminal} ORDER BY created_at, push_id`),
-      resumableDue: db.prepare(`SELECT push_id, state, deliver_after FROM pushes WHERE ${nonTerminal} ORDER BY created_at, push_id`),
-      counts: db.prepare('SELECT state, COUNT(*) AS n FROM pushes GROUP BY state'),
-      backlog: db.prepare(`SELECT COUNT(*) AS n FROM pushes WHERE ${nonTerminal}`),
-      // Terminal, older than the retention, and owing the PPG nothing (no undone outbox row).
-      prunable: db.prepare(
-        `SELECT push_id FROM pushes p WHERE state IN (${TERMINAL_LIST}) AND updated_at < ?
-           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.push_id = p.push_id AND o.done_at IS NULL)`,
-      ),
-      deleteHistory: db.prepare('DELETE FROM push_history WHERE push_id = ?'),
-      deleteOutbox: db.prepare('DELETE FROM outbox WHERE push_id = ?'),
-      deletePush: db.prepare('DELETE FROM pushes WHERE push_id = ?'),
-    };
+    this.#stmt = preparePushStatements(db);
   }
 
   /** Opens (creating and migrating as needed) the store at `path`, or an in-memory one for tests. */
@@ -233,23 +117,7 @@ export class PushStore {
     const now = this.#now();
     return this.runInTransaction(() => {
       try {
-        this.#stmt.insert.run(
-          rec.pushId,
-          rec.address,
-          rec.aor ?? null,
-          rec.requestContentType,
-          rec.requestBody,
-          rec.deliverAfter ?? null,
-          rec.deliverBefore ?? null,
-          rec.notifyTo ?? null,
-          rec.source ?? 'pap',
-          rec.submittedBy ?? null,
-          now,
-          now,
-          rec.messageIdentity?.callId ?? null,
-          rec.messageIdentity?.fromTag ?? null,
-          rec.messageIdentity?.cseq ?? null,
-        );
+        this.#stmt.insert.run(...toInsertParams(rec, now));
       } catch (err) {
         if (!isPrimaryKeyViolation(err)) throw err;
         throw new AgentError(ErrorCodes.DUPLICATE_PUSH_ID, `push-id ${rec.pushId} already exists`, 'push-id', { cause: err });

@@ -1,7 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { NewOutboxItem, OutboxItem, OutboxKind, OutboxOutcome, OutboxStats } from './outbox-item.js';
 
-interface OutboxRow {
+/** An outbox row as the stores read it (BIGINT as a number on PostgreSQL too). */
+export interface OutboxRow {
   id: number;
   push_id: string;
   kind: OutboxKind;
@@ -18,11 +19,11 @@ interface OutboxRow {
   outcome: OutboxOutcome | null;
 }
 
-const COLUMNS =
+export const OUTBOX_COLUMNS =
   'id, push_id, kind, url, content_type, headers, body, attempts, next_attempt_at, last_error, ' +
   'created_at, done_at, parked_at, outcome';
 
-function toItem(row: OutboxRow): OutboxItem {
+export function toItem(row: OutboxRow): OutboxItem {
   return {
     id: row.id,
     pushId: row.push_id,
@@ -88,21 +89,21 @@ export class Outbox {
     this.#now = now;
     this.#db = db;
     this.#pending = db.prepare(
-      `SELECT ${COLUMNS} FROM outbox WHERE done_at IS NULL AND parked_at IS NULL ORDER BY next_attempt_at, id LIMIT ?`,
+      `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE done_at IS NULL AND parked_at IS NULL ORDER BY next_attempt_at, id LIMIT ?`,
     );
     this.#openIds = db.prepare('SELECT id FROM outbox WHERE id BETWEEN ? AND ? AND done_at IS NULL AND parked_at IS NULL');
     this.#insert = db.prepare(
       `INSERT INTO outbox (push_id, kind, url, content_type, headers, body, next_attempt_at, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.#byId = db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE id = ?`);
-    this.#byPush = db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE push_id = ? ORDER BY id`);
+    this.#byId = db.prepare(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = ?`);
+    this.#byPush = db.prepare(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE push_id = ? ORDER BY id`);
     this.#due = db.prepare(
-      `SELECT ${COLUMNS} FROM outbox WHERE done_at IS NULL AND parked_at IS NULL AND next_attempt_at <= ?
+      `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE done_at IS NULL AND parked_at IS NULL AND next_attempt_at <= ?
        ORDER BY next_attempt_at, id LIMIT ?`,
     );
     this.#dueOfKind = db.prepare(
-      `SELECT ${COLUMNS} FROM outbox WHERE done_at IS NULL AND parked_at IS NULL AND next_attempt_at <= ?
+      `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE done_at IS NULL AND parked_at IS NULL AND next_attempt_at <= ?
        AND kind = ? ORDER BY next_attempt_at, id LIMIT ?`,
     );
     this.#nextDue = db.prepare(

@@ -22,6 +22,7 @@
  * back to the PPG) the agent can no longer take it back, so a PAP cancel-message then answers PAP 2008
  * "Cancellation not possible" instead of lying.
  */
+import { AgentError, ErrorCodes } from '../../errors.js';
 export type PushState =
   | 'accepted'
   | 'delivering'
@@ -84,6 +85,26 @@ export function isTerminal(state: PushState): boolean {
 /** True when `from → to` is an edge of the lifecycle above. Pure; no I/O. */
 export function canTransition(from: PushState, to: PushState): boolean {
   return PUSH_TRANSITIONS[from].includes(to);
+}
+
+/**
+ * The check every store makes before a state change, so all of them refuse the same moves the same way:
+ * `PUSH_STATE_CONFLICT` when the caller's compare-and-set guard names other states, or when `from → to`
+ * is not an edge of the lifecycle.
+ */
+export function assertTransition(
+  pushId: string,
+  from: PushState,
+  to: PushState,
+  expectedFrom: PushState | readonly PushState[] | undefined,
+): void {
+  const expected = expectedFrom === undefined ? undefined : [expectedFrom].flat();
+  if (expected && !expected.includes(from)) {
+    throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId} is ${from}, expected ${expected.join('|')}`, 'state');
+  }
+  if (!canTransition(from, to)) {
+    throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId}: ${from} → ${to} is not allowed`, 'state');
+  }
 }
 
 /** Narrows a string read from storage or the admin API to a {@link PushState}. */

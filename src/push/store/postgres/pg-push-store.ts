@@ -15,12 +15,20 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { AgentError, ErrorCodes } from '../../../errors.js';
-import { num, OUTBOX_COLUMNS, type OutboxRow, PUSH_COLUMNS, type PushRow, portError, toItem, toRecord } from './pg-rows.js';
+import { OUTBOX_COLUMNS, type OutboxRow, toItem } from '../../outbox/outbox.js';
+import { type HistoryRow, type PushRow, toInsertParams, toRecord } from '../push-rows.js';
+import { assertTransition } from '../push-state.js';
+import { BIGINT_AS_NUMBER, PUSH_COLUMNS, portError } from './pg-rows.js';
 import type { NewOutboxItem, OutboxItem } from '../../outbox/outbox-item.js';
 import type { NewPushRecord, PushHistoryEntry, PushRecord, TransitionDetail } from '../push-record.js';
 import type { OutboxEnding, PushStorePort, ResumablePush, SettlementReaction, TransitionOptions } from '../push-store-port.js';
-import { canTransition, type PushState } from '../push-state.js';
+import type { PushState } from '../push-state.js';
 import { PushLeases } from './pg-leases.js';
+
+/** Every query of this store reads BIGINT as a number, so rows have the shape both stores share. */
+function run<R extends object = Record<string, unknown>>(on: Pool | PoolClient, text: string, values: unknown[] = []) {
+  return on.query<R>({ text, values, types: BIGINT_AS_NUMBER });
+}
 
 export interface PgPushStoreOptions {
   pool: Pool;
@@ -71,7 +79,7 @@ export class PgPushStore implements PushStorePort {
 
   private async query<R extends object>(text: string, values: unknown[]): Promise<R[]> {
     try {
-      return (await this.pool.query<R>(text, values)).rows;
+      return (await run<R>(this.pool, text, values)).rows;
     } catch (err) {
       throw portError(err);
     }
@@ -86,30 +94,14 @@ export class PgPushStore implements PushStorePort {
          INSERT INTO pushes (push_id, address, aor, request_content_type, request_body, deliver_after, deliver_before,
                              notify_to, source, submitted_by, state, created_at, updated_at, sip_call_id, sip_from_tag,
                              sip_cseq, lease_owner, lease_until)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'accepted', $11, $11, $12, $13, $14, $15, $16)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'accepted', $11, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (push_id) DO NOTHING
          RETURNING ${PUSH_COLUMNS}),
        h AS (INSERT INTO push_history (push_id, from_state, to_state, at, detail)
              SELECT push_id, NULL, 'accepted', $11, '{}' FROM p)
        SELECT * FROM p`,
-      [
-        rec.pushId,
-        rec.address,
-        rec.aor ?? null,
-        rec.requestContentType,
-        rec.requestBody,
-        rec.deliverAfter ?? null,
-        rec.deliverBefore ?? null,
-        rec.notifyTo ?? null,
-        rec.source ?? 'pap',
-        rec.submittedBy ?? null,
-        now,
-        rec.messageIdentity?.callId ?? null,
-        rec.messageIdentity?.fromTag ?? null,
-        rec.messageIdentity?.cseq ?? null,
-        lease.leaseOwner,
-        lease.leaseUntil,
-      ],
+      // The shared column order (push-rows.ts), then this agent's lease on the new work.
+      [...toInsertParams(rec, now), lease.leaseOwner, lease.leaseUntil],
     );
     const row = rows[0];
     if (!row) throw new AgentError(ErrorCodes.DUPLICATE_PUSH_ID, `push-id ${rec.pushId} already exists`, 'push-id');
@@ -127,19 +119,14 @@ export class PgPushStore implements PushStorePort {
     detail: TransitionDetail,
     opts: TransitionOptions,
   ): Promise<PushRecord> {
-    const current = await c.query<{ state: PushState }>('SELECT state FROM pushes WHERE push_id = $1 FOR UPDATE', [pushId]);
+    const current = await run<{ state: PushState }>(c, 'SELECT state FROM pushes WHERE push_id = $1 FOR UPDATE', [pushId]);
     const from = current.rows[0]?.state;
     if (from === undefined) throw new AgentError(ErrorCodes.PUSH_NOT_FOUND, `no push ${pushId}`, 'push-id');
-    const expected = opts.expectedFrom === undefined ? undefined : [opts.expectedFrom].flat();
-    if (expected && !expected.includes(from)) {
-      throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId} is ${from}, expected ${expected.join('|')}`, 'state');
-    }
-    if (!canTransition(from, to)) {
-      throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId}: ${from} → ${to} is not allowed`, 'state');
-    }
+    assertTransition(pushId, from, to, opts.expectedFrom);
     const now = this.now();
     // Each move to `delivering` is one MESSAGE send that may leave (sip_attempts).
-    const updated = await c.query<PushRow>(
+    const updated = await run<PushRow>(
+      c,
       `UPDATE pushes SET state = $1, updated_at = $2,
               reason = COALESCE($3, reason), bearer_hint = COALESCE($4, bearer_hint),
               sip_status = COALESCE($5, sip_status), pap_code = COALESCE($6, pap_code),
@@ -157,7 +144,7 @@ export class PgPushStore implements PushStorePort {
         pushId,
       ],
     );
-    await c.query('INSERT INTO push_history (push_id, from_state, to_state, at, detail) VALUES ($1, $2, $3, $4, $5)', [
+    await run(c, 'INSERT INTO push_history (push_id, from_state, to_state, at, detail) VALUES ($1, $2, $3, $4, $5)', [
       pushId,
       from,
       to,
@@ -171,7 +158,8 @@ export class PgPushStore implements PushStorePort {
 
   private async enqueueIn(c: PoolClient, pushId: string, item: NewOutboxItem, now: number): Promise<void> {
     const lease = this.leases.fresh();
-    await c.query(
+    await run(
+      c,
       `INSERT INTO outbox (push_id, kind, url, content_type, headers, body, next_attempt_at, created_at, lease_owner, lease_until)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [
@@ -195,14 +183,13 @@ export class PgPushStore implements PushStorePort {
   }
 
   async history(pushId: string): Promise<PushHistoryEntry[]> {
-    const rows = await this.query<{ from_state: PushState | null; to_state: PushState; at: string; detail: string }>(
-      'SELECT from_state, to_state, at, detail FROM push_history WHERE push_id = $1 ORDER BY seq',
-      [pushId],
-    );
+    const rows = await this.query<HistoryRow>('SELECT from_state, to_state, at, detail FROM push_history WHERE push_id = $1 ORDER BY seq', [
+      pushId,
+    ]);
     return rows.map((r) => ({
       from: r.from_state ?? undefined,
       to: r.to_state,
-      at: Number(r.at),
+      at: r.at,
       detail: JSON.parse(r.detail) as TransitionDetail,
     }));
   }
@@ -215,13 +202,13 @@ export class PgPushStore implements PushStorePort {
     } catch (err) {
       throw portError(err);
     }
-    const rows = await this.query<{ push_id: string; state: PushState; deliver_after: string | null }>(
+    const rows = await this.query<{ push_id: string; state: PushState; deliver_after: number | null }>(
       `SELECT push_id, state, deliver_after FROM pushes
         WHERE lease_owner = $1 AND state IN ('accepted', 'delivering', 'handing-back')
         ORDER BY created_at`,
       [this.leases.owner],
     );
-    return rows.map((r) => ({ pushId: r.push_id, state: r.state, deliverAfter: num(r.deliver_after) }));
+    return rows.map((r) => ({ pushId: r.push_id, state: r.state, deliverAfter: r.deliver_after ?? undefined }));
   }
 
   async outboxFor(pushId: string): Promise<OutboxItem[]> {
@@ -233,7 +220,8 @@ export class PgPushStore implements PushStorePort {
     let reactionFailure: unknown;
     const ended = await this.tx(async (c) => {
       const now = this.now();
-      const done = await c.query<OutboxRow>(
+      const done = await run<OutboxRow>(
+        c,
         `UPDATE outbox SET done_at = $2, outcome = $3, last_error = COALESCE($4, last_error)
           WHERE id = $1 AND done_at IS NULL
           RETURNING ${OUTBOX_COLUMNS}`,
@@ -242,17 +230,17 @@ export class PgPushStore implements PushStorePort {
       const row = done.rows[0];
       if (!row || !react) return row !== undefined;
       // A savepoint of its own: a failing reaction rolls back alone, the ending stays.
-      await c.query('SAVEPOINT reaction');
+      await run(c, 'SAVEPOINT reaction');
       try {
-        const push = await c.query<PushRow>(`SELECT ${PUSH_COLUMNS} FROM pushes WHERE push_id = $1`, [row.push_id]);
+        const push = await run<PushRow>(c, `SELECT ${PUSH_COLUMNS} FROM pushes WHERE push_id = $1`, [row.push_id]);
         const move = react(toItem(row), push.rows[0] ? toRecord(push.rows[0]) : undefined);
         if (move) {
           await this.transitionIn(c, row.push_id, move.to, move.detail, move.options);
           move.after?.();
         }
-        await c.query('RELEASE SAVEPOINT reaction');
+        await run(c, 'RELEASE SAVEPOINT reaction');
       } catch (err) {
-        await c.query('ROLLBACK TO SAVEPOINT reaction');
+        await run(c, 'ROLLBACK TO SAVEPOINT reaction');
         reactionFailure = err;
       }
       return true;

@@ -8,7 +8,7 @@
  * once and the loser finds the work done (PostgreSQL §9.27.10 "Advisory Lock Functions").
  */
 import type { Pool, PoolClient } from 'pg';
-import { AgentError, ErrorCodes } from '../../../errors.js';
+import { refuseNewerSchema } from '../schema-version.js';
 
 const MIGRATIONS: readonly string[] = [
   `
@@ -110,13 +110,7 @@ export async function migratePostgres(pool: Pool): Promise<number> {
       const row = await client.query<{ version: number }>('SELECT version FROM spa_schema_version');
       const current = row.rows[0]?.version ?? 0;
       if (row.rows.length === 0) await client.query('INSERT INTO spa_schema_version VALUES (0)');
-      if (current > PG_SCHEMA_VERSION) {
-        throw new AgentError(
-          ErrorCodes.STORE_SCHEMA_UNSUPPORTED,
-          `push store schema version ${current} is newer than this agent understands (${PG_SCHEMA_VERSION}); ` +
-            'refusing to open it (downgrade not supported)',
-        );
-      }
+      refuseNewerSchema(current, PG_SCHEMA_VERSION);
       for (let version = current; version < PG_SCHEMA_VERSION; version++) {
         await client.query(MIGRATIONS[version] as string);
         await client.query('UPDATE spa_schema_version SET version = $1', [version + 1]);

@@ -3,7 +3,7 @@
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { PushState } from '../push-state.js';
-import { TERMINAL_LIST, type HistoryRow, type PushRow } from './push-rows.js';
+import { TERMINAL_LIST, type HistoryRow, type PushRow } from '../push-rows.js';
 
 export interface PushStatements {
   insert: Statement<unknown[]>;

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { AgentError, ErrorCodes } from '../../../errors.js';
+import { refuseNewerSchema } from '../schema-version.js';
 
 /**
  * The one place the push database's tables are defined (pushes, their history, and the PPG outbox).
@@ -107,13 +107,7 @@ export function configureConnection(db: Database, synchronous: SyncMode): void {
 /** Brings the database up to {@link SCHEMA_VERSION}, each step in its own transaction. */
 export function migrate(db: Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > SCHEMA_VERSION) {
-    throw new AgentError(
-      ErrorCodes.STORE_SCHEMA_UNSUPPORTED,
-      `push store schema version ${current} is newer than this agent understands (${SCHEMA_VERSION}); ` +
-        'refusing to open it (downgrade not supported)',
-    );
-  }
+  refuseNewerSchema(current, SCHEMA_VERSION);
   for (let version = current; version < SCHEMA_VERSION; version++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[version] as string);

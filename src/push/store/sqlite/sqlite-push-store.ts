@@ -7,12 +7,16 @@ import type { Database } from 'better-sqlite3';
 import { AgentError, ErrorCodes } from '../../../errors.js';
 import { Outbox } from '../../outbox/outbox.js';
 import type { NewPushRecord, PushHistoryEntry, PushRecord, TransitionDetail } from '../push-record.js';
-import { PUSH_STATES, canTransition, type PushState } from '../push-state.js';
+import { PUSH_STATES, assertTransition, type PushState } from '../push-state.js';
 import { GroupCommit, type GroupCommitStats } from './group-commit.js';
-import { isPrimaryKeyViolation, toInsertParams, toRecord } from './push-rows.js';
+import { toInsertParams, toRecord } from '../push-rows.js';
 import { preparePushStatements, type PushStatements } from './push-statements.js';
 import type { PushStoreOptions, TransitionOptions } from './push-store-options.js';
 import { configureConnection, migrate } from './schema.js';
+
+function isPrimaryKeyViolation(err: unknown): boolean {
+  return err instanceof Error && (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
 
 export type { PushStoreOptions, TransitionOptions } from './push-store-options.js';
 
@@ -130,18 +134,12 @@ export class PushStore {
   /**
    * Moves a push to `to` as one atomic compare-and-set, appends the history row, and queues any
    * `opts.outbox` POSTs in the same transaction. Throws `PUSH_NOT_FOUND`, or `PUSH_STATE_CONFLICT` for
-   * an edge {@link canTransition} forbids or a failed `expectedFrom` guard.
+   * an edge {@link assertTransition} refuses or a failed `expectedFrom` guard.
    */
   transition(pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {}): PushRecord {
     return this.runInTransaction(() => {
       const from = this.#mustGet(pushId).state;
-      const expected = opts.expectedFrom === undefined ? undefined : [opts.expectedFrom].flat();
-      if (expected && !expected.includes(from)) {
-        throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId} is ${from}, expected ${expected.join('|')}`, 'state');
-      }
-      if (!canTransition(from, to)) {
-        throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId}: ${from} → ${to} is not allowed`, 'state');
-      }
+      assertTransition(pushId, from, to, opts.expectedFrom);
       const now = this.#now();
       // Each move to `delivering` is one MESSAGE send that may leave (sip_attempts; see schema.ts).
       const changed = this.#stmt.update.run(

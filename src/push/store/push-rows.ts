@@ -1,8 +1,10 @@
 /**
- * The push tables' rows as SQLite returns them, and their mapping to {@link PushRecord}.
+ * The push tables' rows as both stores read them (SQLite as is; PostgreSQL with BIGINT read as a number,
+ * see postgres/pg-rows.ts), their mapping to {@link PushRecord}, and the insert's parameters in the
+ * shared column order.
  */
-import type { NewPushRecord, PushRecord } from '../push-record.js';
-import { TERMINAL_STATES, type PushState } from '../push-state.js';
+import type { NewPushRecord, PushRecord } from './push-record.js';
+import { TERMINAL_STATES, type PushState } from './push-state.js';
 
 export interface PushRow {
   push_id: string;
@@ -62,10 +64,6 @@ export function toRecord(row: PushRow): PushRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
-}
-
-export function isPrimaryKeyViolation(err: unknown): boolean {
-  return err instanceof Error && (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
 /** The parameters of the `insert` statement, in its column order, for a newly accepted push at `now`. */

@@ -147,6 +147,11 @@ function listenIndex(config: AgentConfig, err: unknown): number {
 
 export async function startAgent(config: AgentConfig, logger: Logger, overrides: AgentOverrides = {}): Promise<RunningAgent> {
   const profile = overrides.profile ?? loadProfile(config.profile, config.profileOverrides);
+  // Cluster mode is configurable before it is assembled here: refuse it clearly rather than run on SQLite.
+  if (config.store.kind !== 'sqlite' || config.capabilityTable.kind !== 'memory') {
+    const field = config.store.kind !== 'sqlite' ? 'store.kind' : 'capabilityTable.kind';
+    throw new AgentError(ErrorCodes.CONFIG_INVALID, `${field}: cluster mode is not assembled by this build yet`, field);
+  }
   // Reads the PPG's CA file: fails (naming the field) before anything is locked or opened.
   const httpClient = ppgHttpClient(config);
   if (config.store.path !== ':memory:') mkdirSync(dirname(config.store.path), { recursive: true });

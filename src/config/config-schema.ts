@@ -2,6 +2,7 @@
  * The agent's configuration: one YAML/JSON file plus environment overrides, validated once at start.
  * Every field has a default that runs on one machine (README "Two commands").
  */
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 const transport = z.enum(['udp', 'tcp']);
@@ -18,6 +19,26 @@ function withoutCredentials(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A database URL of one of `protocols`. It may carry a password (`postgres://user:secret@db/spa`): it is
+ * not logged or stored; every message that shows it goes through lib/redact-url.ts.
+ */
+function dbUrl(protocols: readonly string[], example: string) {
+  return z
+    .string()
+    .min(1)
+    .refine(
+      (url) => {
+        try {
+          return protocols.includes(new URL(url).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `a ${protocols.map((p) => p.slice(0, -1)).join(' or ')} URL, e.g. ${example}`,
+    );
 }
 
 /** Modules whose log level can be set on its own (`log.modules`); each gets a child logger. */
@@ -264,7 +285,21 @@ export const configSchema = z
       .prefault({}),
     capabilityTable: z
       .strictObject({
+        /** In-process bound: the whole table (`memory`), or this agent's near cache (`redis`). */
         maxUsers: z.number().int().min(1).max(50_000_000).default(100_000),
+        /**
+         * `memory` (default): this agent's own table. `redis`: one table shared by every agent of a cluster
+         * (presence seen by one agent decides a push at another), and one presence subscription per user
+         * across the cluster (docs/architecture.md "Cluster mode"). Needs `capabilityTable.redis.url`.
+         */
+        kind: z.enum(['memory', 'redis']).default('memory'),
+        redis: z
+          .strictObject({
+            url: dbUrl(['redis:', 'rediss:'], 'redis://127.0.0.1:6379/0').optional(),
+            /** Prefix of every key the agents share (several clusters on one Redis need different ones). */
+            keyPrefix: z.string().min(1).max(64).default('spa:'),
+          })
+          .prefault({}),
       })
       .prefault({}),
     presence: z
@@ -290,6 +325,37 @@ export const configSchema = z
          * crash only.
          */
         synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
+        /**
+         * `sqlite` (default): one agent per file (`store.path`). `postgres`: one store shared by every agent
+         * of a cluster — a push-id is unique across them, any agent answers a status query, and an agent's
+         * open pushes are taken over when it stops renewing its leases. Needs `store.postgres.url`.
+         */
+        kind: z.enum(['sqlite', 'postgres']).default('sqlite'),
+        postgres: z
+          .strictObject({
+            url: dbUrl(['postgres:', 'postgresql:'], 'postgres://spa:secret@127.0.0.1:5432/spa').optional(),
+            /** Connections this agent keeps to PostgreSQL. */
+            poolSize: z.number().int().min(1).max(200).default(10),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    /** Cluster mode (`store.kind: postgres` and/or `capabilityTable.kind: redis`): this agent among the others. */
+    cluster: z
+      .strictObject({
+        /** This agent's id among the others; unique per live process (default `<hostname>-<pid>`). */
+        instanceId: z
+          .string()
+          .min(1)
+          .max(128)
+          .regex(/^[\x21-\x7e]+$/, 'visible ASCII only')
+          .default(() => `${hostname()}-${process.pid}`),
+        /** How long a push, outbox item or watch lease lives without renewal: the failover time. */
+        leaseMs: z.number().int().min(1000).max(600_000).default(10_000),
+        /** Period of the takeover and watch-ownership rounds; keep it under leaseMs / 3. */
+        tickMs: z.number().int().min(100).max(60_000).default(2000),
+        /** Bound on watched users taken or given back per round (a bounded SUBSCRIBE rate on failover). */
+        maxMovesPerTick: z.number().int().min(1).max(100_000).default(200),
       })
       .prefault({}),
     limits: z
@@ -375,6 +441,15 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.store.kind === 'postgres' && config.store.postgres.url === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['store', 'postgres', 'url'], message: 'needed when store.kind is postgres' });
+    }
+    if (config.capabilityTable.kind === 'redis' && config.capabilityTable.redis.url === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['capabilityTable', 'redis', 'url'], message: 'needed when capabilityTable.kind is redis' });
+    }
+    if (config.cluster.tickMs * 3 > config.cluster.leaseMs) {
+      ctx.addIssue({ code: 'custom', path: ['cluster', 'tickMs'], message: 'must be at most cluster.leaseMs / 3' });
+    }
     if (config.metrics.requireAdminToken && config.admin.token === undefined) {
       ctx.addIssue({ code: 'custom', path: ['metrics', 'requireAdminToken'], message: 'needs admin.token to be set' });
     }

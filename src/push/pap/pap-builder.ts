@@ -2,10 +2,15 @@
  * PAP responses and notifications the agent sends (PAP 2.0 §9.3–§9.10),
  * with the DOCTYPE of the version the request used, all values XML-escaped. The hand-back push lives
  * in `hand-back-push.ts` and is re-exported here.
+ *
+ * One of these is built for every push (its answer, its result notification), so they are templates:
+ * fixed markup concatenated with escaped values ({@link xmlAttribute}), no element tree and no
+ * re-indenting. The layout — two spaces per level, `/>` for empty elements, one line per element — is
+ * byte for byte what the element-tree writer (`xmlElement`) produces; a test holds them equal.
  */
 import { describePapCode, type MessageState } from './pap-codes.js';
 import type { PapQualityOfService, PapVersion } from './pap-types.js';
-import { formatPapTime, papDocument, qosElement, xmlElement } from './pap-xml-writer.js';
+import { DOCUMENT_TAIL, documentHead, formatPapTime, qosElement, xmlAttribute } from './pap-xml-writer.js';
 
 export { buildHandBackPush, handBackModel, type HandBackInput, type HandBackModel } from './hand-back-push.js';
 export { formatPapTime, qosElement } from './pap-xml-writer.js';
@@ -29,19 +34,25 @@ export interface PushResponseInput extends Versioned {
 
 /** `<push-response>` (PAP 2.0 §9.3): `progress-note*` then `response-result`. */
 export function buildPushResponse(input: PushResponseInput): string {
-  const children: string[] = [];
+  let progress = '';
   if (input.progressNote) {
     const { stage, note, time } = input.progressNote;
-    children.push(xmlElement('progress-note', { stage, note, time: time ? formatPapTime(time) : undefined }));
+    progress = `    <progress-note${xmlAttribute('stage', stage)}${xmlAttribute('note', note)}${xmlAttribute('time', time ? formatPapTime(time) : undefined)}/>\n`;
   }
-  children.push(xmlElement('response-result', { code: input.code, desc: input.desc ?? describePapCode(input.code) }));
-  const attributes = {
-    'push-id': input.pushId,
-    'sender-address': input.senderAddress,
-    'sender-name': input.senderName,
-    'reply-time': formatPapTime(input.replyTime),
-  };
-  return papDocument(xmlElement('push-response', attributes, children), input.version);
+  return (
+    documentHead(input.version) +
+    `  <push-response${xmlAttribute('push-id', input.pushId)}${xmlAttribute('sender-address', input.senderAddress)}` +
+    `${xmlAttribute('sender-name', input.senderName)}${xmlAttribute('reply-time', formatPapTime(input.replyTime))}>\n` +
+    progress +
+    `    <response-result${codeAndDesc(input.code, input.desc)}/>\n` +
+    '  </push-response>' +
+    DOCUMENT_TAIL
+  );
+}
+
+/** ` code="…" desc="…"`, the description defaulting to the code's standard one. */
+function codeAndDesc(code: number, desc: string | undefined): string {
+  return `${xmlAttribute('code', code)}${xmlAttribute('desc', desc ?? describePapCode(code))}`;
 }
 
 export interface BadMessageInput extends Versioned {
@@ -61,8 +72,11 @@ export function buildBadMessageResponse(input: BadMessageInput): string {
       ? input.badMessageFragment
       : input.badMessageFragment.subarray(0, max * 4).toString('utf8');
   const fragment = Array.from(raw).slice(0, max).join('');
-  const attributes = { code: input.code, desc: input.desc ?? describePapCode(input.code), 'bad-message-fragment': fragment };
-  return papDocument(xmlElement('badmessage-response', attributes), input.version);
+  return (
+    documentHead(input.version) +
+    `  <badmessage-response${codeAndDesc(input.code, input.desc)}${xmlAttribute('bad-message-fragment', fragment)}/>` +
+    DOCUMENT_TAIL
+  );
 }
 
 export interface CancelResultInput {
@@ -72,20 +86,32 @@ export interface CancelResultInput {
   addresses?: string[];
 }
 
-function addressElements(addresses: readonly string[] | undefined): string[] {
-  return (addresses ?? []).map((address) => xmlElement('address', { 'address-value': address }));
+/** `<address>` lines at the third level (inside a result inside the message). */
+function addressLines(addresses: readonly string[] | undefined): string {
+  let lines = '';
+  for (const address of addresses ?? []) lines += `      <address${xmlAttribute('address-value', address)}/>\n`;
+  return lines;
+}
+
+/**
+ * A result element at the second level: `<name …/>` when it has no addresses, else opened, the
+ * address lines, closed.
+ */
+function resultElement(name: string, attributes: string, addresses: readonly string[] | undefined): string {
+  const inner = addressLines(addresses);
+  return inner === '' ? `    <${name}${attributes}/>\n` : `    <${name}${attributes}>\n${inner}    </${name}>\n`;
+}
+
+/** The message element at the first level: empty (`/>`) or around its result lines. */
+function messageElement(name: string, attributes: string, inner: string): string {
+  return inner === '' ? `  <${name}${attributes}/>` : `  <${name}${attributes}>\n${inner}  </${name}>`;
 }
 
 /** `<cancel-response>` (PAP 2.0 §9.5): one `cancel-result` per outcome. */
 export function buildCancelResponse(input: Versioned & { pushId: string; results: CancelResultInput[] }): string {
-  const results = input.results.map((result) =>
-    xmlElement(
-      'cancel-result',
-      { code: result.code, desc: result.desc ?? describePapCode(result.code) },
-      addressElements(result.addresses),
-    ),
-  );
-  return papDocument(xmlElement('cancel-response', { 'push-id': input.pushId }, results), input.version);
+  let results = '';
+  for (const result of input.results) results += resultElement('cancel-result', codeAndDesc(result.code, result.desc), result.addresses);
+  return documentHead(input.version) + messageElement('cancel-response', xmlAttribute('push-id', input.pushId), results) + DOCUMENT_TAIL;
 }
 
 export interface StatusQueryResultInput {
@@ -100,20 +126,19 @@ export interface StatusQueryResultInput {
 export function buildStatusQueryResponse(
   input: Versioned & { pushId: string; results: StatusQueryResultInput[]; senderAddress?: string; senderName?: string },
 ): string {
-  const results = input.results.map((result) =>
-    xmlElement(
-      'statusquery-result',
-      {
-        'event-time': result.eventTime ? formatPapTime(result.eventTime) : undefined,
-        'message-state': result.messageState,
-        code: result.code,
-        desc: result.desc ?? describePapCode(result.code),
-      },
-      addressElements(result.address !== undefined ? [result.address] : []),
-    ),
-  );
-  const attributes = { 'push-id': input.pushId, 'sender-address': input.senderAddress, 'sender-name': input.senderName };
-  return papDocument(xmlElement('statusquery-response', attributes, results), input.version);
+  let results = '';
+  for (const result of input.results) {
+    const attributes =
+      xmlAttribute('event-time', result.eventTime ? formatPapTime(result.eventTime) : undefined) +
+      xmlAttribute('message-state', result.messageState) +
+      codeAndDesc(result.code, result.desc);
+    results += resultElement('statusquery-result', attributes, result.address !== undefined ? [result.address] : undefined);
+  }
+  const attributes =
+    xmlAttribute('push-id', input.pushId) +
+    xmlAttribute('sender-address', input.senderAddress) +
+    xmlAttribute('sender-name', input.senderName);
+  return documentHead(input.version) + messageElement('statusquery-response', attributes, results) + DOCUMENT_TAIL;
 }
 
 export interface ResultNotificationInput extends Versioned {
@@ -132,17 +157,15 @@ export interface ResultNotificationInput extends Versioned {
 
 /** `<resultnotification-message>` (PAP 2.0 §9.8), POSTed to `ppg-notify-requested-to`. */
 export function buildResultNotification(input: ResultNotificationInput): string {
-  const attributes = {
-    'push-id': input.pushId,
-    'sender-address': input.senderAddress,
-    'sender-name': input.senderName,
-    'received-time': formatPapTime(input.receivedTime),
-    'event-time': formatPapTime(input.eventTime),
-    'message-state': input.messageState,
-    code: input.code,
-    desc: input.desc ?? describePapCode(input.code),
-  };
-  const children = [xmlElement('address', { 'address-value': input.address })];
-  if (input.qos) children.push(qosElement(input.qos));
-  return papDocument(xmlElement('resultnotification-message', attributes, children), input.version);
+  return (
+    documentHead(input.version) +
+    `  <resultnotification-message${xmlAttribute('push-id', input.pushId)}${xmlAttribute('sender-address', input.senderAddress)}` +
+    `${xmlAttribute('sender-name', input.senderName)}${xmlAttribute('received-time', formatPapTime(input.receivedTime))}` +
+    `${xmlAttribute('event-time', formatPapTime(input.eventTime))}${xmlAttribute('message-state', input.messageState)}` +
+    `${codeAndDesc(input.code, input.desc)}>\n` +
+    `    <address${xmlAttribute('address-value', input.address)}/>\n` +
+    (input.qos ? `    ${qosElement(input.qos)}\n` : '') +
+    '  </resultnotification-message>' +
+    DOCUMENT_TAIL
+  );
 }

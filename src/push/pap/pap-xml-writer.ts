@@ -1,6 +1,8 @@
 /**
  * Writes PAP documents: the XML declaration, the DOCTYPE of the version in use (docs/standards.md §2.1)
- * and escaped elements. The public identifiers of the 2.2/2.3 DTDs could not be confirmed, so those versions are
+ * and escaped elements — as element trees ({@link xmlElement}, for the rarely built hand-back and JSON
+ * control entities) or as templates ({@link documentHead}, {@link xmlAttribute}, for the answers and
+ * notifications built per push, see pap-builder.ts); both write the same bytes. The public identifiers of the 2.2/2.3 DTDs could not be confirmed, so those versions are
  * answered with the PAP 2.1 DOCTYPE, which every 2.x PI reads.
  */
 import type { PapQualityOfService, PapVersion } from './pap-types.js';
@@ -35,19 +37,44 @@ export function papDocument(message: string, version: PapVersion = DEFAULT_RESPO
   return `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE pap PUBLIC ${DOCTYPES[version]}>\n${xmlElement('pap', {}, [message])}\n`;
 }
 
+const HEADS = Object.fromEntries(
+  Object.entries(DOCTYPES).map(([version, doctype]) => [
+    version,
+    `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE pap PUBLIC ${doctype}>\n<pap>\n`,
+  ]),
+) as Record<PapVersion, string>;
+
+/** Template start of a PAP document: declaration, DOCTYPE, `<pap>` and its line end. */
+export function documentHead(version: PapVersion = DEFAULT_RESPONSE_VERSION): string {
+  return HEADS[version];
+}
+
+/** Template end of a PAP document (after the message element, which is indented by two spaces). */
+export const DOCUMENT_TAIL = '\n</pap>\n';
+
+/** ` name="escaped value"`, or nothing for an absent value: one attribute of a template. */
+export function xmlAttribute(name: string, value: string | number | boolean | undefined): string {
+  if (value === undefined) return '';
+  return ` ${name}="${typeof value === 'string' ? escapeXmlAttribute(value) : String(value)}"`;
+}
+
 /** PAP date-time (PAP 2.0 §9.2.1): `YYYY-MM-DDThh:mm:ssZ`, UTC, whole seconds. */
 export function formatPapTime(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const iso = date.toISOString();
+  // toISOString always ends in `.sssZ`; the fraction is dropped.
+  return `${iso.slice(0, -5)}Z`;
 }
 
 /** `<quality-of-service>` from the typed QoS; `*-required` written only when the matching value is. */
 export function qosElement(qos: PapQualityOfService): string {
-  return xmlElement('quality-of-service', {
-    priority: qos.priority,
-    'delivery-method': qos.deliveryMethod,
-    network: qos.network,
-    'network-required': qos.network !== undefined ? qos.networkRequired : undefined,
-    bearer: qos.bearer,
-    'bearer-required': qos.bearer !== undefined ? qos.bearerRequired : undefined,
-  });
+  return (
+    '<quality-of-service' +
+    xmlAttribute('priority', qos.priority) +
+    xmlAttribute('delivery-method', qos.deliveryMethod) +
+    xmlAttribute('network', qos.network) +
+    xmlAttribute('network-required', qos.network !== undefined ? qos.networkRequired : undefined) +
+    xmlAttribute('bearer', qos.bearer) +
+    xmlAttribute('bearer-required', qos.bearer !== undefined ? qos.bearerRequired : undefined) +
+    '/>'
+  );
 }

@@ -6,11 +6,16 @@
 const NOT_XML_CHAR =
   /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+/** Any character {@link escapeXmlAttribute} changes (a superset: all surrogates, not only lone ones). */
+const NEEDS_ESCAPE = /[\u0000-\u001F&<>"'\uD800-\uDFFF\uFFFE\uFFFF]/;
+
 /**
  * Escapes text for a double-quoted attribute value. TAB/LF/CR become character references so a parser's
  * attribute-value normalisation does not turn them into spaces; characters XML cannot carry become U+FFFD.
  */
 export function escapeXmlAttribute(value: string): string {
+  // Most values (push-ids, addresses, dates, codes) need nothing: one test instead of two replaces.
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(NOT_XML_CHAR, '\uFFFD').replace(/[&<>"'\t\n\r]/g, (ch) => {
     switch (ch) {
       case '&':

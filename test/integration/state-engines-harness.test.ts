@@ -1,7 +1,7 @@
 /**
  * The private PostgreSQL and Redis servers the cluster tests run on: they start on loopback, answer a real
  * client, survive a restart the way the cluster tests need (PostgreSQL keeps its data, Redis starts empty),
- * and stop by pid.
+ * stop by pid and start again after a stop (an outage that ends).
  */
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -33,6 +33,15 @@ describe.skipIf(pgMissing !== undefined)('private PostgreSQL', () => {
     const pid = server.pid;
     await server.stop();
     expect(groupAlive(pid)).toBe(false);
+    // An outage that ends: start() after stop() serves the same data on the same port.
+    await server.start();
+    expect(server.pid).not.toBe(pid);
+    const back = new pg.Client({ connectionString: server.url });
+    await back.connect();
+    expect((await back.query('SELECT v FROM t')).rows).toEqual([{ v: 42 }]);
+    await back.end();
+    await server.stop();
+    expect(groupAlive(server.pid)).toBe(false);
   }, 60_000);
 });
 
@@ -52,5 +61,12 @@ describe.skipIf(redisMissing !== undefined)('private Redis', () => {
     const pid = server.pid;
     await server.stop();
     expect(groupAlive(pid)).toBe(false);
+    await server.start();
+    const back = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await back.connect();
+    expect(await back.ping()).toBe('PONG');
+    back.disconnect();
+    await server.stop();
+    expect(groupAlive(server.pid)).toBe(false);
   }, 30_000);
 });

@@ -3,15 +3,15 @@
  * with every runtime file (ctl socket, run dir) in a private temp dir, and read its statistics over the
  * ctl socket with `kamcmd`. See test/support/README.md.
  */
-import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
+import { spawnSync, execFile, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { trackProcess, untrackProcess, terminateGroup, groupAlive, processStartSeq } from './cleanup.js';
+import { untrackProcess, terminateGroup, groupAlive, processStartSeq } from './cleanup.js';
 import { freePort } from './ports.js';
 import { makeTempDir, repoPath } from './repo-paths.js';
-import { waitUntil } from './poll.js';
 import { optionsPing } from './wire.js';
+import { launchServer, serverLog } from './server-process.js';
 
 const execFileAsync = promisify(execFile);
 const LOG_LIMIT = 4 * 1024 * 1024;
@@ -144,31 +144,21 @@ export async function startKamailio(options: KamailioOptions = {}): Promise<Kama
   args.push('-f', repoPath(options.configPath ?? 'docker/kamailio/kamailio.cfg'));
   for (const [name, value] of Object.entries(defines)) args.push('-A', `${name}=${value}`);
 
-  let log = '';
-  const append = (chunk: Buffer) => {
-    log += chunk.toString('utf8');
-    if (log.length > LOG_LIMIT) log = log.slice(-LOG_LIMIT / 2);
-  };
-  let child: ChildProcess = await launch();
-
+  const log = serverLog(LOG_LIMIT);
+  const answers = async () => (await optionsPing(host, port, 'udp', 300)) === 200 && (await optionsPing(host, port, 'tcp', 300)) === 200;
   /** `startedAs`: keep a restarted Kamailio in the cleanup scope of the first one (beforeAll stays). */
-  async function launch(startedAs?: number): Promise<ChildProcess> {
-    const proc = spawn('kamailio', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    proc.stdout?.on('data', append);
-    proc.stderr?.on('data', append);
-    const pid = proc.pid;
-    if (pid === undefined) throw new Error('kamailio did not spawn');
-    trackProcess({ name: 'kamailio', pid, stop: () => terminateGroup(pid) }, startedAs);
-    let exited = false;
-    proc.once('exit', () => {
-      exited = true;
+  const launch = (startedAs?: number) =>
+    launchServer({
+      name: 'kamailio',
+      command: 'kamailio',
+      args,
+      log,
+      ready: answers,
+      startTimeoutMs: options.startTimeoutMs ?? 10_000,
+      where: `${host}:${port}`,
+      startedAs,
     });
-    const answers = async () => (await optionsPing(host, port, 'udp', 300)) === 200 && (await optionsPing(host, port, 'tcp', 300)) === 200;
-    if ((await waitUntil(async () => exited || (await answers()), options.startTimeoutMs ?? 10_000, 50)) && !exited) return proc;
-    await terminateGroup(pid);
-    untrackProcess(pid);
-    throw new Error(`kamailio did not become ready on ${host}:${port} (exited: ${exited})\n${log.slice(-4000)}`);
-  }
+  let child: ChildProcess = await launch();
 
   async function stop(): Promise<void> {
     const pid = child.pid;
@@ -200,6 +190,6 @@ export async function startKamailio(options: KamailioOptions = {}): Promise<Kama
       child = await launch(startedAs);
     },
     stop,
-    logs: () => log,
+    logs: log.text,
   };
 }

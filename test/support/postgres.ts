@@ -5,13 +5,14 @@
  * dir is handed to it); otherwise as the current user. Needs the Debian package `postgresql` (its
  * binaries live in /usr/lib/postgresql/<major>/bin, not on PATH). See test/support/README.md.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { groupAlive, processStartSeq, terminateGroup, trackProcess, untrackProcess } from './cleanup.js';
+import { groupAlive, processStartSeq, terminateGroup, untrackProcess } from './cleanup.js';
 import { waitUntil } from './poll.js';
 import { freePort } from './ports.js';
 import { makeTempDir } from './repo-paths.js';
+import { launchServer, serverLog } from './server-process.js';
 
 const LOG_LIMIT = 1024 * 1024;
 
@@ -24,6 +25,8 @@ export interface PostgresHandle {
   readonly pid: number;
   /** Fast shutdown (SIGINT), then SIGKILL; resolves when the server is gone. */
   stop(): Promise<void>;
+  /** Start again after {@link stop}, on the same port and data (an outage that ends). No-op while running. */
+  start(): Promise<void>;
   /** Stop (fast) and start again on the same port and data: what a failover or a restart looks like to a client. */
   restart(): Promise<void>;
   /** SIGSTOP / SIGCONT the whole server: connections hang without being refused. */
@@ -78,11 +81,7 @@ export async function startPostgres(options: { host?: string; port?: number; sta
   );
   if (initdb.status !== 0) throw new Error(`initdb failed: ${initdb.stderr || initdb.stdout}`);
 
-  let log = '';
-  const append = (chunk: Buffer) => {
-    log += chunk.toString('utf8');
-    if (log.length > LOG_LIMIT) log = log.slice(-LOG_LIMIT / 2);
-  };
+  const log = serverLog(LOG_LIMIT);
   const serverArgs = [
     '-D',
     dataDir,
@@ -100,37 +99,33 @@ export async function startPostgres(options: { host?: string; port?: number; sta
     '-c',
     'max_connections=200',
   ];
-
-  async function launch(startedAs?: number): Promise<ChildProcess> {
-    const proc = spawn(join(bin!, 'postgres'), serverArgs, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(user ?? {}) });
-    proc.stdout?.on('data', append);
-    proc.stderr?.on('data', append);
-    const pid = proc.pid;
-    if (pid === undefined) throw new Error('postgres did not spawn');
-    trackProcess({ name: 'postgres', pid, stop: () => terminateGroup(pid) }, startedAs);
-    let exited = false;
-    proc.once('exit', () => {
-      exited = true;
+  const accepts = () =>
+    spawnSync(join(bin, 'pg_isready'), ['-h', host, '-p', String(port), '-U', 'postgres', '-t', '1'], { encoding: 'utf8' }).status === 0;
+  const launch = (startedAs?: number) =>
+    launchServer({
+      name: 'postgres',
+      command: join(bin, 'postgres'),
+      args: serverArgs,
+      spawnOptions: user ?? {},
+      log,
+      ready: accepts,
+      startTimeoutMs: options.startTimeoutMs ?? 20_000,
+      pollMs: 100,
+      where: `${host}:${port}`,
+      startedAs,
     });
-    const accepts = () =>
-      spawnSync(join(bin!, 'pg_isready'), ['-h', host, '-p', String(port), '-U', 'postgres', '-t', '1'], { encoding: 'utf8' }).status === 0;
-    if ((await waitUntil(() => exited || accepts(), options.startTimeoutMs ?? 20_000, 100)) && !exited) return proc;
-    await terminateGroup(pid);
-    untrackProcess(pid);
-    throw new Error(`postgres did not become ready on ${host}:${port} (exited: ${exited})\n${log.slice(-4000)}`);
-  }
 
   let child = await launch();
+  let stoppedSeq: number | undefined;
 
   async function stop(): Promise<void> {
     const pid = child.pid;
-    if (pid === undefined) return;
-    if (groupAlive(pid)) {
-      // SIGINT is PostgreSQL's "fast shutdown": abort transactions, disconnect clients, stop cleanly.
-      process.kill(-pid, 'SIGCONT');
-      process.kill(pid, 'SIGINT');
-      await waitUntil(() => !groupAlive(pid), 10_000, 50);
-    }
+    if (pid === undefined || !groupAlive(pid)) return;
+    stoppedSeq = processStartSeq(pid);
+    // SIGINT is PostgreSQL's "fast shutdown": abort transactions, disconnect clients, stop cleanly.
+    process.kill(-pid, 'SIGCONT');
+    process.kill(pid, 'SIGINT');
+    await waitUntil(() => !groupAlive(pid), 10_000, 50);
     await terminateGroup(pid);
     untrackProcess(pid);
   }
@@ -144,10 +139,13 @@ export async function startPostgres(options: { host?: string; port?: number; sta
       return child.pid ?? -1;
     },
     stop,
+    async start() {
+      if (child.pid !== undefined && groupAlive(child.pid)) return;
+      child = await launch(stoppedSeq);
+    },
     async restart() {
-      const startedAs = processStartSeq(child.pid ?? -1);
       await stop();
-      child = await launch(startedAs);
+      child = await launch(stoppedSeq);
     },
     pause() {
       if (child.pid) process.kill(-child.pid, 'SIGSTOP');
@@ -155,6 +153,6 @@ export async function startPostgres(options: { host?: string; port?: number; sta
     resume() {
       if (child.pid) process.kill(-child.pid, 'SIGCONT');
     },
-    logs: () => log,
+    logs: log.text,
   };
 }

@@ -3,12 +3,12 @@
  * no persistence (no RDB, no AOF: a restart starts empty, like a failover to a fresh replica that has not
  * caught up), stopped by pid. Needs the Debian package `redis-server`. See test/support/README.md.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createConnection } from 'node:net';
-import { processStartSeq, terminateGroup, trackProcess, untrackProcess } from './cleanup.js';
-import { waitUntil } from './poll.js';
+import { groupAlive, processStartSeq, terminateGroup, untrackProcess } from './cleanup.js';
 import { freePort } from './ports.js';
 import { makeTempDir } from './repo-paths.js';
+import { launchServer, serverLog } from './server-process.js';
 
 const LOG_LIMIT = 1024 * 1024;
 
@@ -19,6 +19,8 @@ export interface RedisHandle {
   readonly url: string;
   readonly pid: number;
   stop(): Promise<void>;
+  /** Start again after {@link stop}, on the same port, empty. No-op while running. */
+  start(): Promise<void>;
   /** Stop and start again on the same port, empty. */
   restart(): Promise<void>;
   pause(): void;
@@ -53,39 +55,26 @@ export async function startRedis(options: { host?: string; port?: number; startT
   const port = options.port ?? (await freePort(host));
   const dir = makeTempDir('redis');
   const args = ['--bind', host, '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no'];
-  let log = '';
-  const append = (chunk: Buffer) => {
-    log += chunk.toString('utf8');
-    if (log.length > LOG_LIMIT) log = log.slice(-LOG_LIMIT / 2);
-  };
-
-  async function launch(startedAs?: number): Promise<ChildProcess> {
-    const proc = spawn('redis-server', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    proc.stdout?.on('data', append);
-    proc.stderr?.on('data', append);
-    const pid = proc.pid;
-    if (pid === undefined) throw new Error('redis-server did not spawn');
-    trackProcess({ name: 'redis-server', pid, stop: () => terminateGroup(pid) }, startedAs);
-    let exited = false;
-    proc.once('exit', () => {
-      exited = true;
+  const log = serverLog(LOG_LIMIT);
+  const launch = (startedAs?: number) =>
+    launchServer({
+      name: 'redis-server',
+      command: 'redis-server',
+      args,
+      log,
+      ready: () => ping(host, port, 300),
+      startTimeoutMs: options.startTimeoutMs ?? 10_000,
+      where: `${host}:${port}`,
+      startedAs,
     });
-    if ((await waitUntil(async () => exited || (await ping(host, port, 300)), options.startTimeoutMs ?? 10_000, 50)) && !exited)
-      return proc;
-    await terminateGroup(pid);
-    untrackProcess(pid);
-    throw new Error(`redis-server did not become ready on ${host}:${port} (exited: ${exited})\n${log.slice(-4000)}`);
-  }
 
   let child = await launch();
+  let stoppedSeq: number | undefined;
   async function stop(): Promise<void> {
     const pid = child.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, 'SIGCONT');
-    } catch {
-      // already gone
-    }
+    if (pid === undefined || !groupAlive(pid)) return;
+    stoppedSeq = processStartSeq(pid);
+    process.kill(-pid, 'SIGCONT'); // a paused server must run to see the SIGTERM
     await terminateGroup(pid);
     untrackProcess(pid);
   }
@@ -97,10 +86,13 @@ export async function startRedis(options: { host?: string; port?: number; startT
       return child.pid ?? -1;
     },
     stop,
+    async start() {
+      if (child.pid !== undefined && groupAlive(child.pid)) return;
+      child = await launch(stoppedSeq);
+    },
     async restart() {
-      const startedAs = processStartSeq(child.pid ?? -1);
       await stop();
-      child = await launch(startedAs);
+      child = await launch(stoppedSeq);
     },
     pause() {
       if (child.pid) process.kill(-child.pid, 'SIGSTOP');
@@ -108,6 +100,6 @@ export async function startRedis(options: { host?: string; port?: number; startT
     resume() {
       if (child.pid) process.kill(-child.pid, 'SIGCONT');
     },
-    logs: () => log,
+    logs: log.text,
   };
 }

@@ -32,6 +32,8 @@ export interface AgentProcess {
 export interface AgentProcessPlan {
   dir: string;
   httpPort: number;
+  /** The agent's SIP listen address (UDP and TCP); default 127.0.0.2. Cluster tests give each agent its own. */
+  sipHost?: string;
   sipPort: number;
   storePath: string;
   config: AgentConfigInput;
@@ -43,12 +45,13 @@ export interface AgentProcessPlan {
 }
 
 /** Picks ports and a store path for an agent process; spawn it (again) with {@link spawnAgent}. */
-export async function planAgent(profile: SipProfile, config: AgentConfigInput = {}): Promise<AgentProcessPlan> {
+export async function planAgent(profile: SipProfile, config: AgentConfigInput = {}, sipHost = '127.0.0.2'): Promise<AgentProcessPlan> {
   const dir = makeTempDir('agent-proc');
   return {
     dir,
     httpPort: await freePort('127.0.0.1'),
-    sipPort: await freePort('127.0.0.2'),
+    sipHost,
+    sipPort: await freePort(sipHost),
     storePath: join(dir, 'pushes.sqlite'),
     config,
     profile,
@@ -66,8 +69,8 @@ export function spawnAgent(plan: AgentProcessPlan): AgentProcess {
     ...plan.config,
     sip: {
       listen: [
-        { host: '127.0.0.2', port: plan.sipPort, transport: 'udp' },
-        { host: '127.0.0.2', port: plan.sipPort, transport: 'tcp' },
+        { host: plan.sipHost ?? '127.0.0.2', port: plan.sipPort, transport: 'udp' },
+        { host: plan.sipHost ?? '127.0.0.2', port: plan.sipPort, transport: 'tcp' },
       ],
       timers: { t1Ms: 100, t2Ms: 400, t4Ms: 500 },
       ...plan.config.sip,

@@ -82,7 +82,7 @@ export function clusterAgentConfig(o: {
     ppg: { handBackUrl: o.handBackUrl, backoff: { baseMs: 50, maxMs: 500 }, numberBearers: [] },
     // One line per push outcome would be most of the output of a load; warnings and errors stay.
     log: { level: 'info', pretty: false, outcomes: 'debug' },
-  } as AgentConfigInput;
+  };
 }
 
 /** Deep-enough merge of two agent configs: one level of objects (store, cluster, ppg, log, …). */

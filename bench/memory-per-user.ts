@@ -57,7 +57,9 @@ function entries(n: number): Record<string, unknown> {
   return {
     part: 'entries',
     users: n,
-    bytesPerEntry: Math.round((after.heapUsed - before.heapUsed) / n),
+    // Typed-array columns live outside the V8 heap (ArrayBuffer backing stores): counted with it.
+    bytesPerEntry: Math.round((after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / n),
+    heapOnlyBytesPerEntry: Math.round((after.heapUsed - before.heapUsed) / n),
     rssBytesPerEntry: Math.round((after.rss - before.rss) / n),
     fillSeconds: Number(fillS.toFixed(1)),
   };

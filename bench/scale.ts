@@ -51,7 +51,7 @@ export async function runScale(sizes: number[]): Promise<TableMemory[]> {
 
 export function scaleTable(rows: TableMemory[]): string {
   return table(
-    ['users', 'heap Δ MB (after GC)', 'RSS Δ MB', 'bytes / entry', 'NOTIFYs/s (parse + record, 1 core)'],
+    ['users', 'heap + typed arrays Δ MB (after GC)', 'RSS Δ MB', 'bytes / entry', 'NOTIFYs/s (parse + record, 1 core)'],
     rows.map((r) => [
       r.users.toLocaleString('en-US'),
       fmt(r.heapDeltaMb, 1),

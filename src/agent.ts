@@ -29,7 +29,8 @@ import type { SipProfile } from './profiles/schema.js';
 import { OutboxDispatcher } from './push/outbox/outbox-dispatcher.js';
 import { PpgHttpClient } from './push/outbox/ppg-http-client.js';
 import { PushCore } from './push/push-core.js';
-import { applySettlementReaction, sqlitePushStorePort } from './push/store/sqlite/sqlite-push-store-port.js';
+import { sqliteOutboxPort } from './push/store/sqlite/sqlite-outbox-port.js';
+import { sqlitePushStorePort } from './push/store/sqlite/sqlite-push-store-port.js';
 import { PapEndpoint } from './intake/pap/pap-endpoint.js';
 import { PushStore } from './push/store/sqlite/sqlite-push-store.js';
 import { regSource } from './registration/reg-source.js';
@@ -211,7 +212,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       logger: moduleLog('sip'),
     });
     coreHealth = health;
-    // The push flow sees the store only through its port; the dispatcher (below) is SQLite's own.
+    // The push flow and the outbox dispatcher (below) see the store only through their ports.
     const storePort = sqlitePushStorePort(store);
     const pushes = new PushCore({
       store: storePort,
@@ -241,16 +242,15 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
     });
     const pap = new PapEndpoint(pushes, { senderName: 'sip-push-agent' });
     dispatcher = new OutboxDispatcher({
-      store,
+      outbox: sqliteOutboxPort(store),
       logger: moduleLog('outbox'),
       backoff: { baseMs: config.ppg.backoff.baseMs, maxMs: config.ppg.backoff.maxMs, jitter: 0.2 },
       concurrency: { 'hand-back': config.ppg.concurrency, 'result-notification': config.ppg.notifyConcurrency },
       requestTimeoutMs: config.ppg.requestTimeoutMs,
       giveUp: config.ppg.giveUp,
       client: httpClient,
-      // Runs inside the dispatcher's transaction: the push's move commits with the item's ending.
-      onSettled: (item, settlement) =>
-        applySettlementReaction(store, item, (ended, record) => pushes.onOutboxSettled(ended, settlement, record)),
+      // Decided inside the commit that ends the item: the push's move commits with the item's ending.
+      react: (item, settlement, record) => pushes.onOutboxSettled(item, settlement, record),
     });
     http = createHttpServer({
       host: config.http.host,

@@ -10,6 +10,8 @@ import { silentLogger } from '../../src/lib/logger.js';
 import { OutboxDispatcher, type OutboxDispatcherOptions } from '../../src/push/outbox/outbox-dispatcher.js';
 import type { NewOutboxItem, OutboxItem } from '../../src/push/outbox/outbox-item.js';
 import { PpgHttpClient } from '../../src/push/outbox/ppg-http-client.js';
+import type { PushMove } from '../../src/push/store/push-store-port.js';
+import { sqliteOutboxPort } from '../../src/push/store/sqlite/sqlite-outbox-port.js';
 import { PushStore } from '../../src/push/store/sqlite/sqlite-push-store.js';
 import { pushResponseXml, resultNotificationResponseXml } from '../support/pap-ppg.js';
 import { letTimePass, waitFor } from '../support/poll.js';
@@ -92,19 +94,27 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     return ppg;
   };
 
+  /** The pipeline's move for an acknowledged hand-back. */
+  const handedBack = (after?: () => void): PushMove => ({
+    to: 'handed-back',
+    detail: {},
+    options: { expectedFrom: 'handing-back' },
+    after,
+  });
+
   /** A dispatcher whose acknowledgement moves the push handing-back → handed-back (the pipeline's job). */
   const dispatcher = (extra: Partial<OutboxDispatcherOptions> = {}): OutboxDispatcher => {
     const d = new OutboxDispatcher({
-      store,
+      outbox: sqliteOutboxPort(store),
       logger: silentLogger(),
       backoff: { baseMs: 20, maxMs: 80, jitter: 0.5 },
       concurrency: 2,
       requestTimeoutMs: 1000,
       pollIntervalMs: 50,
-      onSettled: (item, settlement) => {
-        if (settlement.outcome !== 'acknowledged') return;
+      react: (item, settlement) => {
+        if (settlement.outcome !== 'acknowledged') return undefined;
         acked.push(item);
-        if (item.kind === 'hand-back') store.transition(item.pushId, 'handed-back', {}, { expectedFrom: 'handing-back' });
+        return item.kind === 'hand-back' ? handedBack() : undefined;
       },
       ...extra,
     });
@@ -258,8 +268,9 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     const settled: string[] = [];
     dispatcher({
       giveUp: { maxAttempts: 3 },
-      onSettled: (_item, s) => {
+      react: (_item, s) => {
         settled.push(s.outcome);
+        return undefined;
       },
     }).start();
     await waitFor(() => store.outbox.get(item.id)?.outcome === 'gave-up', 'gave up');
@@ -292,14 +303,15 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     const item = acceptAndHandBack('p-throw', await ppg.listen());
     let calls = 0;
     const d = dispatcher({
-      onSettled: (settled, settlement) => {
+      react: (settled, settlement) => {
         calls++;
-        // What a failed write in the pipeline looks like from here: it throws after changing something,
-        // and that change must roll back with the item's ending.
-        store.transition(settled.pushId, 'handed-back', {}, { expectedFrom: 'handing-back' });
-        if (calls === 1) throw new Error('pipeline bug');
-        acked.push(settled);
         expect(settlement.outcome).toBe('acknowledged');
+        // What a failed write in the pipeline looks like from here: it throws after the move was
+        // applied, and that move must roll back with the item's ending.
+        return handedBack(() => {
+          if (calls === 1) throw new Error('pipeline bug');
+          acked.push(settled);
+        });
       },
     });
     d.start();
@@ -317,7 +329,7 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     let calls = 0;
     const d = dispatcher({
       maxSettleAttempts: 3,
-      onSettled: () => {
+      react: () => {
         calls++;
         throw new Error('pipeline bug');
       },
@@ -545,8 +557,9 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     );
     const settled: string[] = [];
     dispatcher({
-      onSettled: (item, s) => {
+      react: (item, s) => {
         settled.push(`${item.pushId}:${s.outcome}`);
+        return undefined;
       },
     }).start();
     await waitFor(() => settled.length === 2, 'both ended');
@@ -580,8 +593,9 @@ describe('OutboxDispatcher against a real HTTP server on 127.0.0.1', () => {
     );
     const settled: string[] = [];
     const d = dispatcher({
-      onSettled: (_item, s) => {
+      react: (_item, s) => {
         settled.push(s.outcome);
+        return undefined;
       },
     });
     d.start();

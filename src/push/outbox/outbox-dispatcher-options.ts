@@ -1,15 +1,17 @@
 /**
- * The outbox dispatcher's contract: its options, how an item ended (the settlement `onSettled` hears),
+ * The outbox dispatcher's contract: its options, how an item ended (the settlement its reaction hears),
  * the give-up rule, and the counters it reports. Types only; the dispatcher is in outbox-dispatcher.ts.
  */
 import type { Logger } from '../../lib/logger.js';
 import type { BackoffPolicy } from '../../lib/backoff.js';
 import type { PpgAnswer, PpgAnswerVerdict } from '../pap/ppg-answer.js';
-import type { PushStore } from '../store/sqlite/sqlite-push-store.js';
+import type { PushRecord } from '../store/push-record.js';
+import type { PushMove } from '../store/push-store-port.js';
 import type { OutboxItem, OutboxKind } from './outbox-item.js';
+import type { OutboxPort } from './outbox-port.js';
 import type { PpgHttpClient } from './ppg-http-client.js';
 
-/** How an item ended, as {@link OutboxDispatcherOptions.onSettled} hears it. */
+/** How an item ended, as {@link OutboxDispatcherOptions.react} hears it. */
 export type OutboxSettlement =
   | { outcome: 'acknowledged'; code: number; desc: string }
   | { outcome: 'refused'; code: number; desc: string }
@@ -23,8 +25,15 @@ export interface GiveUpRule {
   maxAttempts?: number;
 }
 
+/**
+ * Decides, from the ended item, how it ended and its push as stored in the same commit, how the push
+ * moves (if at all): the store's `SettlementReaction` with the PPG's answer bound in.
+ */
+export type OutboxReaction = (item: OutboxItem, settlement: OutboxSettlement, push: PushRecord | undefined) => PushMove | undefined;
+
 export interface OutboxDispatcherOptions {
-  store: PushStore;
+  /** The durable outbox: SQLite's (`sqliteOutboxPort`) or PostgreSQL's (`pgOutboxPort`). */
+  outbox: OutboxPort;
   logger: Logger;
   /** The HTTP client (default: one with `userAgent`, no credentials, one socket per lane slot). */
   client?: PpgHttpClient;
@@ -39,16 +48,17 @@ export interface OutboxDispatcherOptions {
   /** Per POST, including reading the answer. A timeout counts as a failed attempt. */
   requestTimeoutMs: number;
   /**
-   * Called synchronously inside the transaction that ends the item, so a state change made here (the
-   * pipeline moves `handing-back → handed-back`, or to `hand-back-refused`, and queues the PI's
-   * notification) commits together with the item's ending. If it throws, nothing of it commits: the
-   * item stays open, the error is logged and counted, and the settlement (the PPG's answer, kept in
-   * memory — not re-POSTed) is tried again with backoff. After `maxSettleAttempts` failures the item
-   * ends `gave-up` and this is called once more with that settlement; if that throws too, a hand-back's
-   * push is moved to `hand-back-abandoned` directly, so it always reaches one terminal state.
+   * Called inside the commit that ends the item; the move it returns (the pipeline moves `handing-back →
+   * handed-back`, or to `hand-back-refused`, and queues the PI's notification) is applied in that same
+   * commit, so it commits together with the item's ending, on either store. Keep it pure: side effects
+   * belong in the move's `after`. If it (or its move, or `after`) throws, nothing of the settlement
+   * commits: the item stays open, the error is logged and counted, and the settlement (the PPG's answer,
+   * kept in memory — not re-POSTed) is tried again with backoff. After `maxSettleAttempts` failures the
+   * item ends `gave-up` and this is called once more with that settlement; if that throws too, a
+   * hand-back's push is moved to `hand-back-abandoned` directly, so it always reaches one terminal state.
    */
-  onSettled: (item: OutboxItem, settlement: OutboxSettlement) => void;
-  /** Settlement attempts whose `onSettled` threw before the item is given up (≥ 1). Default 5. */
+  react: OutboxReaction;
+  /** Settlement attempts whose reaction threw before the item is given up (≥ 1). Default 5. */
   maxSettleAttempts?: number;
   /**
    * Pending items held in memory at most (bounded memory); past it they wait in the table only and
@@ -70,11 +80,11 @@ export interface OutboxDispatcherOptions {
 
 /** Counters for metrics and tests. */
 export interface OutboxDispatcherStats {
-  /** Times `onSettled` threw (each rolled back; the settlement was tried again or given up). */
+  /** Times the reaction threw (each rolled back; the settlement was tried again or given up). */
   settleFailures: number;
   /** Settlements that could not be committed at all (the store refused the write); tried again. */
   settleWriteFailures: number;
-  /** Items given up because `onSettled` kept throwing. */
+  /** Items given up because the reaction kept throwing. */
   settleGaveUp: number;
   /** Pending items held in memory now. */
   inMemory: number;

@@ -13,7 +13,13 @@ import { OutboxSettler } from './outbox-settlement.js';
 import { PpgHttpClient, UnbuildableRequestError, type PpgHttpAnswer } from './ppg-http-client.js';
 import { safeUrl, scrubSecrets } from './scrub.js';
 
-export type { GiveUpRule, OutboxDispatcherOptions, OutboxDispatcherStats, OutboxSettlement } from './outbox-dispatcher-options.js';
+export type {
+  GiveUpRule,
+  OutboxDispatcherOptions,
+  OutboxDispatcherStats,
+  OutboxReaction,
+  OutboxSettlement,
+} from './outbox-dispatcher-options.js';
 
 const STOPPING = Symbol('outbox dispatcher stopping');
 const KINDS: readonly OutboxKind[] = ['hand-back', 'result-notification'];
@@ -21,11 +27,12 @@ const KINDS: readonly OutboxKind[] = ['hand-back', 'result-notification'];
 /**
  * Sends the outbox: keeps pending items in memory per lane (earliest due first), POSTs each due one
  * byte-exact, judges the PAP answer, and ends the item (acknowledged / refused / given up) or
- * reschedules it with exponential backoff and jitter. New items come from the outbox's stage after
- * their transaction committed (`kick()`), not from polling the table; the table is read at start and
- * when memory was full. Delivery is at-least-once: after a crash or `stop()` mid-POST the item is sent
- * again (the PPG must treat a repeated push-id as the same push). Items are claimed in memory, so
- * exactly one dispatcher may run per database file.
+ * reschedules it with exponential backoff and jitter. It sees the store only through its
+ * {@link OutboxPort} (SQLite or PostgreSQL). New items come from the port after their transaction
+ * committed (`kick()`), not from polling the table; the table is read at start, when memory was full,
+ * and when asked to (`rescan()`). Delivery is at-least-once: after a crash or `stop()` mid-POST the item
+ * is sent again (the PPG must treat a repeated push-id as the same push). Items are claimed in memory,
+ * so exactly one dispatcher may run per outbox owner (the SQLite file, or the PostgreSQL lease owner).
  */
 export class OutboxDispatcher {
   readonly #o: OutboxDispatcherOptions;
@@ -48,6 +55,13 @@ export class OutboxDispatcher {
   #running = false;
   /** Some pending items are in the table only: read them as room frees up. */
   #spilled = true;
+  /** Bumped whenever the table may hold items memory does not (a spill, a rescan): a read that began before it is not complete. */
+  #tableEpoch = 0;
+  /** Bumped by every start and stop: a read that began before it is dropped. */
+  #generation = 0;
+  /** A look (reading the port) is under way; looks never overlap. */
+  #looking = false;
+  #lookAgain = false;
 
   constructor(options: OutboxDispatcherOptions) {
     const lanes =
@@ -72,6 +86,7 @@ export class OutboxDispatcher {
       inflight: this.#inflight,
       running: () => this.#running,
       pump: () => this.#pump(),
+      kick: () => this.kick(),
     });
   }
 
@@ -79,7 +94,9 @@ export class OutboxDispatcher {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#generation += 1;
     this.#spilled = true;
+    this.#tableEpoch += 1;
     this.#stopper = new AbortController();
     PpgHttpClient.sharedSignal(this.#stopper);
     this.#look();
@@ -95,9 +112,21 @@ export class OutboxDispatcher {
     });
   }
 
+  /**
+   * Reads the table again now, not only new items: pending items this agent may send that it does not
+   * hold yet — in cluster mode, the outbox items it just took over from an agent whose lease lapsed.
+   */
+  rescan(): void {
+    if (!this.#running) return;
+    this.#spilled = true;
+    this.#tableEpoch += 1;
+    this.#look();
+  }
+
   /** Stops sending; aborts POSTs in flight (they stay due) and waits at most `stopTimeoutMs`. */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#generation += 1;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#settler.cancelAll(); // still pending in the table: sent again after a start
@@ -134,34 +163,61 @@ export class OutboxDispatcher {
   #hold(item: OutboxItem): void {
     const queue = this.#queues[item.kind];
     if (queue.has(item.id) || this.#held() < this.#maxInMemory) queue.add(item);
-    else this.#spilled = true;
+    else {
+      this.#spilled = true;
+      this.#tableEpoch += 1;
+    }
   }
 
-  /** Takes committed new items, reads the table if items wait there only, sends what is due. */
+  /** Takes committed new items, reads the table if items wait there only, sends what is due. One at a time. */
   #look(): void {
     if (!this.#running) return;
-    const outbox = this.#o.store.outbox;
+    if (this.#looking) {
+      this.#lookAgain = true;
+      return;
+    }
+    this.#looking = true;
+    void this.#read().finally(() => {
+      this.#looking = false;
+      if (this.#lookAgain) {
+        this.#lookAgain = false;
+        this.#look();
+      } else this.#pump();
+    });
+  }
+
+  async #read(): Promise<void> {
+    const { outbox } = this.#o;
+    const generation = this.#generation;
     try {
-      const staged = outbox.takeStaged();
-      if (staged === undefined) {
+      const fresh = await outbox.takeNew();
+      if (generation !== this.#generation) return; // stopped meanwhile: those items are read again at start
+      if (fresh === 'busy') {
         this.kick(); // a transaction is open: its items are not committed yet
         return;
       }
-      for (const id of staged.parked) for (const kind of KINDS) this.#queues[kind].remove(id);
-      if (staged.overflowed) this.#spilled = true;
-      for (const item of staged.items) if (!this.#inflight.has(item.id)) this.#hold(item);
+      for (const id of fresh.withdrawn) for (const kind of KINDS) this.#queues[kind].remove(id);
+      if (fresh.overflowed) {
+        this.#spilled = true;
+        this.#tableEpoch += 1;
+      }
+      for (const item of fresh.items) if (!this.#inflight.has(item.id)) this.#hold(item);
       if (this.#spilled && this.#held() < this.#maxInMemory) {
+        // Everything held or in flight now is skipped; nothing else can enter memory before the answer
+        // (looks never overlap), so an item the read returns is neither held nor being sent.
         const skip = new Set<number>([...this.#inflight.keys()]);
         for (const kind of KINDS) for (const id of this.#queues[kind].ids()) skip.add(id);
-        const { items, complete } = outbox.pending(this.#maxInMemory - this.#held(), skip);
-        for (const item of items) this.#hold(item);
-        this.#spilled = !complete;
+        const epoch = this.#tableEpoch;
+        const { items, complete } = await outbox.pending(this.#maxInMemory - this.#held(), skip);
+        if (generation !== this.#generation) return;
+        for (const item of items) if (!this.#inflight.has(item.id)) this.#hold(item);
+        // Spilled again while the read was under way (memory full, a rescan): not complete yet.
+        this.#spilled = !complete || epoch !== this.#tableEpoch;
       }
     } catch (err) {
       countInternalError('outbox.read', err);
       this.#log.error({ err }, 'outbox: reading queued items failed; will look again');
     }
-    this.#pump();
   }
 
   /** Launches every due item a lane has room for; sleeps until the next one falls due (or a poll). */
@@ -243,7 +299,7 @@ export class OutboxDispatcher {
     const delay = backoffDelay(this.#o.backoff, attempts, this.#o.random);
     const at = this.#now() + delay; // read right before the write: the delay is what the row says
     try {
-      this.#o.store.outbox.recordFailure(item.id, error, at);
+      await this.#o.outbox.recordFailure(item.id, error, at);
       log.warn({ url: safeUrl(item.url), attempts, retryInMs: delay, error }, 'outbox: POST failed; will retry');
     } catch (err) {
       log.error({ err }, 'outbox: could not record the failed attempt; the item stays due');

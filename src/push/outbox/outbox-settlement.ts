@@ -1,13 +1,15 @@
 /**
- * Ending an outbox item once the PPG has answered (or the dispatcher gave up): the item's ending and
- * `onSettled` commit in one durable transaction. When that does not commit, the answer (kept in memory,
- * never re-POSTed) is settled again with backoff; when the callback keeps throwing, the item is given up,
- * and when even the give-up cannot go through the callback, a hand-back's push is abandoned directly so it
- * still reaches exactly one terminal state.
+ * Ending an outbox item once the PPG has answered (or the dispatcher gave up): the item's ending and the
+ * push move the reaction decides commit in one durable transaction (the port's `settle`). When that does
+ * not commit, the answer (kept in memory, never re-POSTed) is settled again with backoff; when the
+ * reaction keeps throwing, the item is given up, and when even the give-up cannot go through the
+ * reaction, a hand-back's push is abandoned directly so it still reaches exactly one terminal state.
  */
+import { AgentError, ErrorCodes } from '../../errors.js';
 import { backoffDelay } from '../../lib/backoff.js';
 import { countInternalError } from '../../lib/internal-errors.js';
 import type { Logger } from '../../lib/logger.js';
+import type { OutboxEnding, SettlementReaction } from '../store/push-store-port.js';
 import type { OutboxDispatcherOptions, OutboxSettlement } from './outbox-dispatcher-options.js';
 import type { OutboxItem, OutboxKind } from './outbox-item.js';
 import { safeUrl, scrubSecrets } from './scrub.js';
@@ -19,6 +21,24 @@ export interface SettlementHost {
   running(): boolean;
   /** Launches what is due now that a lane slot may have freed up. */
   pump(): void;
+  /** Takes newly queued items (a settlement's move may have queued the PI's notification). */
+  kick(): void;
+}
+
+/** The storage refused the write (as opposed to the reaction, or the move it asked for, failing). */
+function isWriteFailure(err: unknown): boolean {
+  return err instanceof AgentError && err.code === ErrorCodes.STORE_UNWRITABLE;
+}
+
+/**
+ * The reaction of last resort: a hand-back's push still `handing-back` moves to `hand-back-abandoned`
+ * with `reason`; any other push stays where it is (it is terminal already, or it was never waiting).
+ */
+export function abandonReaction(reason: string): SettlementReaction {
+  return (item, push) =>
+    item.kind === 'hand-back' && push?.state === 'handing-back'
+      ? { to: 'hand-back-abandoned', detail: { reason }, options: { expectedFrom: 'handing-back' } }
+      : undefined;
 }
 
 export class OutboxSettler {
@@ -53,43 +73,29 @@ export class OutboxSettler {
   }
 
   /**
-   * Ends the item and runs `onSettled` in one durable transaction. If `onSettled` throws or the write
-   * fails, nothing commits and the item stays open (and claimed): the settlement is tried again later
-   * without re-POSTing — the PPG's answer would not change.
+   * Ends the item and applies the reaction's push move in one durable commit. If the reaction throws or
+   * the write fails, nothing commits and the item stays open (and claimed): the settlement is tried again
+   * later without re-POSTing — the PPG's answer would not change.
    */
   async settle(item: OutboxItem, settlement: OutboxSettlement, failures = 0): Promise<void> {
-    const { store, onSettled } = this.#o;
+    const { outbox, react } = this.#o;
     const log = this.#log.child({ outboxId: item.id, pushId: item.pushId, kind: item.kind });
-    const error =
+    const ending: OutboxEnding =
       settlement.outcome === 'acknowledged'
-        ? undefined
+        ? { outcome: 'acknowledged' }
         : settlement.outcome === 'refused'
-          ? `PAP ${settlement.code} ${settlement.desc}`
-          : scrubSecrets(settlement.error);
-    let callbackError: unknown;
-    let ended = false;
+          ? { outcome: 'refused', error: `PAP ${settlement.code} ${settlement.desc}` }
+          : { outcome: 'gave-up', error: scrubSecrets(settlement.error) };
+    let ended: boolean;
     try {
-      await store.runDurable(() => {
-        const now = this.#now();
-        ended =
-          settlement.outcome === 'acknowledged'
-            ? store.outbox.markAcknowledged(item.id)
-            : store.outbox.markEnded(item.id, settlement.outcome, error as string);
-        if (!ended) return; // ended already (an operator, or another path): nothing to do
-        const done: OutboxItem = { ...item, doneAt: now, outcome: settlement.outcome, lastError: error ?? item.lastError };
-        try {
-          onSettled(done, settlement);
-        } catch (err) {
-          callbackError = err;
-          throw err; // rolls back the ending with whatever the callback had written
-        }
-      });
+      ended = await outbox.settle(item, ending, (done, push) => react(done, settlement, push));
     } catch (err) {
-      return this.#settleFailed(item, settlement, failures, callbackError !== undefined ? { callback: callbackError } : { write: err });
+      return this.#settleFailed(item, settlement, failures, isWriteFailure(err) ? { write: err } : { callback: err });
     }
     this.#settling.delete(item.id);
     this.#host.inflight.delete(item.id);
-    if (!ended) return;
+    if (!ended) return; // ended already (an operator, or another path): nothing to do
+    this.#host.kick();
     const fields = { url: safeUrl(item.url), attempts: item.attempts + 1 };
     if (settlement.outcome === 'acknowledged') log.debug({ ...fields, code: settlement.code }, 'outbox: acknowledged');
     else if (settlement.outcome === 'refused')
@@ -97,7 +103,7 @@ export class OutboxSettler {
     else log.error({ ...fields, error: scrubSecrets(settlement.error) }, 'outbox: GAVE UP; not sent again');
   }
 
-  /** A settlement did not commit: try it again later, or — when the callback keeps throwing — give the item up. */
+  /** A settlement did not commit: try it again later, or — when the reaction keeps throwing — give the item up. */
   async #settleFailed(
     item: OutboxItem,
     settlement: OutboxSettlement,
@@ -119,7 +125,7 @@ export class OutboxSettler {
     if (attempts < max) {
       log.error(
         { err: why.callback, outcome: settlement.outcome, settleAttempts: attempts },
-        'outbox: the callback for the answer failed; nothing recorded, the item stays open and the answer is settled again',
+        'outbox: the reaction to the answer failed; nothing recorded, the item stays open and the answer is settled again',
       );
       this.#retrySettle(item, settlement, attempts);
       return;
@@ -127,7 +133,7 @@ export class OutboxSettler {
     if (settlement.outcome !== 'gave-up') {
       log.error(
         { err: why.callback, outcome: settlement.outcome, settleAttempts: attempts },
-        'outbox: the callback for the answer kept failing; giving the item up',
+        'outbox: the reaction to the answer kept failing; giving the item up',
       );
       const message = why.callback instanceof Error ? why.callback.message : String(why.callback);
       this.#stats.settleGaveUp += 1;
@@ -135,12 +141,12 @@ export class OutboxSettler {
         outcome: 'gave-up',
         error: `the PPG answered (${settlement.outcome}) but recording it failed ${attempts} times: ${message}`,
       };
-      this.#retrySettle(item, gaveUp, max - 1, 0); // one try through the callback, then #abandon
+      this.#retrySettle(item, gaveUp, max - 1, 0); // one try through the reaction, then #abandon
       return;
     }
-    // Even the give-up cannot be recorded through the callback: end the item and, for a hand-back, its
+    // Even the give-up cannot be recorded through the reaction: end the item and, for a hand-back, its
     // push, here, so the push still reaches exactly one terminal state the status query shows.
-    log.error({ err: why.callback, settleAttempts: attempts }, 'outbox: the callback failed for the give-up too; abandoning directly');
+    log.error({ err: why.callback, settleAttempts: attempts }, 'outbox: the reaction failed for the give-up too; abandoning directly');
     try {
       await this.#abandon(item, settlement.error);
       this.#settling.delete(item.id);
@@ -169,15 +175,11 @@ export class OutboxSettler {
 
   /** Ends the item gave-up and moves a hand-back's push `handing-back → hand-back-abandoned`, in one commit. */
   async #abandon(item: OutboxItem, error: string): Promise<void> {
-    const { store } = this.#o;
-    await store.runDurable(() => {
-      if (!store.outbox.markEnded(item.id, 'gave-up', scrubSecrets(error))) return;
-      if (item.kind !== 'hand-back' || store.get(item.pushId)?.state !== 'handing-back') return;
-      store.transition(item.pushId, 'hand-back-abandoned', { reason: scrubSecrets(error) }, { expectedFrom: 'handing-back' });
-    });
+    const reason = scrubSecrets(error);
+    await this.#o.outbox.settle(item, { outcome: 'gave-up', error: reason }, abandonReaction(reason));
     this.#log.error(
       { outboxId: item.id, pushId: item.pushId, kind: item.kind, error },
-      'outbox: GAVE UP; push abandoned without the callback',
+      'outbox: GAVE UP; push abandoned without the reaction',
     );
   }
 }

@@ -21,7 +21,8 @@ function portError(err: unknown): unknown {
   return new AgentError(ErrorCodes.STORE_UNWRITABLE, `push store cannot write: ${(err as Error).message}`, undefined, { cause: err });
 }
 
-async function guarded<T>(op: () => T | Promise<T>): Promise<T> {
+/** Runs `op`, turning a SQLite storage failure into STORE_UNWRITABLE. */
+export async function guarded<T>(op: () => T | Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (err) {
@@ -31,7 +32,7 @@ async function guarded<T>(op: () => T | Promise<T>): Promise<T> {
 
 /**
  * Applies `react`'s decision for the push of the ended item `item` inside the running transaction.
- * Shared by {@link settleOutbox} and the dispatcher's `onSettled` hook (which already runs in one).
+ * Shared by {@link settleOutbox} and the outbox port's `settle` (sqlite-outbox-port.ts).
  */
 export function applySettlementReaction(store: PushStore, item: OutboxItem, react: SettlementReaction): void {
   const move = react(item, store.get(item.pushId));

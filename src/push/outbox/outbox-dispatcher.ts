@@ -82,7 +82,7 @@ export class OutboxDispatcher {
         requestTimeoutMs: options.requestTimeoutMs,
       });
     this.#now = options.now ?? Date.now;
-    this.#settler = new OutboxSettler(options, this.#log, this.#now, {
+    this.#settler = new OutboxSettler(options, this.#log, {
       inflight: this.#inflight,
       running: () => this.#running,
       pump: () => this.#pump(),

@@ -44,16 +44,14 @@ export function abandonReaction(reason: string): SettlementReaction {
 export class OutboxSettler {
   readonly #o: OutboxDispatcherOptions;
   readonly #log: Logger;
-  readonly #now: () => number;
   readonly #host: SettlementHost;
   /** Answers received whose settlement failed, waiting to be tried again (not re-POSTed). */
   readonly #settling = new Map<number, NodeJS.Timeout>();
   readonly #stats = { settleFailures: 0, settleWriteFailures: 0, settleGaveUp: 0 };
 
-  constructor(options: OutboxDispatcherOptions, log: Logger, now: () => number, host: SettlementHost) {
+  constructor(options: OutboxDispatcherOptions, log: Logger, host: SettlementHost) {
     this.#o = options;
     this.#log = log;
-    this.#now = now;
     this.#host = host;
   }
 

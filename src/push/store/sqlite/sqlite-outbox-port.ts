@@ -18,7 +18,13 @@ export function sqliteOutboxPort(store: PushStore): OutboxPort {
         if (staged === undefined) return 'busy' as const;
         return { items: staged.items, overflowed: staged.overflowed, withdrawn: staged.parked };
       }),
-    pending: (limit, skip) => guarded(() => outbox.pending(limit, skip)),
+    pending: (limit, skip) =>
+      guarded(() => {
+        // One item past the limit: the Outbox's own `complete` stays false when exactly `limit` remain,
+        // which would cost the dispatcher one more read of the table for nothing.
+        const { items, complete } = outbox.pending(limit + 1, skip);
+        return { items: items.slice(0, limit), complete: complete && items.length <= limit };
+      }),
     recordFailure: (id, error, nextAttemptAt) => guarded(() => outbox.recordFailure(id, error, nextAttemptAt)),
     settle: (item, ending, react) =>
       guarded(() =>

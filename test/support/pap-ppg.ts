@@ -106,7 +106,8 @@ export class Pap10Ppg {
   port = 0;
   private server?: Server;
 
-  async start(): Promise<void> {
+  /** Listens on 127.0.0.1:`port` (0: a free one; a stopped stand-in can come back on its old `this.port`). */
+  async start(port = 0): Promise<void> {
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -165,7 +166,7 @@ export class Pap10Ppg {
       });
     });
     server.keepAliveTimeout = 30_000;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     this.port = (server.address() as AddressInfo).port;
     this.server = server;
   }

@@ -9,6 +9,8 @@
  *
  * New work carries this agent's lease (pg-leases.ts); `listResumable` returns this agent's own open work
  * plus the work whose lease lapsed, taken over on the way — what a restart, or a survivor, resumes.
+ * Outbox items a transaction inserted are staged in memory once it committed (`outboxStage`), for the
+ * outbox dispatcher (pg-outbox-port.ts).
  *
  * Storage failures (connection lost, server shutting down, disk full on the server) leave as
  * STORE_UNWRITABLE with the driver's error as `cause`.
@@ -24,11 +26,15 @@ import type { NewPushRecord, PushHistoryEntry, PushRecord, TransitionDetail } fr
 import type { OutboxEnding, PushStorePort, ResumablePush, SettlementReaction, TransitionOptions } from '../push-store-port.js';
 import type { PushState } from '../push-state.js';
 import { PushLeases } from './pg-leases.js';
+import { PgOutboxStage } from './pg-outbox-stage.js';
 
 /** Every query of this store reads BIGINT as a number, so rows have the shape both stores share. */
-function run<R extends object = Record<string, unknown>>(on: Pool | PoolClient, text: string, values: unknown[] = []) {
+export function run<R extends object = Record<string, unknown>>(on: Pool | PoolClient, text: string, values: unknown[] = []) {
   return on.query<R>({ text, values, types: BIGINT_AS_NUMBER });
 }
+
+/** What a settlement does when its reaction throws: keep the ending alone, or undo the ending too. */
+type ReactionFailure = 'keep-ending' | 'undo-all';
 
 export interface PgPushStoreOptions {
   pool: Pool;
@@ -43,7 +49,9 @@ export interface PgPushStoreOptions {
 
 export class PgPushStore implements PushStorePort {
   readonly leases: PushLeases;
-  private readonly pool: Pool;
+  /** Outbox items of committed transactions, not yet taken by the dispatcher. */
+  readonly outboxStage = new PgOutboxStage();
+  readonly pool: Pool;
   private readonly now: () => number;
   private readonly takeOverBatch: number;
 
@@ -54,7 +62,8 @@ export class PgPushStore implements PushStorePort {
     this.leases = new PushLeases({ pool: options.pool, owner: options.owner, leaseMs: options.leaseMs, now: this.now });
   }
 
-  private async tx<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
+  /** One transaction; the outbox items `work` inserts (collected in `staged`) are staged once it committed. */
+  private async tx<T>(work: (c: PoolClient, staged: OutboxItem[]) => Promise<T>): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -62,10 +71,12 @@ export class PgPushStore implements PushStorePort {
       throw portError(err);
     }
     let broken = false;
+    const staged: OutboxItem[] = [];
     try {
       await client.query('BEGIN');
-      const out = await work(client);
+      const out = await work(client, staged);
       await client.query('COMMIT');
+      this.outboxStage.add(staged);
       return out;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {
@@ -109,11 +120,12 @@ export class PgPushStore implements PushStorePort {
   }
 
   async transition(pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {}): Promise<PushRecord> {
-    return this.tx((c) => this.transitionIn(c, pushId, to, detail, opts));
+    return this.tx((c, staged) => this.transitionIn(c, staged, pushId, to, detail, opts));
   }
 
   private async transitionIn(
     c: PoolClient,
+    staged: OutboxItem[],
     pushId: string,
     to: PushState,
     detail: TransitionDetail,
@@ -152,16 +164,17 @@ export class PgPushStore implements PushStorePort {
       JSON.stringify(detail),
     ]);
     const items = opts.outbox === undefined ? [] : [opts.outbox].flat();
-    for (const item of items) await this.enqueueIn(c, pushId, item, now);
+    for (const item of items) staged.push(await this.enqueueIn(c, pushId, item, now));
     return toRecord(updated.rows[0] as PushRow);
   }
 
-  private async enqueueIn(c: PoolClient, pushId: string, item: NewOutboxItem, now: number): Promise<void> {
+  private async enqueueIn(c: PoolClient, pushId: string, item: NewOutboxItem, now: number): Promise<OutboxItem> {
     const lease = this.leases.fresh();
-    await run(
+    const inserted = await run<OutboxRow>(
       c,
       `INSERT INTO outbox (push_id, kind, url, content_type, headers, body, next_attempt_at, created_at, lease_owner, lease_until)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       RETURNING ${OUTBOX_COLUMNS}`,
       [
         pushId,
         item.kind,
@@ -175,6 +188,7 @@ export class PgPushStore implements PushStorePort {
         lease.leaseUntil,
       ],
     );
+    return toItem(inserted.rows[0] as OutboxRow);
   }
 
   async get(pushId: string): Promise<PushRecord | undefined> {
@@ -217,8 +231,21 @@ export class PgPushStore implements PushStorePort {
   }
 
   async settleOutbox(itemId: number, ending: OutboxEnding, react?: SettlementReaction): Promise<boolean> {
+    return this.settle(itemId, ending, react, 'keep-ending');
+  }
+
+  /**
+   * {@link settleOutbox}, except that a failing reaction rolls back the ending too (the item stays
+   * pending) and rejects with the reaction's error: what the outbox dispatcher needs to settle the same
+   * answer again (pg-outbox-port.ts).
+   */
+  async settleOutboxAllOrNothing(itemId: number, ending: OutboxEnding, react?: SettlementReaction): Promise<boolean> {
+    return this.settle(itemId, ending, react, 'undo-all');
+  }
+
+  private async settle(itemId: number, ending: OutboxEnding, react: SettlementReaction | undefined, onFailure: ReactionFailure) {
     let reactionFailure: unknown;
-    const ended = await this.tx(async (c) => {
+    const ended = await this.tx(async (c, staged) => {
       const now = this.now();
       const done = await run<OutboxRow>(
         c,
@@ -229,18 +256,21 @@ export class PgPushStore implements PushStorePort {
       );
       const row = done.rows[0];
       if (!row || !react) return row !== undefined;
-      // A savepoint of its own: a failing reaction rolls back alone, the ending stays.
+      // A savepoint of its own: a failing reaction rolls back alone, the ending stays (unless undo-all).
       await run(c, 'SAVEPOINT reaction');
+      const mark = staged.length;
       try {
         const push = await run<PushRow>(c, `SELECT ${PUSH_COLUMNS} FROM pushes WHERE push_id = $1`, [row.push_id]);
         const move = react(toItem(row), push.rows[0] ? toRecord(push.rows[0]) : undefined);
         if (move) {
-          await this.transitionIn(c, row.push_id, move.to, move.detail, move.options);
+          await this.transitionIn(c, staged, row.push_id, move.to, move.detail, move.options);
           move.after?.();
         }
         await run(c, 'RELEASE SAVEPOINT reaction');
       } catch (err) {
+        if (onFailure === 'undo-all') throw err; // the whole transaction rolls back
         await run(c, 'ROLLBACK TO SAVEPOINT reaction');
+        staged.length = mark;
         reactionFailure = err;
       }
       return true;

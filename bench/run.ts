@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --quick | --full [--only throughput,relay,signalling,scale,overload,cost] [--cpu-prof] [--out file.md]
+ * `npm run bench -- --quick | --full [--only throughput,relay,signalling,scale,overload,cost,cluster] [--cpu-prof] [--out file.md]
  *  [--sustained N] [--agent-root DIR[,DIR2]]` (the rate overload takes as sustainable when throughput is not in --only;
  *  the checkouts the cost part measures, alternately)
  *
@@ -25,14 +25,16 @@ import { relayTable, runRelay } from './relay.js';
 import { runScale, scaleChart, scaleTable } from './scale.js';
 import { regParseRate, runSignalling, signallingTable } from './signalling.js';
 import { COST_PLANS, costRatios, costTable, runCost } from './cost.js';
+import { CLUSTER_PLANS, clusterTables, runClusterBench } from './cluster.js';
+import { clusterMissingReason } from '../test/support/cluster.js';
 import { drachtioFromEnv, runThroughput, throughputTable, type StepResult } from './throughput.js';
 
 const argv = process.argv.slice(2);
-const USAGE = `Usage: npm run bench -- [--quick | --full] [--only throughput,relay,signalling,scale,overload,cost]
+const USAGE = `Usage: npm run bench -- [--quick | --full] [--only throughput,relay,signalling,scale,overload,cost,cluster]
                        [--sustained N] [--cpu-prof] [--agent-root DIR[,DIR2]] [--out file.md]
 
   --quick        short steps (default); --full: the numbers in docs/benchmarks.md
-  --only LIST    run only these parts (comma-separated); default all but cost
+  --only LIST    run only these parts (comma-separated); default all but cost and cluster
   --sustained N  pushes/s overload takes as sustainable when throughput is not run
   --cpu-prof     CPU-profile the agent (store NORMAL run)
   --agent-root D the checkout(s) whose agent the cost part runs (default this one); two, comma-separated,
@@ -43,6 +45,8 @@ const USAGE = `Usage: npm run bench -- [--quick | --full] [--only throughput,rel
   cost: agent CPU µs per push at 100, 300, 600/s and past the knee, SQL statements and commits per push
   (counted by a preload in the agent), disk bytes per push, CPU µs per NOTIFY and per subscription, RSS
   and heap per watched user, Kamailio CPU µs per relayed MESSAGE — costs, not rates.
+  cluster: pushes/s and CPU µs per push for the SQLite single process, 1 and 3 agents on PostgreSQL +
+  Redis, side by side; failover times over repeated kill -9s (needs postgresql and redis-server too).
 
 Starts a load-tuned Kamailio, SIPp and the agent on loopback (needs kamailio, sip-tester); minutes long.`;
 const KNOWN_FLAGS = new Set(['--quick', '--full', '--only', '--sustained', '--cpu-prof', '--agent-root', '--out', '--help', '-h']);
@@ -92,6 +96,33 @@ async function main(): Promise<void> {
     const chart = repoPath(`docs/benchmarks/capability-table-memory${plan.name === 'quick' ? '-quick' : ''}.svg`);
     writeFileSync(chart, scaleChart(rows));
     report.note(`Chart written: ${chart}`);
+  }
+  if (only.has('cluster')) {
+    const why = clusterMissingReason();
+    if (why) report.note(`Cluster part skipped: ${why}`);
+    else {
+      const cplan = CLUSTER_PLANS[plan.name];
+      report.note(
+        `Load average before the cluster part: ${loadavg()
+          .map((l) => fmt(l, 1))
+          .join(' / ')} (1/5/15 min).`,
+      );
+      const r = await runClusterBench(cplan);
+      const t = clusterTables(r);
+      report.section(
+        `Cluster: SQLite single process vs PostgreSQL + Redis, 1 and 3 agents (${cplan.users} users, same Kamailio, handset and sink)`,
+        t.throughput,
+      );
+      report.section(
+        `Cluster failover: ${cplan.kills} × kill -9 of one of three agents under load (leaseMs ${r.leaseMs}, tickMs ${r.tickMs})`,
+        t.failover,
+      );
+    }
+    // The cluster part brings up its own Kamailio; the rest need the load-tuned one below.
+    if ([...only].every((p) => p === 'cluster' || p === 'scale')) {
+      if (outFile) writeFileSync(outFile, report.text());
+      return;
+    }
   }
   if (missing) {
     report.note(`SIP experiments skipped: ${missing}`);

@@ -27,6 +27,19 @@ export interface ClusterOptions {
   /** The SIP profile; default the kamailio-lab profile pointed at the cluster's Kamailio. */
   profile?: (kamailio: KamailioHandle) => SipProfile;
   kamailio?: KamailioOptions;
+  /** The PPG stand-in the agents hand back and notify to (a benchmark's sink); default a new one. Started here if it is not. */
+  ppg?: PpgStandIn;
+}
+
+/** One more agent process for {@link Cluster.addAgent}. */
+export interface MemberOptions {
+  instanceId: string;
+  /** Merged over the cluster config (or, with `single`, over a SQLite single-process config). */
+  config?: AgentConfigInput;
+  /** A SQLite, in-memory-table agent that shares only Kamailio and the PPG (the single-process baseline). */
+  single?: boolean;
+  /** Its SIP address; default the next of 127.0.0.2, .3, … */
+  sipHost?: string;
 }
 
 export interface ClusterAgent {
@@ -53,6 +66,8 @@ export interface Cluster {
   readonly agents: ClusterAgent[];
   /** A pool on the cluster's database, for reading what the agents stored (a test's own view). */
   readonly db: pg.Pool;
+  /** Start one more agent (cluster member or single-process baseline); resolves when it answers /healthz. */
+  addAgent(o: MemberOptions): Promise<ClusterAgent>;
   /** push-id → state, read from PostgreSQL. Rejects while PostgreSQL is down. */
   states(): Promise<Map<string, string>>;
   /** push-id → the states it went through, in order, read from PostgreSQL's history table. */
@@ -133,24 +148,35 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const leaseMs = options.leaseMs ?? 3000;
   const tickMs = options.tickMs ?? Math.max(200, Math.floor(leaseMs / 3));
   const [postgres, redis, kamailio] = await Promise.all([startPostgres(), startRedis(), startKamailio(options.kamailio)]);
-  const ppg = new PpgStandIn();
-  await ppg.start();
+  const ppg = options.ppg ?? new PpgStandIn();
+  if (ppg.port === 0) await ppg.start();
   const profile = options.profile?.(kamailio) ?? labProfile(kamailio);
   const agents: ClusterAgent[] = [];
-  for (let i = 0; i < (options.agents ?? 3); i += 1) {
-    const instanceId = `agent-${String.fromCharCode(97 + i)}`;
-    const base = clusterAgentConfig({
-      pgUrl: postgres.url,
-      redisUrl: redis.url,
-      instanceId,
-      leaseMs,
-      tickMs,
-      handBackUrl: ppg.url('/handback'),
-    });
+  const plans = async (o: MemberOptions): Promise<ClusterAgent> => {
+    const base = o.single
+      ? ({
+          ppg: { handBackUrl: ppg.url('/handback'), backoff: { baseMs: 50, maxMs: 500 }, numberBearers: [] },
+          log: { level: 'info', pretty: false, outcomes: 'debug' },
+        } satisfies AgentConfigInput)
+      : clusterAgentConfig({
+          pgUrl: postgres.url,
+          redisUrl: redis.url,
+          instanceId: o.instanceId,
+          leaseMs,
+          tickMs,
+          handBackUrl: ppg.url('/handback'),
+        });
     // Each agent its own loopback address (127.0.0.2, .3, …): what Kamailio and the dialogs see differs per member.
-    const plan = await planAgent(profile, mergeConfig(base, options.config), `127.0.0.${2 + i}`);
-    agents.push(clusterAgent(i, instanceId, plan));
-  }
+    const plan = await planAgent(
+      profile,
+      mergeConfig(mergeConfig(base, options.config), o.config),
+      o.sipHost ?? `127.0.0.${2 + agents.length}`,
+    );
+    const agent = clusterAgent(agents.length, o.instanceId, plan);
+    agents.push(agent);
+    return agent;
+  };
+  for (let i = 0; i < (options.agents ?? 3); i += 1) await plans({ instanceId: `agent-${String.fromCharCode(97 + i)}` });
   await Promise.all(agents.map((a) => a.proc.ready(120_000)));
   const db = new pg.Pool({ connectionString: postgres.url, max: 2, connectionTimeoutMillis: 2000 });
   db.on('error', () => undefined); // an idle client dropped while PostgreSQL is stopped on purpose
@@ -162,6 +188,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     ppg,
     agents,
     db,
+    async addAgent(o) {
+      const agent = await plans(o);
+      await agent.proc.ready(120_000);
+      return agent;
+    },
     async states() {
       const res = await db.query<{ push_id: string; state: string }>('SELECT push_id, state FROM pushes');
       return new Map(res.rows.map((r) => [r.push_id, r.state]));

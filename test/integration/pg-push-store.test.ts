@@ -72,6 +72,23 @@ describe.skipIf(missing !== undefined)('PostgreSQL push store', () => {
     await expect(a.transition('nope', 'delivering')).rejects.toMatchObject({ code: ErrorCodes.PUSH_NOT_FOUND });
   });
 
+  it('writes to one push asked for together commit in the order asked, even over a pool of several connections', async () => {
+    // The pool hands each write its own connection; without ordering per push the second compare-and-set
+    // sometimes reached the row lock first (seen as a flaky contract case on a loaded machine).
+    const ids = Array.from({ length: 40 }, (_, i) => `order-${i}`);
+    await Promise.all(ids.map((id) => a.insert(rec(id))));
+    const outcomes = await Promise.all(
+      ids.map(async (id) => {
+        const first = a.transition(id, 'delivering', {}, { expectedFrom: 'accepted' });
+        const second = a.transition(id, 'cancelled', {}, { expectedFrom: 'accepted' });
+        const [one, two] = await Promise.allSettled([first, second]);
+        return { first: one.status, second: two.status === 'rejected' ? (two.reason as { code?: string }).code : 'moved' };
+      }),
+    );
+    expect(outcomes.filter((o) => o.first !== 'fulfilled' || o.second !== ErrorCodes.PUSH_STATE_CONFLICT)).toEqual([]);
+    for (const id of ids) expect((await a.get(id))?.state).toBe('delivering');
+  });
+
   it('a hand-back commits with its outbox item; settling it moves the push in the same commit', async () => {
     await a.insert(rec('hb'));
     await a.transition(

@@ -54,6 +54,8 @@ export class PgPushStore implements PushStorePort {
   readonly pool: Pool;
   private readonly now: () => number;
   private readonly takeOverBatch: number;
+  /** The tail of each push's queue of writes (see {@link inOrder}); empty when nothing is in flight. */
+  private readonly writeLanes = new Map<string, Promise<void>>();
 
   constructor(options: PgPushStoreOptions) {
     this.pool = options.pool;
@@ -96,7 +98,29 @@ export class PgPushStore implements PushStorePort {
     }
   }
 
-  async insert(rec: NewPushRecord): Promise<PushRecord> {
+  /**
+   * Runs the writes to one push one after another, in the order they were asked for. The port promises
+   * that order (a compare-and-set asked after another write to the same push sees it); the pool alone
+   * would not keep it — two connections race to the row lock. Different pushes still run in parallel.
+   */
+  private inOrder<T>(pushId: string, work: () => Promise<T>): Promise<T> {
+    const result = (this.writeLanes.get(pushId) ?? Promise.resolve()).then(work);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.writeLanes.set(pushId, tail);
+    void tail.then(() => {
+      if (this.writeLanes.get(pushId) === tail) this.writeLanes.delete(pushId);
+    });
+    return result;
+  }
+
+  insert(rec: NewPushRecord): Promise<PushRecord> {
+    return this.inOrder(rec.pushId, () => this.insertNow(rec));
+  }
+
+  private async insertNow(rec: NewPushRecord): Promise<PushRecord> {
     const now = this.now();
     const lease = this.leases.fresh();
     // One statement: the row and its first history entry commit together (or not at all).
@@ -119,8 +143,8 @@ export class PgPushStore implements PushStorePort {
     return toRecord(row);
   }
 
-  async transition(pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {}): Promise<PushRecord> {
-    return this.tx((c, staged) => this.transitionIn(c, staged, pushId, to, detail, opts));
+  transition(pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {}): Promise<PushRecord> {
+    return this.inOrder(pushId, () => this.tx((c, staged) => this.transitionIn(c, staged, pushId, to, detail, opts)));
   }
 
   private async transitionIn(

@@ -14,7 +14,7 @@ const floors = [
   { name: 'watchers', paths: ['^src/watch/', '^src/cluster/', '^src/presence/', '^src/registration/', '^src/core-health/'] },
   { name: 'push', paths: ['^src/push/'] },
   { name: 'edges', paths: ['^src/intake/', '^src/ops/'] },
-  { name: 'wiring', paths: ['^src/agent\\.ts$'] },
+  { name: 'wiring', paths: ['^src/agent\\.ts$', '^src/wiring/'] },
   { name: 'cli', paths: ['^src/cli/', '^src/cli\\.ts$'] },
 ];
 

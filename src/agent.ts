@@ -8,7 +8,7 @@
  * Stop (SIGTERM/SIGINT): intake refuses (4001) → in-flight SIP drained within a bound → presence
  * unsubscribed → outbox stopped → engine stopped → store closed → lock released.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { CapabilityOracle } from './capabilities/capability-oracle.js';
@@ -19,7 +19,6 @@ import { AgentError, ErrorCodes } from './errors.js';
 import { createHttpServer, type HttpServer } from './intake/http-server.js';
 import { intakeGuardFromConfig, notifyAllowListFromConfig, tlsFromConfig } from './intake/guard/intake-security.js';
 import { loggerForModule } from './lib/logger.js';
-import { effectiveTrustedPeers } from './sip/trusted-peers.js';
 import { createMetrics } from './ops/metrics.js';
 import { readinessChecks } from './intake/admin/readiness.js';
 import { PresenceWatcher } from './presence/presence-watcher.js';
@@ -27,7 +26,6 @@ import { SourceWatchers } from './presence/source-watchers.js';
 import { loadProfile } from './profiles/load-profile.js';
 import type { SipProfile } from './profiles/schema.js';
 import { OutboxDispatcher } from './push/outbox/outbox-dispatcher.js';
-import { PpgHttpClient } from './push/outbox/ppg-http-client.js';
 import { PushCore } from './push/push-core.js';
 import { sqliteOutboxPort } from './push/store/sqlite/sqlite-outbox-port.js';
 import { sqlitePushStorePort } from './push/store/sqlite/sqlite-push-store-port.js';
@@ -35,10 +33,10 @@ import { PapEndpoint } from './intake/pap/pap-endpoint.js';
 import { PushStore } from './push/store/sqlite/sqlite-push-store.js';
 import { regSource } from './registration/reg-source.js';
 import { acquireStoreLock, type StoreLock } from './push/store/sqlite/store-lock.js';
-import { createDrachtioEngine } from './sip/drachtio/drachtio-engine.js';
-import { createEmbeddedEngine } from './sip/embedded/embedded-engine.js';
 import type { SipEngine } from './sip/port.js';
-import { USER_AGENT } from './version.js';
+import { bindError, listenIndex, portInUse } from './wiring/listen-errors.js';
+import { ppgHttpClient } from './wiring/ppg-client.js';
+import { buildEngine } from './wiring/sip-engine.js';
 
 export interface AgentOverrides {
   /** A pre-built engine (the contract tests, the drachtio engine). */
@@ -68,82 +66,6 @@ export interface RunningAgent {
   /** The routes the HTTP listener serves (method, fastify path), for checks against docs/openapi.yaml. */
   httpRoutes(): { method: string; url: string }[];
   stop(options?: { drainMs?: number }): Promise<void>;
-}
-
-function buildEngine(config: AgentConfig, profile: SipProfile, logger: Logger): SipEngine {
-  if (config.sip.engine === 'drachtio') {
-    const d = config.sip.drachtio;
-    return createDrachtioEngine({
-      host: d.host,
-      port: d.port,
-      secret: d.secret,
-      mode: d.mode,
-      reconnect: d.reconnect,
-      pingIntervalMs: d.pingIntervalMs,
-      outboundProxy: profile.outboundProxy,
-      t1Ms: config.sip.timers.t1Ms,
-      logger,
-    });
-  }
-  const trustedPeers = effectiveTrustedPeers(config.sip.trustedPeers, profile.outboundProxy?.host);
-  if (!trustedPeers) logger.warn('sip.trustedPeers unset and no outbound proxy IP: SIP accepted from any address');
-  return createEmbeddedEngine({
-    listen: config.sip.listen,
-    outboundProxy: profile.outboundProxy,
-    timers: config.sip.timers,
-    limits: config.sip.limits,
-    logger,
-    trustedPeers,
-  });
-}
-
-/**
- * The outbox's HTTP client from `config.ppg`: credentials (Basic or Bearer) only for the hand-back URL's
- * origin, an extra CA when configured (read once here; a missing file fails the start, naming the field).
- */
-export function ppgHttpClient(config: AgentConfig): PpgHttpClient {
-  const { auth, tls, concurrency, notifyConcurrency, handBackUrl } = config.ppg;
-  let authorization: string | undefined;
-  if (auth && 'token' in auth) authorization = `Bearer ${auth.token}`;
-  else if (auth) authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}`;
-  let ca: Buffer | undefined;
-  if (tls) {
-    try {
-      ca = readFileSync(tls.caPath);
-    } catch (err) {
-      throw new Error(`ppg.tls.caPath: cannot read ${tls.caPath}: ${(err as Error).message}`);
-    }
-  }
-  return new PpgHttpClient({
-    userAgent: USER_AGENT,
-    ...(authorization !== undefined ? { authorization, authOrigin: new URL(handBackUrl).origin } : {}),
-    ...(ca !== undefined ? { ca } : {}),
-    maxSocketsPerOrigin: Math.max(concurrency, notifyConcurrency),
-    requestTimeoutMs: config.ppg.requestTimeoutMs,
-    connectTimeoutMs: Math.min(5000, config.ppg.requestTimeoutMs),
-  });
-}
-
-/** A listen failure because the port is taken → one line naming the config field and its variable. */
-function portInUse(err: unknown, field: string, envVar: string, what: string): unknown {
-  const e = bindError(err);
-  if (e?.code !== 'EADDRINUSE') return err;
-  const where = e.address !== undefined && e.port !== undefined ? `${String(e.address)}:${String(e.port)}` : what;
-  return new AgentError(ErrorCodes.PORT_IN_USE, `${where} is already in use (${field}); set ${field} or ${envVar}`, field, { cause: err });
-}
-
-/** The Node bind error itself (transports wrap it as `cause`). */
-function bindError(err: unknown): { code?: unknown; address?: unknown; port?: unknown } | undefined {
-  const e = err as { code?: unknown; cause?: unknown } | undefined;
-  if (e?.code === undefined && e?.cause !== undefined) return bindError(e.cause);
-  return e as { code?: unknown; address?: unknown; port?: unknown } | undefined;
-}
-
-/** Which `sip.listen` entry a bind error is about (index into the config list; UDP first on a tie). */
-function listenIndex(config: AgentConfig, err: unknown): number {
-  const e = bindError(err);
-  const i = config.sip.listen.findIndex((l) => l.host === e?.address && l.port === e?.port);
-  return Math.max(i, 0);
 }
 
 export async function startAgent(config: AgentConfig, logger: Logger, overrides: AgentOverrides = {}): Promise<RunningAgent> {

@@ -56,13 +56,16 @@ export class PushLeases {
     return { pushes: pushes.rowCount ?? 0, outbox: outbox.rowCount ?? 0 };
   }
 
-  /** Take over up to `limit` open pushes whose lease lapsed; returns their push-ids (oldest first). */
+  /**
+   * Take over up to `limit` open pushes whose lease lapsed; returns their push-ids (oldest first). Never
+   * this agent's own: work it already holds is renewed, not taken again (it may be in flight here).
+   */
   async takeOverPushes(limit: number): Promise<string[]> {
     const now = this.now();
     const res = await this.pool.query<{ push_id: string }>(
       `WITH orphan AS (
          SELECT push_id FROM pushes
-          WHERE state = ANY($4) AND (lease_until IS NULL OR lease_until < $2)
+          WHERE state = ANY($4) AND (lease_until IS NULL OR lease_until < $2) AND lease_owner IS DISTINCT FROM $1
           ORDER BY created_at
           LIMIT $3
           FOR UPDATE SKIP LOCKED)
@@ -81,6 +84,7 @@ export class PushLeases {
       `WITH orphan AS (
          SELECT id FROM outbox
           WHERE done_at IS NULL AND parked_at IS NULL AND (lease_until IS NULL OR lease_until < $2)
+            AND lease_owner IS DISTINCT FROM $1
           ORDER BY id
           LIMIT $3
           FOR UPDATE SKIP LOCKED)

@@ -232,6 +232,27 @@ export class PgPushStore implements PushStorePort {
     }));
   }
 
+  /**
+   * Takes over up to `limit` open pushes whose lease lapsed (another agent stopped renewing) and returns
+   * them as a restart sees its own: what the lease loop hands to the push core's resume path.
+   */
+  async takeOver(limit = this.takeOverBatch): Promise<ResumablePush[]> {
+    let ids: string[];
+    try {
+      ids = await this.leases.takeOverPushes(limit);
+    } catch (err) {
+      throw portError(err);
+    }
+    if (ids.length === 0) return [];
+    const rows = await this.query<{ push_id: string; state: PushState; deliver_after: number | null }>(
+      `SELECT push_id, state, deliver_after FROM pushes
+        WHERE push_id = ANY($1) AND lease_owner = $2 AND state IN ('accepted', 'delivering', 'handing-back')
+        ORDER BY created_at`,
+      [ids, this.leases.owner],
+    );
+    return rows.map((r) => ({ pushId: r.push_id, state: r.state, deliverAfter: r.deliver_after ?? undefined }));
+  }
+
   /** This agent's own open work plus the work whose lease lapsed (taken over now), oldest first. */
   async listResumable(): Promise<ResumablePush[]> {
     try {

@@ -25,7 +25,7 @@ export function isPgStorageError(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && (STORAGE_SQLSTATE.test(code) || NODE_NET_CODES.has(code))) return true;
   const message = err instanceof Error ? err.message : '';
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+  return /Connection terminated|connection timeout|Query read timeout|Client has encountered a connection error/i.test(message);
 }
 
 export function portError(err: unknown): unknown {

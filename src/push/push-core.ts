@@ -9,7 +9,7 @@
  *   commands/   cancel, status query
  */
 import type { Logger } from 'pino';
-import { ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../errors.js';
 import { countInternalError } from '../lib/internal-errors.js';
 import { Admission } from './admission/admission.js';
 import type { AdmissionResult } from './admission/admission-result.js';
@@ -24,7 +24,7 @@ import { Outcomes } from './outcome/outcomes.js';
 import type { PushSubmission } from './pap/pap-types.js';
 import { ANONYMOUS_CALLER, DEFAULT_PPG, type IntakeCaller, type PushCoreOptions } from './push-settings.js';
 import type { PushHistoryEntry, PushRecord, PushSource } from './store/push-record.js';
-import type { PushMove } from './store/push-store-port.js';
+import type { PushMove, ResumablePush } from './store/push-store-port.js';
 import { WriteRetry } from './store/write-retry.js';
 
 export class PushCore {
@@ -147,17 +147,38 @@ export class PushCore {
    * finishes.
    */
   async resume(): Promise<number> {
+    const resumed = await this.resumeEach(await this.options.store.listResumable(), 'resumed after restart');
+    if (resumed > 0) this.log.info({ resumed }, 'resumed pushes after restart');
+    return resumed;
+  }
+
+  /**
+   * Cluster mode: pushes taken over from an agent that stopped renewing its leases resume exactly as a
+   * restart resumes its own (see {@link resume}). Returns how many were scheduled.
+   */
+  async resumeTakenOver(pushes: readonly ResumablePush[]): Promise<number> {
+    const resumed = await this.resumeEach(pushes, 'taken over from a lapsed lease');
+    if (resumed > 0) this.log.info({ resumed }, 'resumed pushes taken over from another agent');
+    return resumed;
+  }
+
+  private async resumeEach(pushes: readonly ResumablePush[], note: string): Promise<number> {
     let resumed = 0;
-    for (const due of await this.options.store.listResumable()) {
+    for (const due of pushes) {
       if (due.state === 'delivering') {
-        await this.options.store.transition(due.pushId, 'accepted', { note: 'resumed after restart' });
+        try {
+          await this.options.store.transition(due.pushId, 'accepted', { note }, { expectedFrom: 'delivering' });
+        } catch (err) {
+          // Moved since it was listed (in a cluster: by the agent that held it, awake again): not ours to resume.
+          if (err instanceof AgentError && err.code === ErrorCodes.PUSH_STATE_CONFLICT) continue;
+          throw err;
+        }
       }
       if (due.state === 'accepted' || due.state === 'delivering') {
         this.lane.schedule(due.pushId, due.deliverAfter);
         resumed += 1;
       }
     }
-    if (resumed > 0) this.log.info({ resumed }, 'resumed pushes after restart');
     return resumed;
   }
 

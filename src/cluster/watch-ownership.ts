@@ -36,6 +36,8 @@ export interface OwnershipSnapshot {
 
 export class WatchOwnership {
   private readonly held = new Set<string>();
+  /** Claims in flight (one Redis round trip per user however many pushes ask at once). */
+  private readonly claiming = new Map<string, Promise<boolean>>();
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -49,6 +51,34 @@ export class WatchOwnership {
   /** Users whose lease this agent holds (and so whose dialog it keeps). */
   holds(aor: string): boolean {
     return this.held.has(aor);
+  }
+
+  /**
+   * A push needs this user's evidence now: when rendezvous hashing over the members seen at the last
+   * round names this agent and the lease is free, take it at once (the caller subscribes) instead of
+   * waiting for the next round. False when another agent owns or holds the user, before the first round,
+   * or when Redis does not answer (the caller then waits for the owner's evidence in the shared table).
+   */
+  async claim(aor: string): Promise<boolean> {
+    if (this.held.has(aor)) return true;
+    if (this.timer === undefined || ownerOf(aor, this.lastMembers) !== this.options.leases.instanceId) return false;
+    let pending = this.claiming.get(aor);
+    if (!pending) {
+      pending = this.options.leases
+        .acquire([aor])
+        .then((got) => {
+          // Only while still running: a claim that lands after stop() must not leave a lease held.
+          if (got.length > 0 && this.timer !== undefined) this.held.add(aor);
+          return this.held.has(aor);
+        })
+        .catch((err: unknown) => {
+          this.log.debug({ err, aor }, 'claiming a watch lease failed');
+          return false;
+        })
+        .finally(() => this.claiming.delete(aor));
+      this.claiming.set(aor, pending);
+    }
+    return pending;
   }
 
   snapshot(): OwnershipSnapshot {

@@ -169,6 +169,12 @@ export class PresenceWatcher implements WatchTrigger {
     return { unsubscribed, abandoned: subscriptions.length - unsubscribed };
   }
 
+  /** Is `aor` watched here (a subscription queued, being set up, active, or waiting to be retried)? */
+  isWatching(aor: string): boolean {
+    const phase = this.users.get(aor)?.phase;
+    return phase !== undefined && phase !== 'stopped';
+  }
+
   stats(): PresenceWatcherStats {
     const subscriptions = Object.fromEntries(WATCH_PHASES.map((p) => [p, 0])) as Record<WatchPhase, number>;
     for (const user of this.users.values()) subscriptions[user.phase]++;
@@ -315,6 +321,20 @@ export class PresenceWatcher implements WatchTrigger {
 
   /** The user's capability entry left (capacity/expired/deleted): stop watching and unsubscribe. */
   forget(aor: string, reason: EvictionReason = 'deleted'): void {
+    void this.end(aor, reason);
+  }
+
+  /**
+   * Cluster mode: another agent watches these users from now on. Stops watching each at once and resolves
+   * when their unsubscribes (Expires: 0) have been answered or timed out, so the lease is given back only
+   * after this agent's dialog is gone.
+   */
+  async unwatch(aors: readonly string[]): Promise<void> {
+    await Promise.allSettled(aors.map((aor) => this.end(aor, 'deleted')));
+  }
+
+  /** Stops watching `aor`; resolves when its dialog (if any) is unsubscribed. */
+  private async end(aor: string, reason: EvictionReason): Promise<void> {
     const user = this.users.get(aor);
     if (!user) return;
     this.users.delete(aor);
@@ -326,7 +346,7 @@ export class PresenceWatcher implements WatchTrigger {
     const subscription = user.subscription;
     user.subscription = undefined;
     user.phase = 'stopped';
-    if (subscription) void this.limiter.run(() => this.unsubscribe(subscription.unsubscribe()), 'low');
+    if (subscription) await this.limiter.run(() => this.unsubscribe(subscription.unsubscribe()), 'low');
   }
 
   private async unsubscribe(done: Promise<void>): Promise<void> {

@@ -22,6 +22,16 @@ export class SourceWatchers {
     await Promise.all(this.enabled().map((w) => w.watch(aors)));
   }
 
+  /** Stops watching these users in every source (cluster mode: they moved to another agent). */
+  async unwatch(aors: readonly string[]): Promise<void> {
+    await Promise.all(this.watchers.map((w) => w.unwatch(aors)));
+  }
+
+  /** Drops these users at once in every source (cluster mode: their lease was lost to another agent). */
+  drop(aors: readonly string[]): void {
+    for (const w of this.watchers) for (const aor of aors) w.forget(aor, 'deleted');
+  }
+
   /**
    * Watchers whose source the profile uses. The presence watcher alone is kept even when disabled: the
    * admin API and the watch list always reached it before sources existed.

@@ -1,15 +1,16 @@
 /**
  * The composition root: builds every part from the validated config and owns the start/stop order.
  *
- * Start: store lock → store → SIP engine (binds its ports) → capability table, presence watcher, core
- * health, push service, outbox → HTTP intake listening → only then resume the stored pushes, start the
- * outbox and the watch list. Everything that can fail on the environment (another agent on the store, a
- * port in use) fails before any stored push is touched, so a failed start changes nothing.
- * Stop (SIGTERM/SIGINT): intake refuses (4001) → in-flight SIP drained within a bound → presence
- * unsubscribed → outbox stopped → engine stopped → store closed → lock released.
+ * Start: push store (SQLite: lock + file; PostgreSQL: pool + migrations) → capability store (memory or
+ * Redis) → SIP engine (binds its ports) → capability table, watchers (in cluster mode behind the
+ * cluster's watch rule), core health, push core, outbox → HTTP intake listening → only then resume the
+ * stored pushes, start the outbox, the watch list and the cluster loops. Everything that can fail on the
+ * environment (another agent on the SQLite file, a port in use, PostgreSQL unreachable) fails before any
+ * stored push is touched, so a failed start changes nothing. The factories live in src/wiring/.
+ * Stop (SIGTERM/SIGINT): intake refuses (4001) → lease takeovers stop → in-flight SIP drained within a
+ * bound → watch leases given back, presence unsubscribed → outbox stopped → work leases released →
+ * engine stopped → capability writes flushed → store closed (and its lock released).
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { CapabilityOracle } from './capabilities/capability-oracle.js';
 import { CapabilityTable } from './capabilities/capability-table.js';
@@ -27,14 +28,15 @@ import { loadProfile } from './profiles/load-profile.js';
 import type { SipProfile } from './profiles/schema.js';
 import { OutboxDispatcher } from './push/outbox/outbox-dispatcher.js';
 import { PushCore } from './push/push-core.js';
-import { sqliteOutboxPort } from './push/store/sqlite/sqlite-outbox-port.js';
-import { sqlitePushStorePort } from './push/store/sqlite/sqlite-push-store-port.js';
 import { PapEndpoint } from './intake/pap/pap-endpoint.js';
-import { PushStore } from './push/store/sqlite/sqlite-push-store.js';
+import type { PushStore } from './push/store/sqlite/sqlite-push-store.js';
+import type { PushStorePort } from './push/store/push-store-port.js';
 import { regSource } from './registration/reg-source.js';
-import { acquireStoreLock, type StoreLock } from './push/store/sqlite/store-lock.js';
 import type { SipEngine } from './sip/port.js';
+import { openCapabilityStore, type OpenedCapabilityStore } from './wiring/capability-store-factory.js';
+import { buildClusterWatching, buildWorkLeases, type ClusterWatching } from './wiring/cluster-mode.js';
 import { bindError, listenIndex, portInUse } from './wiring/listen-errors.js';
+import { openPushStore, type OpenedPushStore } from './wiring/push-store-factory.js';
 import { ppgHttpClient } from './wiring/ppg-client.js';
 import { buildEngine } from './wiring/sip-engine.js';
 
@@ -48,6 +50,9 @@ export interface RunningAgent {
   readonly config: AgentConfig;
   readonly profile: SipProfile;
   readonly engine: SipEngine;
+  /** The push store the flow uses (`store.kind` sqlite or postgres). */
+  readonly pushStore: PushStorePort;
+  /** The SQLite store itself (synchronous reads for tests and tools); throws on `store.kind: postgres`. */
   readonly store: PushStore;
   readonly table: CapabilityTable;
   /** The presence watcher (always built; it never subscribes when presence is not a source). */
@@ -70,31 +75,31 @@ export interface RunningAgent {
 
 export async function startAgent(config: AgentConfig, logger: Logger, overrides: AgentOverrides = {}): Promise<RunningAgent> {
   const profile = overrides.profile ?? loadProfile(config.profile, config.profileOverrides);
-  // Cluster mode is configurable before it is assembled here: refuse it clearly rather than run on SQLite.
-  if (config.store.kind !== 'sqlite' || config.capabilityTable.kind !== 'memory') {
-    const field = config.store.kind !== 'sqlite' ? 'store.kind' : 'capabilityTable.kind';
-    throw new AgentError(ErrorCodes.CONFIG_INVALID, `${field}: cluster mode is not assembled by this build yet`, field);
-  }
   // Reads the PPG's CA file: fails (naming the field) before anything is locked or opened.
   const httpClient = ppgHttpClient(config);
-  if (config.store.path !== ':memory:') mkdirSync(dirname(config.store.path), { recursive: true });
-  let lock: StoreLock | undefined;
-  let store: PushStore;
+  let opened: OpenedPushStore;
+  let capabilities: OpenedCapabilityStore;
   try {
-    lock = acquireStoreLock(config.store.path);
-    store = PushStore.open(config.store.path, { synchronous: config.store.synchronous });
+    opened = await openPushStore(config, logger);
   } catch (err) {
-    lock?.release();
     httpClient.close();
     throw err;
   }
-  const storeLock = lock;
+  try {
+    capabilities = await openCapabilityStore(config, logger);
+  } catch (err) {
+    httpClient.close();
+    await opened.close();
+    throw err;
+  }
+  const sqlite = opened.sqlite;
   const moduleLog = (module: string) => loggerForModule(logger, module, config.log.modules);
   const engine = overrides.engine ?? buildEngine(config, profile, moduleLog('sip'));
   let http: HttpServer | undefined;
   let dispatcher: OutboxDispatcher | undefined;
   let watcher: SourceWatchers | undefined;
   let coreHealth: CoreHealthMonitor | undefined;
+  let cluster: ClusterWatching | undefined;
   try {
     try {
       await engine.start();
@@ -102,7 +107,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       const index = listenIndex(config, err);
       throw portInUse(err, `sip.listen[${index}].port`, `SPA__sip__listen__${index}__port`, 'a sip.listen address');
     }
-    const table = new CapabilityTable({ maxUsers: config.capabilityTable.maxUsers, profile });
+    const table = new CapabilityTable({ maxUsers: config.capabilityTable.maxUsers, profile, store: capabilities.store });
     const presenceWatcher = new PresenceWatcher({
       engine,
       table,
@@ -123,8 +128,13 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       : undefined;
     const sources = new SourceWatchers(regWatcher ? [presenceWatcher, regWatcher] : [presenceWatcher]);
     watcher = sources;
+    // Cluster mode: one subscription per user across the agents (wiring/cluster-mode.ts).
+    if (capabilities.redis) {
+      const { redis, keyPrefix } = capabilities;
+      cluster = buildClusterWatching({ config, redis, keyPrefix, table, sources, logger: moduleLog('presence') });
+    }
     // The push path's question; evicting a user from the table unsubscribes them (RFC 6665 §4.1.2.3 Expires: 0).
-    const oracle = new CapabilityOracle(table, sources.watchers);
+    const oracle = new CapabilityOracle(table, cluster?.triggers ?? sources.watchers);
     const notifyAllowList = notifyAllowListFromConfig(config);
     const health = new CoreHealthMonitor({
       engine,
@@ -135,9 +145,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
     });
     coreHealth = health;
     // The push flow and the outbox dispatcher (below) see the store only through their ports.
-    const storePort = sqlitePushStorePort(store);
     const pushes = new PushCore({
-      store: storePort,
+      store: opened.port,
       engine,
       oracle,
       profile,
@@ -163,8 +172,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       coreHealth: health,
     });
     const pap = new PapEndpoint(pushes, { senderName: 'sip-push-agent' });
+    if (!opened.outbox)
+      throw new AgentError(ErrorCodes.CONFIG_INVALID, 'store.kind: the outbox on PostgreSQL is not assembled yet', 'store.kind');
     dispatcher = new OutboxDispatcher({
-      outbox: sqliteOutboxPort(store),
+      outbox: opened.outbox,
       logger: moduleLog('outbox'),
       backoff: { baseMs: config.ppg.backoff.baseMs, maxMs: config.ppg.backoff.maxMs, jitter: 0.2 },
       concurrency: { 'hand-back': config.ppg.concurrency, 'result-notification': config.ppg.notifyConcurrency },
@@ -174,6 +185,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       // Decided inside the commit that ends the item: the push's move commits with the item's ending.
       react: (item, settlement, record) => pushes.onOutboxSettled(item, settlement, record),
     });
+    const outbox = dispatcher;
+    const workLeases = buildWorkLeases({ config, store: opened, pushes, rescanOutbox: () => outbox.rescan(), logger: moduleLog('push') });
     http = createHttpServer({
       host: config.http.host,
       port: config.http.port,
@@ -183,16 +196,17 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       overLimitDrain: config.http.overLimitDrain,
       logger: moduleLog('http'),
       handlePap: (contentType, body, caller) => pap.handlePap(contentType, body, caller),
-      readiness: readinessChecks({ engine, store, pushes, coreHealth: health }),
+      readiness: readinessChecks({ engine, store: opened, pushes, coreHealth: health }),
       metrics: createMetrics(
         {
           pushes,
-          store,
+          store: opened.stats,
           engine,
           table,
           presence: presenceWatcher,
           coreHealth: health,
           ...(regWatcher && registration && { registration: { stats: () => regWatcher.stats(), gaps: () => registration.stats } }),
+          ...((workLeases || cluster) && { cluster: { stats: () => clusterStats(workLeases?.stats(), cluster?.stats()) } }),
         },
         { logger },
       ),
@@ -228,13 +242,17 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
     // Only now, with every port bound, may stored pushes move (a failed start must change nothing).
     await pushes.resume();
     dispatcher.start();
-    if (config.presence.watchList) {
-      void sources.watch(presenceWatcher.loadWatchList(config.presence.watchList));
-    }
-    const pruneTimer = setInterval(() => store.prune(config.store.retentionHours * 3600_000), 3600_000);
+    workLeases?.start();
+    const watchList = config.presence.watchList ? presenceWatcher.loadWatchList(config.presence.watchList) : [];
+    // Alone: subscribe the watch list. In a cluster: want it; each agent subscribes its share.
+    if (cluster) cluster.start(watchList);
+    else if (watchList.length > 0) void sources.watch(watchList);
+    const prune = () =>
+      opened.prune(config.store.retentionHours * 3600_000).catch((err: unknown) => logger.warn({ err }, 'push store prune failed'));
+    const pruneTimer = setInterval(prune, 3600_000);
     pruneTimer.unref();
     const httpServer = http;
-    const outbox = dispatcher;
+    const clusterWatch = cluster;
     logger.info({ engine: engine.name, sip: engine.localAddresses(), profile: profile.name }, 'sip-push-agent started');
 
     let stopping: Promise<void> | undefined;
@@ -242,7 +260,11 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       config,
       profile,
       engine,
-      store,
+      pushStore: opened.port,
+      get store(): PushStore {
+        if (!sqlite) throw new Error('RunningAgent.store is the SQLite store; this agent runs store.kind postgres (use pushStore)');
+        return sqlite;
+      },
       table,
       watcher: presenceWatcher,
       ...(regWatcher && { regWatcher }),
@@ -257,15 +279,19 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
         stopping ??= (async () => {
           pushes.stopAccepting();
           clearInterval(pruneTimer);
+          await workLeases?.stop();
           await pushes.drain(options.drainMs ?? 5000);
           await httpServer.close();
+          await clusterWatch?.stop();
           await sources.stop(2000);
           health.stop();
           await outbox.stop();
+          // What is still open here (scheduled pushes, unsent POSTs) the other agents take over at once.
+          await opened.postgres?.store.leases.releaseAll().catch((err: unknown) => logger.warn({ err }, 'could not release work leases'));
           httpClient.close();
           await engine.stop();
-          store.close();
-          storeLock.release();
+          await capabilities.close();
+          await opened.close();
           logger.info('sip-push-agent stopped');
         })();
         return stopping;
@@ -275,11 +301,26 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
     await http?.close().catch(() => undefined);
     await dispatcher?.stop().catch(() => undefined);
     httpClient.close();
+    await cluster?.stop();
     await watcher?.stop(500).catch(() => undefined);
     coreHealth?.stop();
     await engine.stop().catch(() => undefined);
-    store.close();
-    storeLock.release();
+    await capabilities.close().catch(() => undefined);
+    await opened.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** The cluster metrics from the two loops (either may be off: SQLite with Redis, PostgreSQL alone). */
+function clusterStats(
+  work: { pushesTakenOver: number; outboxTakenOver: number; renewFailures: number } | undefined,
+  watch: { members: number; held: number } | undefined,
+) {
+  return {
+    pushesTakenOver: work?.pushesTakenOver ?? 0,
+    outboxTakenOver: work?.outboxTakenOver ?? 0,
+    renewFailures: work?.renewFailures ?? 0,
+    members: watch?.members ?? 0,
+    watchLeasesHeld: watch?.held ?? 0,
+  };
 }

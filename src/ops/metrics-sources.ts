@@ -39,6 +39,17 @@ export interface CoreHealthStatsSource {
   stats(): { state: 'unknown' | 'up' | 'down'; target: string; probesOk: number; probesFailed: number };
 }
 
+/** Cluster mode: takeovers of lapsed work, lease renewals that failed, the members seen and watch leases held. */
+export interface ClusterStatsSource {
+  stats(): {
+    pushesTakenOver: number;
+    outboxTakenOver: number;
+    renewFailures: number;
+    members: number;
+    watchLeasesHeld: number;
+  };
+}
+
 export interface MetricsSources {
   pushes: PushCountersSource;
   store: StoreStatsSource;
@@ -50,4 +61,6 @@ export interface MetricsSources {
   registration?: PresenceStatsSource & { gaps(): { staleNotifies: number; versionGaps: number } };
   /** The SIP core's health (core-health-monitor.ts); absent in tests without one. */
   coreHealth?: CoreHealthStatsSource;
+  /** Present in cluster mode (`store.kind: postgres` and/or `capabilityTable.kind: redis`). */
+  cluster?: ClusterStatsSource;
 }

@@ -223,6 +223,26 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     });
   }
 
+  const cluster = sources.cluster;
+  if (cluster) {
+    sourcedCounter('spa_cluster_takeovers_total', 'Work taken over from agents whose lease lapsed, by kind', ['kind'], () => {
+      const s = cluster.stats();
+      return [
+        [{ kind: 'push' }, s.pushesTakenOver],
+        [{ kind: 'outbox' }, s.outboxTakenOver],
+      ];
+    });
+    sourcedCounter('spa_cluster_lease_renew_failures_total', 'Rounds in which this agent could not renew its work leases', [], () => [
+      [{}, cluster.stats().renewFailures],
+    ]);
+    sourcedGauge('spa_cluster_members', 'Live agents seen in the cluster at the last watch-ownership round', [], () => [
+      [{}, cluster.stats().members],
+    ]);
+    sourcedGauge('spa_cluster_watch_leases', 'Users whose watch lease this agent holds (it keeps their dialogs)', [], () => [
+      [{}, cluster.stats().watchLeasesHeld],
+    ]);
+  }
+
   sourcedCounter(
     'spa_handbacks_total',
     'Pushes handed back to the PPG by bearer hint; mode sync = PAP 3010 at intake, async = after a SIP failure',

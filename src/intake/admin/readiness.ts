@@ -6,8 +6,11 @@
  */
 export interface ReadinessSources {
   engine: { readonly connected: boolean };
-  /** Any cheap call that throws once the database is closed (better-sqlite3 refuses closed handles). */
-  store: { sqliteSettings(): unknown };
+  /**
+   * The push store: its own answer (`isOpen`: PostgreSQL's latest probe write committed), or any cheap
+   * call that throws once the database is closed (better-sqlite3 refuses closed handles).
+   */
+  store: { isOpen(): boolean } | { sqliteSettings(): unknown };
   pushes: { readonly isAccepting: boolean; readonly storeWritable: boolean };
   /** Absent → no core check (tests that build the HTTP server by hand). */
   coreHealth?: { readonly state: 'unknown' | 'up' | 'down'; readonly target: string };
@@ -15,6 +18,7 @@ export interface ReadinessSources {
 
 /** True when the store answers a query (a PRAGMA read, no table scan). */
 export function storeIsOpen(store: ReadinessSources['store']): boolean {
+  if ('isOpen' in store) return store.isOpen();
   try {
     store.sqliteSettings();
     return true;

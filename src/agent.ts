@@ -16,7 +16,6 @@ import { CapabilityOracle } from './capabilities/capability-oracle.js';
 import { CapabilityTable } from './capabilities/capability-table.js';
 import type { AgentConfig } from './config/config-schema.js';
 import { CoreHealthMonitor } from './core-health/core-health-monitor.js';
-import { AgentError, ErrorCodes } from './errors.js';
 import { createHttpServer, type HttpServer } from './intake/http-server.js';
 import { intakeGuardFromConfig, notifyAllowListFromConfig, tlsFromConfig } from './intake/guard/intake-security.js';
 import { loggerForModule } from './lib/logger.js';
@@ -172,8 +171,6 @@ export async function startAgent(config: AgentConfig, logger: Logger, overrides:
       coreHealth: health,
     });
     const pap = new PapEndpoint(pushes, { senderName: 'sip-push-agent' });
-    if (!opened.outbox)
-      throw new AgentError(ErrorCodes.CONFIG_INVALID, 'store.kind: the outbox on PostgreSQL is not assembled yet', 'store.kind');
     dispatcher = new OutboxDispatcher({
       outbox: opened.outbox,
       logger: moduleLog('outbox'),

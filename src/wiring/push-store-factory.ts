@@ -17,6 +17,7 @@ import { AgentError, ErrorCodes } from '../errors.js';
 import { redactUrl, scrubError } from '../lib/redact-url.js';
 import type { OutboxStats } from '../push/outbox/outbox-item.js';
 import type { OutboxPort } from '../push/outbox/outbox-port.js';
+import { pgOutboxPort } from '../push/store/postgres/pg-outbox-port.js';
 import { PgPushStore } from '../push/store/postgres/pg-push-store.js';
 import { migratePostgres } from '../push/store/postgres/pg-schema.js';
 import { PgStoreStats, prunePg } from '../push/store/postgres/pg-store-upkeep.js';
@@ -35,7 +36,7 @@ export interface OpenedPushStore {
   /** What the push flow uses. */
   readonly port: PushStorePort;
   /** What the outbox dispatcher uses. */
-  readonly outbox: OutboxPort | undefined;
+  readonly outbox: OutboxPort;
   /** The SQLite store (`kind: sqlite`): its outbox, synchronous reads for tests and tools. */
   readonly sqlite: PushStore | undefined;
   /** The PostgreSQL store and its pool (`kind: postgres`). */
@@ -132,7 +133,7 @@ async function openPostgres(config: AgentConfig, logger: Logger): Promise<Opened
   return {
     kind: 'postgres',
     port: store,
-    outbox: undefined,
+    outbox: pgOutboxPort(store),
     sqlite: undefined,
     postgres: { store, pool, stats },
     stats,

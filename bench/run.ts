@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --quick | --full [--only throughput,relay,signalling,scale,overload,cost,cluster] [--cpu-prof] [--out file.md]
+ * `npm run bench -- --quick | --full [--only throughput,relay,signalling,scale,overload,cost,cluster,scale100k] [--cpu-prof] [--out file.md]
  *  [--sustained N] [--agent-root DIR[,DIR2]]` (the rate overload takes as sustainable when throughput is not in --only;
  *  the checkouts the cost part measures, alternately)
  *
@@ -23,6 +23,7 @@ import { spawnLoadSipp } from './lib/sipp-load.js';
 import { overloadChart, overloadTable, overloadTimeline, runOverload } from './overload.js';
 import { relayTable, runRelay } from './relay.js';
 import { runScale, scaleChart, scaleTable } from './scale.js';
+import { runScale100k, SCALE_100K_PLAN, scale100kTable, scale100kTimeline, type Scale100kPlan } from './scale-100k.js';
 import { regParseRate, runSignalling, signallingTable } from './signalling.js';
 import { COST_PLANS, costRatios, costTable, runCost } from './cost.js';
 import { CLUSTER_PLANS, clusterTables, runClusterBench } from './cluster.js';
@@ -30,11 +31,12 @@ import { clusterMissingReason } from '../test/support/cluster.js';
 import { drachtioFromEnv, runThroughput, throughputTable, type StepResult } from './throughput.js';
 
 const argv = process.argv.slice(2);
-const USAGE = `Usage: npm run bench -- [--quick | --full] [--only throughput,relay,signalling,scale,overload,cost,cluster]
+const USAGE = `Usage: npm run bench -- [--quick | --full] [--only throughput,relay,signalling,scale,overload,cost,cluster,scale100k]
                        [--sustained N] [--cpu-prof] [--agent-root DIR[,DIR2]] [--out file.md]
+                       [--users N] [--expires S] [--push-rate R]
 
   --quick        short steps (default); --full: the numbers in docs/benchmarks.md
-  --only LIST    run only these parts (comma-separated); default all but cost and cluster
+  --only LIST    run only these parts (comma-separated); default all but cost, cluster and scale100k
   --sustained N  pushes/s overload takes as sustainable when throughput is not run
   --cpu-prof     CPU-profile the agent (store NORMAL run)
   --agent-root D the checkout(s) whose agent the cost part runs (default this one); two, comma-separated,
@@ -48,9 +50,12 @@ const USAGE = `Usage: npm run bench -- [--quick | --full] [--only throughput,rel
   cluster: pushes/s and CPU µs per push for the SQLite single process, 1 and 3 agents on PostgreSQL +
   Redis, side by side; failover times over repeated kill -9s (needs postgresql and redis-server too).
 
+  scale100k: --users (default 100000) watched users held through Kamailio for two refresh periods of
+  --expires (default 120 s), pushes at --push-rate (default 20/s) meanwhile; RSS, heap, CPU, NOTIFY rate.
+
 Starts a load-tuned Kamailio, SIPp and the agent on loopback (needs kamailio, sip-tester); minutes long.`;
-const KNOWN_FLAGS = new Set(['--quick', '--full', '--only', '--sustained', '--cpu-prof', '--agent-root', '--out', '--help', '-h']);
-const WITH_VALUE = ['--only', '--sustained', '--agent-root', '--out'];
+const WITH_VALUE = ['--only', '--sustained', '--agent-root', '--out', '--users', '--expires', '--push-rate'];
+const KNOWN_FLAGS = new Set(['--quick', '--full', '--cpu-prof', '--help', '-h', ...WITH_VALUE]);
 const unknown = argv.find((a, i) => a.startsWith('-') && !KNOWN_FLAGS.has(a) && !WITH_VALUE.includes(argv[i - 1] ?? ''));
 if (argv.includes('--help') || argv.includes('-h') || unknown !== undefined) {
   // Asking for help (or mistyping a flag) must never start a benchmark run.
@@ -128,9 +133,17 @@ async function main(): Promise<void> {
     report.note(`SIP experiments skipped: ${missing}`);
     return;
   }
-  const kamailio = await startKamailio({ shmMb: 2048, children: 4, startTimeoutMs: 20_000 });
+  // The 100k scale run: more shared memory and larger presence hash tables (2^16 buckets, not 2^9).
+  const big = only.has('scale100k');
+  const kamailio = await startKamailio({
+    shmMb: big ? 4096 : 2048,
+    pkgMb: big ? 32 : 8,
+    children: 4,
+    startTimeoutMs: 20_000,
+    ...(big && { defines: { PRESENCE_SUBS_HTABLE_SIZE: '16', PRESENCE_PRES_HTABLE_SIZE: '16' } }),
+  });
   report.note(
-    `Kamailio ${kamailio.version} pid ${kamailio.pid} on ${kamailio.host}:${kamailio.port} (-x tlsf -m 2048, maxbuffer 4 MB, 4 children)`,
+    `Kamailio ${kamailio.version} pid ${kamailio.pid} on ${kamailio.host}:${kamailio.port} (-x tlsf -m ${big ? 4096 : 2048} -M ${big ? 32 : 8}, maxbuffer 4 MB, 4 children${big ? ', presence hash tables 2^16' : ''})`,
   );
   const uasPort = await freePort();
   const uas = spawnLoadSipp({ scenario: 'test/sipp/uas-message.xml', localPort: uasPort, timeoutS: 3600 });
@@ -217,6 +230,22 @@ async function main(): Promise<void> {
         `Load average at the end: ${loadavg()
           .map((l) => fmt(l, 1))
           .join(' / ')} (1/5/15 min) on ${cpus().length} cores; CPU per push is the agent's own time, idle share taken off.`,
+      );
+    }
+    if (big) {
+      const plan100k: Scale100kPlan = {
+        ...SCALE_100K_PLAN,
+        users: Number(arg('--users') ?? SCALE_100K_PLAN.users),
+        expiresS: Number(arg('--expires') ?? SCALE_100K_PLAN.expiresS),
+        pushRate: Number(arg('--push-rate') ?? SCALE_100K_PLAN.pushRate),
+      };
+      const r = await runScale100k(env, plan100k);
+      report.section(`Scale: ${plan100k.users.toLocaleString('en-US')} watched users on one agent through Kamailio`, scale100kTable(r));
+      report.section('Scale: samples (ramp, then the hold over the refresh periods)', scale100kTimeline(r));
+      report.note(
+        `Load average at the end: ${loadavg()
+          .map((l) => fmt(l, 1))
+          .join(' / ')} (1/5/15 min) on ${cpus().length} cores.`,
       );
     }
     if (only.has('signalling')) {

@@ -37,11 +37,12 @@ async function runCsv(
   core: { host: string; port: number },
   rows: string[][],
   keys: Record<string, string>,
+  maxRate = 1000,
 ): Promise<void> {
   if (rows.length === 0) return;
   const dir = makeTempDir('bench-pop');
   const csv = writeSippCsv(dir, 'users.csv', rows);
-  const rate = Math.min(1000, rows.length);
+  const rate = Math.min(maxRate, rows.length);
   const handle = await runSipp({
     scenario,
     remote: `${core.host}:${core.port}`,
@@ -91,5 +92,33 @@ export async function republish(core: { host: string; port: number }, population
     core,
     population.users.map((u) => [u.name, u.reachable ? 'open' : 'closed', 'org.openmobilealliance:Push']),
     { domain: core.host, expires: '3600' },
+  );
+}
+
+/**
+ * A watched population for the scale run: every user PUBLISHes `open` (so each SUBSCRIBE and refresh
+ * gets a PIDF NOTIFY), only the first `registered` REGISTER a Contact on the UAS (the ones pushed to).
+ */
+export async function provisionWatched(
+  core: { host: string; port: number },
+  population: Population,
+  uas: { host: string; port: number },
+  registered: number,
+  rate: number,
+): Promise<void> {
+  const domain = core.host;
+  await runCsv(
+    'test/sipp/register-csv.xml',
+    core,
+    population.users.slice(0, registered).map((u) => [u.name, uas.host, String(uas.port)]),
+    { domain, expires: '3600' },
+    rate,
+  );
+  await runCsv(
+    'test/sipp/publish-csv.xml',
+    core,
+    population.users.map((u) => [u.name, 'open', 'org.openmobilealliance:Push']),
+    { domain, expires: '3600' },
+    rate,
   );
 }

@@ -25,6 +25,8 @@ export interface KamailioOptions {
   tmpDir?: string;
   /** Shared memory in MB (`-m`); default 64. */
   shmMb?: number;
+  /** Private memory per process in MB (`-M`); default 8. */
+  pkgMb?: number;
   /** Worker processes per listener (CHILDREN / TCP_CHILDREN); default 2. */
   children?: number;
   /** Overrides KNOWN_USER_REGEX (users answered 480 rather than 404 when not registered). */
@@ -140,7 +142,7 @@ export async function startKamailio(options: KamailioOptions = {}): Promise<Kama
     ...(options.knownUserRegex ? { KNOWN_USER_REGEX: JSON.stringify(options.knownUserRegex) } : {}),
     ...options.defines,
   };
-  const args = ['-DD', '-E', '-x', 'tlsf', '-m', String(options.shmMb ?? 64), '-M', '8'];
+  const args = ['-DD', '-E', '-x', 'tlsf', '-m', String(options.shmMb ?? 64), '-M', String(options.pkgMb ?? 8)];
   args.push('-f', repoPath(options.configPath ?? 'docker/kamailio/kamailio.cfg'));
   for (const [name, value] of Object.entries(defines)) args.push('-A', `${name}=${value}`);
 

@@ -45,8 +45,8 @@ export const SCALE_100K_PLAN: Scale100kPlan = {
   expiresS: 120,
   periods: 2,
   pushRate: 20,
-  provisionRate: 2_000,
-  maxConcurrentSubscribes: 200,
+  provisionRate: 1_000,
+  maxConcurrentSubscribes: 500,
   sampleS: 5,
   rampTimeoutS: 420,
 };

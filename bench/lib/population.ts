@@ -50,7 +50,8 @@ async function runCsv(
     rate,
     injectCsv: csv,
     keys,
-    timeoutS: Math.ceil(rows.length / rate) + 30,
+    // Margin for a loaded core: the calls go out at `rate`, their answers may lag.
+    timeoutS: Math.ceil((rows.length / rate) * 1.5) + 30,
     tmpDir: dir,
   });
   const result = await handle.done;

@@ -326,6 +326,12 @@ export const configSchema = z
          */
         synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
         /**
+         * Group commit window (ms): how long the first durable write waits for others to share its commit
+         * (one fsync for all). Adds at most this much to each write's latency; 0 shares only the writes
+         * asked for in the same event-loop turn.
+         */
+        commitWindowMs: z.number().min(0).max(50).default(2),
+        /**
          * `sqlite` (default): one agent per file (`store.path`). `postgres`: one store shared by every agent
          * of a cluster — a push-id is unique across them, any agent answers a status query, and an agent's
          * open pushes are taken over when it stops renewing its leases. Needs `store.postgres.url`.

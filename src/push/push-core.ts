@@ -23,7 +23,7 @@ import type { OutboxItem } from './outbox/outbox-item.js';
 import { Outcomes } from './outcome/outcomes.js';
 import type { PushSubmission } from './pap/pap-types.js';
 import { ANONYMOUS_CALLER, DEFAULT_PPG, type IntakeCaller, type PushCoreOptions } from './push-settings.js';
-import type { PushHistoryEntry, PushRecord, PushSource } from './store/push-record.js';
+import type { PushHistoryEntry, PushRecord, PushSource, PushSummary } from './store/push-record.js';
 import type { PushMove, ResumablePush } from './store/push-store-port.js';
 import { WriteRetry } from './store/write-retry.js';
 
@@ -250,7 +250,7 @@ export class PushCore {
    * How the push of an ended outbox item moves (decided inside the commit that records the ending);
    * see {@link Outcomes.settlementMove}. The store applies it in that same commit.
    */
-  onOutboxSettled(item: OutboxItem, settlement: OutboxSettlement, record: PushRecord | undefined): PushMove | undefined {
+  onOutboxSettled(item: OutboxItem, settlement: OutboxSettlement, record: PushSummary | undefined): PushMove | undefined {
     return this.outcomes.settlementMove(item, settlement, record);
   }
 }

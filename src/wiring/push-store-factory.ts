@@ -66,7 +66,7 @@ function openSqlite(config: AgentConfig): OpenedPushStore {
   let store: PushStore;
   try {
     lock = acquireStoreLock(config.store.path);
-    store = PushStore.open(config.store.path, { synchronous: config.store.synchronous });
+    store = PushStore.open(config.store.path, { synchronous: config.store.synchronous, commitWindowMs: config.store.commitWindowMs });
   } catch (err) {
     lock?.release();
     throw err;

@@ -88,14 +88,14 @@ describe('failures in the push flow surface', () => {
       deliverAfter: later(),
     });
     expect((await ctx.pap.handlePap(contentType, body)).httpStatus).toBe(202);
-    const realTransition = ctx.store.transition.bind(ctx.store);
-    ctx.store.transition = () => {
+    const realTransition = ctx.store.transitionDurable.bind(ctx.store);
+    ctx.store.transitionDurable = () => {
       throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
     };
     const cancel = papControl('cancel-message', 'c1');
     const before = internalErrorCount('push:cancel-store');
     const reply = await ctx.pap.handlePap(cancel.contentType, cancel.body);
-    ctx.store.transition = realTransition;
+    ctx.store.transitionDurable = realTransition;
     expect(reply.body).toContain('code="4001"');
     expect(reply.httpStatus).toBe(503);
     expect(ctx.store.get('c1')?.state).toBe('accepted');
@@ -143,16 +143,19 @@ describe('failures in the push flow surface', () => {
       },
       { maxInFlight: 1 },
     );
+    // d2 is due 1–2 s later (PAP timestamps are whole seconds), so its attempt reads it from the store (a
+    // push due at once comes with its record); that read fails when its turn comes.
+    const soon = new Date(Date.now() + 2_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     for (const id of ['d1', 'd2']) {
       const { contentType, body } = papPush({
         pushId: id,
         address: userAddress('sip:alice@127.0.0.1'),
         content: Buffer.from('hi'),
         contentType: 'text/plain',
+        ...(id === 'd2' && { deliverAfter: soon }),
       });
       expect((await ctx.pap.handlePap(contentType, body)).httpStatus).toBe(202);
     }
-    // d2 waits for the one slot; its read fails when its turn comes.
     const before = internalErrorCount('push:delivery-job');
     const realGet = ctx.store.get.bind(ctx.store);
     ctx.store.get = (pushId: string) => {
@@ -163,6 +166,7 @@ describe('failures in the push flow surface', () => {
     await waitFor(
       () => errorLines(ctx.lines).some((l) => (l.err as { message?: string }).message === 'store read failed'),
       'the failure logged',
+      10_000,
     );
     ctx.store.get = realGet;
     expect(internalErrorCount('push:delivery-job') - before).toBe(1);

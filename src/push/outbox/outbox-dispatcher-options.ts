@@ -5,7 +5,7 @@
 import type { Logger } from '../../lib/logger.js';
 import type { BackoffPolicy } from '../../lib/backoff.js';
 import type { PpgAnswer, PpgAnswerVerdict } from '../pap/ppg-answer.js';
-import type { PushRecord } from '../store/push-record.js';
+import type { PushSummary } from '../store/push-record.js';
 import type { PushMove } from '../store/push-store-port.js';
 import type { OutboxItem, OutboxKind } from './outbox-item.js';
 import type { OutboxPort } from './outbox-port.js';
@@ -29,7 +29,7 @@ export interface GiveUpRule {
  * Decides, from the ended item, how it ended and its push as stored in the same commit, how the push
  * moves (if at all): the store's `SettlementReaction` with the PPG's answer bound in.
  */
-export type OutboxReaction = (item: OutboxItem, settlement: OutboxSettlement, push: PushRecord | undefined) => PushMove | undefined;
+export type OutboxReaction = (item: OutboxItem, settlement: OutboxSettlement, push: PushSummary | undefined) => PushMove | undefined;
 
 export interface OutboxDispatcherOptions {
   /** The durable outbox: SQLite's (`sqliteOutboxPort`) or PostgreSQL's (`pgOutboxPort`). */

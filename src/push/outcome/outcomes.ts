@@ -12,7 +12,7 @@ import type { OutboxItem } from '../outbox/outbox-item.js';
 import { buildHandBackPush } from '../pap/pap-builder.js';
 import type { PushSubmission } from '../pap/pap-types.js';
 import type { PpgSettings } from '../push-settings.js';
-import type { PushRecord } from '../store/push-record.js';
+import type { PushSummary } from '../store/push-record.js';
 import type { PushState } from '../store/push-state.js';
 import type { PushMove, PushStorePort } from '../store/push-store-port.js';
 import type { WriteRetry } from '../store/write-retry.js';
@@ -49,7 +49,7 @@ export class Outcomes {
    * Retried until it commits: an outcome lost to a full disk would leave the push `delivering` and have
    * it sent again after a restart.
    */
-  async finish(record: PushRecord, from: PushState, to: PushState, detail: TerminalDetail): Promise<void> {
+  async finish(record: PushSummary, from: PushState, to: PushState, detail: TerminalDetail): Promise<void> {
     const outbox = this.notification(record, to, detail);
     await this.o.writes.run(() => this.o.store.transition(record.pushId, to, detail, { expectedFrom: from, outbox }));
     this.logOutcome({ pushId: record.pushId, aor: record.aor, outcome: to, ...detail });
@@ -57,7 +57,7 @@ export class Outcomes {
   }
 
   /** {@link finish} once, not retried: the caller answers (cancel) and learns of a store failure. */
-  async finishOnce(record: PushRecord, to: PushState, detail: TerminalDetail): Promise<void> {
+  async finishOnce(record: PushSummary, to: PushState, detail: TerminalDetail): Promise<void> {
     const outbox = this.notification(record, to, detail);
     await this.o.store.transition(record.pushId, to, detail, { expectedFrom: record.state, outbox });
     this.logOutcome({ pushId: record.pushId, aor: record.aor, outcome: to, ...detail });
@@ -70,7 +70,7 @@ export class Outcomes {
    * hand-back exists (an SMS hint and no MSISDN known) the push ends `hand-back-refused` at once with
    * that reason rather than being handed back blindly. The POST carries no push-level HTTP headers.
    */
-  async handBack(record: PushRecord, from: PushState, push: PushSubmission, hint: string, reason: string, sipStatus?: number) {
+  async handBack(record: PushSummary, from: PushState, push: PushSubmission, hint: string, reason: string, sipStatus?: number) {
     const { ppg } = this.o;
     let handBack: ReturnType<typeof buildHandBackPush>;
     try {
@@ -113,7 +113,7 @@ export class Outcomes {
    * decides the push's terminal state: 1000/1001 → handed-back, a refusal → hand-back-refused with the
    * PPG's code and description, the give-up rule → hand-back-abandoned.
    */
-  settlementMove(item: OutboxItem, settlement: OutboxSettlement, record: PushRecord | undefined): PushMove | undefined {
+  settlementMove(item: OutboxItem, settlement: OutboxSettlement, record: PushSummary | undefined): PushMove | undefined {
     this.o.counting.outboxOutcome(item.kind, settlement.outcome);
     if (item.kind !== 'hand-back' || record?.state !== 'handing-back') return undefined;
     const bearerHint = record.bearerHint;
@@ -139,7 +139,7 @@ export class Outcomes {
     this.o.log[this.o.outcomeLogLevel](line, `push ${line.pushId} ${line.outcome}: ${line.reason ?? ''}`.trimEnd());
   }
 
-  private terminalMove(record: PushRecord, to: PushState, detail: TerminalDetail): PushMove {
+  private terminalMove(record: PushSummary, to: PushState, detail: TerminalDetail): PushMove {
     const outbox = this.notification(record, to, detail);
     return {
       to,
@@ -158,7 +158,7 @@ export class Outcomes {
     };
   }
 
-  private notification(record: PushRecord, to: PushState, detail: TerminalDetail) {
+  private notification(record: PushSummary, to: PushState, detail: TerminalDetail) {
     const { ppg, senderName, now } = this.o;
     return resultNotificationFor(record, to, detail, { ppgNotifiesHandedBack: ppg.sendsResultNotifications, senderName, now: now() });
   }

@@ -5,7 +5,7 @@
  */
 import type { NewOutboxItem } from '../outbox/outbox-item.js';
 import { buildResultNotification } from '../pap/pap-builder.js';
-import type { PushRecord } from '../store/push-record.js';
+import type { PushSummary } from '../store/push-record.js';
 import { isTerminal, type PushState } from '../store/push-state.js';
 import { papStateView } from './pap-state-view.js';
 
@@ -25,7 +25,7 @@ export interface NotificationSettings {
  * notify (the hand-back then carried the PI's notify URL instead). None when the PI asked for none.
  */
 export function resultNotificationFor(
-  record: PushRecord,
+  record: PushSummary,
   to: PushState,
   detail: TerminalDetail,
   settings: NotificationSettings,

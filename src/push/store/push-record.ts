@@ -77,6 +77,12 @@ export interface PushRecord {
   updatedAt: number;
 }
 
+/**
+ * A stored push without its request body: what a state change returns and what an outbox settlement
+ * decides from. The body is read only where it is needed (a resume, a status read), never on the hot path.
+ */
+export type PushSummary = Omit<PushRecord, 'requestBody'>;
+
 /** One row of a push's audit trail; `from` is undefined for the insert. */
 export interface PushHistoryEntry {
   from: PushState | undefined;

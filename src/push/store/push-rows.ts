@@ -3,7 +3,7 @@
  * see postgres/pg-rows.ts), their mapping to {@link PushRecord}, and the insert's parameters in the
  * shared column order.
  */
-import type { NewPushRecord, PushRecord } from './push-record.js';
+import type { NewPushRecord, PushRecord, PushSummary, TransitionDetail } from './push-record.js';
 import { TERMINAL_STATES, type PushState } from './push-state.js';
 
 export interface PushRow {
@@ -40,12 +40,16 @@ export interface HistoryRow {
 export const TERMINAL_LIST = [...TERMINAL_STATES].map((s) => `'${s}'`).join(', ');
 
 export function toRecord(row: PushRow): PushRecord {
+  return { ...toSummary(row), requestBody: row.request_body };
+}
+
+/** A row read without its body (the hot path's RETURNING, the settlement's read) as a {@link PushSummary}. */
+export function toSummary(row: Omit<PushRow, 'request_body'>): PushSummary {
   return {
     pushId: row.push_id,
     address: row.address,
     aor: row.aor ?? undefined,
     requestContentType: row.request_content_type,
-    requestBody: row.request_body,
     deliverAfter: row.deliver_after ?? undefined,
     deliverBefore: row.deliver_before ?? undefined,
     notifyTo: row.notify_to ?? undefined,
@@ -84,5 +88,51 @@ export function toInsertParams(rec: NewPushRecord, now: number): unknown[] {
     rec.messageIdentity?.callId ?? null,
     rec.messageIdentity?.fromTag ?? null,
     rec.messageIdentity?.cseq ?? null,
+  ];
+}
+
+/** The record of a push just inserted at `now`, from what was written (no read back). */
+export function insertedRecord(rec: NewPushRecord, now: number): PushRecord {
+  return {
+    pushId: rec.pushId,
+    address: rec.address,
+    aor: rec.aor,
+    requestContentType: rec.requestContentType,
+    requestBody: rec.requestBody,
+    deliverAfter: rec.deliverAfter,
+    deliverBefore: rec.deliverBefore,
+    notifyTo: rec.notifyTo,
+    source: rec.source ?? 'pap',
+    submittedBy: rec.submittedBy,
+    state: 'accepted',
+    reason: undefined,
+    bearerHint: undefined,
+    sipStatus: undefined,
+    papCode: undefined,
+    messageIdentity: rec.messageIdentity ? { ...rec.messageIdentity } : undefined,
+    sipAttempts: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/**
+ * The values every store's transition UPDATE sets, in this order: state, updated_at, reason, bearer
+ * hint, SIP status, PAP code (each kept when the detail has none) and the increment of sip_attempts —
+ * each move to `delivering` is one MESSAGE send that may leave.
+ */
+export function transitionValues(
+  to: PushState,
+  now: number,
+  detail: TransitionDetail,
+): [PushState, number, string | null, string | null, number | null, number | null, number] {
+  return [
+    to,
+    now,
+    detail.reason ?? null,
+    detail.bearerHint ?? null,
+    detail.sipStatus ?? null,
+    detail.papCode ?? null,
+    to === 'delivering' ? 1 : 0,
   ];
 }

@@ -13,7 +13,7 @@
  * full or failing, connection lost). Anything else is a defect.
  */
 import type { NewOutboxItem, OutboxItem } from '../outbox/outbox-item.js';
-import type { NewPushRecord, PushHistoryEntry, PushRecord, TransitionDetail } from './push-record.js';
+import type { NewPushRecord, PushHistoryEntry, PushRecord, PushSummary, TransitionDetail } from './push-record.js';
 import type { PushState } from './push-state.js';
 
 export interface TransitionOptions {
@@ -43,7 +43,7 @@ export interface PushMove {
 }
 
 /** Decides, from the ended item and its push as stored in the same commit, how the push moves (if at all). */
-export type SettlementReaction = (item: OutboxItem, push: PushRecord | undefined) => PushMove | undefined;
+export type SettlementReaction = (item: OutboxItem, push: PushSummary | undefined) => PushMove | undefined;
 
 export interface PushStorePort {
   /** Records a newly accepted push (state `accepted`); DUPLICATE_PUSH_ID for a push-id seen before. */
@@ -51,8 +51,9 @@ export interface PushStorePort {
   /**
    * Moves a push to `to` as one atomic compare-and-set with its history row and any `opts.outbox`
    * items. PUSH_NOT_FOUND, or PUSH_STATE_CONFLICT for an edge push-state.ts forbids or a failed guard.
+   * Resolves with the push as it is now, without its body (a store need not read the body back).
    */
-  transition(pushId: string, to: PushState, detail?: TransitionDetail, opts?: TransitionOptions): Promise<PushRecord>;
+  transition(pushId: string, to: PushState, detail?: TransitionDetail, opts?: TransitionOptions): Promise<PushSummary>;
   get(pushId: string): Promise<PushRecord | undefined>;
   /** The audit trail, oldest first; empty for an unknown push. */
   history(pushId: string): Promise<PushHistoryEntry[]>;

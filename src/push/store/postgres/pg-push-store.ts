@@ -18,7 +18,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { AgentError, ErrorCodes } from '../../../errors.js';
 import { OUTBOX_COLUMNS, type OutboxRow, toItem } from '../../outbox/outbox.js';
-import { type HistoryRow, type PushRow, toInsertParams, toRecord } from '../push-rows.js';
+import { type HistoryRow, type PushRow, toInsertParams, toRecord, transitionValues } from '../push-rows.js';
 import { assertTransition } from '../push-state.js';
 import { BIGINT_AS_NUMBER, PUSH_COLUMNS, portError } from './pg-rows.js';
 import type { NewOutboxItem, OutboxItem } from '../../outbox/outbox-item.js';
@@ -169,16 +169,7 @@ export class PgPushStore implements PushStorePort {
               sip_attempts = sip_attempts + $7
         WHERE push_id = $8
         RETURNING ${PUSH_COLUMNS}`,
-      [
-        to,
-        now,
-        detail.reason ?? null,
-        detail.bearerHint ?? null,
-        detail.sipStatus ?? null,
-        detail.papCode ?? null,
-        to === 'delivering' ? 1 : 0,
-        pushId,
-      ],
+      [...transitionValues(to, now, detail), pushId],
     );
     await run(c, 'INSERT INTO push_history (push_id, from_state, to_state, at, detail) VALUES ($1, $2, $3, $4, $5)', [
       pushId,

@@ -12,6 +12,11 @@ export interface PushStoreOptions {
   synchronous?: SyncMode;
   /** Group commit: most work items one transaction carries before it is flushed at once. Default 256. */
   maxBatch?: number;
+  /**
+   * Group commit: how long (ms) the first queued write waits for others to share its commit (one fsync).
+   * Default 2; 0 commits on the next event-loop turn (shared only by writes queued in the same turn).
+   */
+  commitWindowMs?: number;
   /** Sees every SQL statement the connection runs (better-sqlite3 `verbose`): tests count `BEGIN`s. */
   onSql?: (sql: string) => void;
 }

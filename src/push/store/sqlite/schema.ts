@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { refuseNewerSchema } from '../schema-version.js';
 
 /**
- * The one place the push database's tables are defined (pushes, their history, and the PPG outbox).
+ * The one place the push database's tables are defined (pushes with their history, and the PPG outbox).
  *
  * Migrations are append-only: index `i` moves the database from `user_version = i` to `i + 1`. Never edit
  * a released entry; add a new one.
@@ -81,6 +81,18 @@ const MIGRATIONS: readonly string[] = [
   UPDATE pushes SET sip_call_id = lower(hex(randomblob(12))) || '@sip-push-agent',
     sip_from_tag = lower(hex(randomblob(6))), sip_cseq = 1 WHERE sip_call_id IS NULL;
   CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
+  `,
+  // 4 → 5: the audit trail moves into the push row. `history` holds the entries as JSON objects joined by
+  // commas (a JSON array without its brackets): the insert writes the first, every state change appends one
+  // in the same UPDATE that is its compare-and-set — one statement per transition instead of an UPDATE, an
+  // INSERT into push_history and the reads around them. Entry: {"f": from | null, "t": to, "at": ms, "d":
+  // detail}. The rows of push_history are copied over in their order, then the table goes.
+  `
+  ALTER TABLE pushes ADD COLUMN history TEXT NOT NULL DEFAULT '';
+  UPDATE pushes SET history = COALESCE((
+    SELECT group_concat(json_object('f', h.from_state, 't', h.to_state, 'at', h.at, 'd', json(h.detail)), ',' ORDER BY h.seq)
+      FROM push_history h WHERE h.push_id = pushes.push_id), '');
+  DROP TABLE push_history;
   `,
 ];
 

@@ -31,14 +31,17 @@ export async function guarded<T>(op: () => T | Promise<T>): Promise<T> {
 }
 
 /**
- * Applies `react`'s decision for the push of the ended item `item` inside the running transaction.
+ * Applies `react`'s decision for the push of the ended item `item` inside the running transaction: reads
+ * the push without its body, and applies the move (if any) in a savepoint of its own with its `after`.
  * Shared by {@link settleOutbox} and the outbox port's `settle` (sqlite-outbox-port.ts).
  */
 export function applySettlementReaction(store: PushStore, item: OutboxItem, react: SettlementReaction): void {
-  const move = react(item, store.get(item.pushId));
+  const move = react(item, store.getSummary(item.pushId));
   if (!move) return;
-  store.transition(item.pushId, move.to, move.detail, move.options);
-  move.after?.();
+  store.runInTransaction(() => {
+    store.transition(item.pushId, move.to, move.detail, move.options);
+    move.after?.();
+  });
 }
 
 export function sqlitePushStorePort(store: PushStore): PushStorePort {
@@ -52,19 +55,17 @@ export function sqlitePushStorePort(store: PushStore): PushStorePort {
     settleOutbox: (itemId: number, ending: OutboxEnding, react?: SettlementReaction) =>
       guarded(async () => {
         let reactionFailure: unknown;
-        const ended = await store.runDurable(() => {
-          const done =
-            ending.outcome === 'acknowledged'
-              ? store.outbox.markAcknowledged(itemId)
-              : store.outbox.markEnded(itemId, ending.outcome, ending.error);
-          if (!done || !react) return done;
+        // No savepoint for the item: the ending is one UPDATE, and the reaction either decides nothing,
+        // throws before writing, or writes its move in a savepoint of its own (applySettlementReaction).
+        const ended = await store.runDurableRefusingFirst(() => {
+          const item = store.outbox.end(itemId, ending.outcome, ending.outcome === 'acknowledged' ? undefined : ending.error);
+          if (!item || !react) return item !== undefined;
           try {
-            // A savepoint of its own: a failing reaction rolls back alone, the ending stays.
-            store.runInTransaction(() => applySettlementReaction(store, store.outbox.get(itemId) as OutboxItem, react));
+            applySettlementReaction(store, item, react);
           } catch (err) {
-            reactionFailure = err;
+            reactionFailure = err; // the ending stays; the move (if written) rolled back with its savepoint
           }
-          return done;
+          return true;
         });
         if (reactionFailure !== undefined) throw reactionFailure;
         return ended;

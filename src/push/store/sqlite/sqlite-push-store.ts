@@ -6,11 +6,11 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { AgentError, ErrorCodes } from '../../../errors.js';
 import { Outbox } from '../../outbox/outbox.js';
-import type { NewPushRecord, PushHistoryEntry, PushRecord, TransitionDetail } from '../push-record.js';
+import type { NewPushRecord, PushHistoryEntry, PushRecord, PushSummary, TransitionDetail } from '../push-record.js';
 import { PUSH_STATES, assertTransition, type PushState } from '../push-state.js';
 import { GroupCommit, type GroupCommitStats } from './group-commit.js';
-import { toInsertParams, toRecord } from '../push-rows.js';
-import { preparePushStatements, type PushStatements } from './push-statements.js';
+import { insertedRecord, toInsertParams, toRecord, toSummary, transitionValues } from '../push-rows.js';
+import { originsOf, preparePushStatements, type PushStatements } from './push-statements.js';
 import type { PushStoreOptions, TransitionOptions } from './push-store-options.js';
 import { configureConnection, migrate } from './schema.js';
 
@@ -18,12 +18,31 @@ function isPrimaryKeyViolation(err: unknown): boolean {
   return err instanceof Error && (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+/** The refusals insert and transition make before they write anything (see {@link GroupCommit}). */
+const REFUSALS: ReadonlySet<string> = new Set([ErrorCodes.DUPLICATE_PUSH_ID, ErrorCodes.PUSH_NOT_FOUND, ErrorCodes.PUSH_STATE_CONFLICT]);
+
+function isRefusal(err: unknown): boolean {
+  return err instanceof AgentError && REFUSALS.has(err.code);
+}
+
+/** One entry of the `history` column (schema.ts, migration 5): `from` null for the insert. */
+interface HistoryEntryJson {
+  f: PushState | null;
+  t: PushState;
+  at: number;
+  d: TransitionDetail;
+}
+
 export type { PushStoreOptions, TransitionOptions } from './push-store-options.js';
+
+/** How long a durable write waits for others to share its commit, unless the options say otherwise. */
+export const DEFAULT_COMMIT_WINDOW_MS = 2;
 
 /**
  * The durable record of every accepted push (each accepted push ends in exactly one
  * terminal state, and nothing accepted is lost across restarts). SQLite via better-sqlite3, WAL journal,
- * prepared statements, one small transaction per state change, each with a history row.
+ * prepared statements; each state change is one UPDATE (compare-and-set, history entry appended in the row)
+ * committed through the group commit.
  *
  * One agent process owns the file; the WHERE-state guard on every update still makes a concurrent writer
  * (e.g. an admin tool) lose cleanly with `PUSH_STATE_CONFLICT` instead of overwriting.
@@ -35,15 +54,15 @@ export class PushStore {
   readonly #now: () => number;
   readonly #batch: GroupCommit;
   readonly #stmt: PushStatements;
+  /** One transaction wrapper for the connection (BEGIN IMMEDIATE, or a savepoint when nested), made once. */
+  readonly #tx: <T>(fn: () => T) => T;
 
-  private constructor(db: Database, now: () => number, maxBatch: number) {
+  private constructor(db: Database, now: () => number, maxBatch: number, windowMs: number) {
     this.#db = db;
     this.#now = now;
-    this.#batch = new GroupCommit(
-      (fn) => db.transaction(fn).immediate(),
-      () => db.inTransaction,
-      maxBatch,
-    );
+    const wrapper = db.transaction((fn: () => unknown) => fn());
+    this.#tx = <T>(fn: () => T): T => wrapper.immediate(fn) as T;
+    this.#batch = new GroupCommit({ tx: this.#tx, inTransaction: () => db.inTransaction, maxBatch, windowMs, isRefusal });
     this.outbox = new Outbox(db, now);
     this.#stmt = preparePushStatements(db);
   }
@@ -54,7 +73,7 @@ export class PushStore {
     try {
       configureConnection(db, opts.synchronous ?? 'FULL');
       migrate(db);
-      return new PushStore(db, opts.now ?? Date.now, opts.maxBatch ?? 256);
+      return new PushStore(db, opts.now ?? Date.now, opts.maxBatch ?? 256, opts.commitWindowMs ?? DEFAULT_COMMIT_WINDOW_MS);
     } catch (err) {
       db.close();
       throw err;
@@ -82,28 +101,38 @@ export class PushStore {
    * Every synchronous write method (`insert`, `transition`, `prune`) goes through here.
    */
   runInTransaction<T>(fn: () => T): T {
-    if (this.#db.inTransaction || this.#batch.pending === 0) return this.#db.transaction(fn).immediate();
+    if (this.#db.inTransaction || this.#batch.pending === 0) return this.#tx(fn);
     return this.#batch.flush(fn) as T;
   }
 
   /**
    * Group commit: queues `fn` (synchronous) to run in its own savepoint inside the next shared
-   * transaction — on the next `setImmediate`, or at once when `maxBatch` items wait — and resolves with
-   * its result once that transaction has COMMITTED (fsynced at FULL). A throw from `fn` rejects only this
-   * promise. A crash before the commit loses only work whose promise never resolved.
+   * transaction — after the commit window (`commitWindowMs`), or at once when `maxBatch` items wait — and
+   * resolves with its result once that transaction has COMMITTED (fsynced at FULL). A throw from `fn`
+   * rejects only this promise. A crash before the commit loses only work whose promise never resolved.
    */
   runDurable<T>(fn: () => T): Promise<T> {
     return this.#batch.enqueue(fn);
   }
 
+  /**
+   * {@link runDurable} for work that writes nothing when it refuses (its only expected errors are
+   * DUPLICATE_PUSH_ID, PUSH_NOT_FOUND or PUSH_STATE_CONFLICT thrown before its first write succeeds): no
+   * savepoint. Any other error rolls the batch back and the others run again (see GroupCommit). With
+   * `oneWrite` (it writes with one statement, reads aside), alone in its batch it needs no BEGIN/COMMIT.
+   */
+  runDurableRefusingFirst<T>(fn: () => T, oneWrite = false): Promise<T> {
+    return this.#batch.enqueue(fn, oneWrite ? 'one-write' : 'refuses-before-writing');
+  }
+
   /** {@link insert} through the group commit: resolves once the push is on disk (answer PAP 1001 then). */
   insertDurable(rec: NewPushRecord): Promise<PushRecord> {
-    return this.runDurable(() => this.insert(rec));
+    return this.runDurableRefusingFirst(() => this.#insert(rec), true);
   }
 
   /** {@link transition} (state, history and outbox rows atomically) through the group commit. */
-  transitionDurable(pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {}): Promise<PushRecord> {
-    return this.runDurable(() => this.transition(pushId, to, detail, opts));
+  transitionDurable(pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {}): Promise<PushSummary> {
+    return this.runDurableRefusingFirst(() => this.#transition(pushId, to, detail, opts), opts.outbox === undefined);
   }
 
   /** Commits queued group-commit work now (each item's promise settles). A no-op when nothing waits. */
@@ -118,50 +147,55 @@ export class PushStore {
 
   /** Records a newly accepted push. PAP 2007: a push-id seen before (also before a restart) throws. */
   insert(rec: NewPushRecord): PushRecord {
-    const now = this.#now();
-    return this.runInTransaction(() => {
-      try {
-        this.#stmt.insert.run(...toInsertParams(rec, now));
-      } catch (err) {
-        if (!isPrimaryKeyViolation(err)) throw err;
-        throw new AgentError(ErrorCodes.DUPLICATE_PUSH_ID, `push-id ${rec.pushId} already exists`, 'push-id', { cause: err });
-      }
-      this.#stmt.addHistory.run(rec.pushId, null, 'accepted', now, '{}');
-      return this.#mustGet(rec.pushId);
-    });
+    return this.#db.inTransaction ? this.#insert(rec) : this.runInTransaction(() => this.#insert(rec));
   }
 
   /**
-   * Moves a push to `to` as one atomic compare-and-set, appends the history row, and queues any
+   * Moves a push to `to` as one atomic compare-and-set, appends the history entry, and queues any
    * `opts.outbox` POSTs in the same transaction. Throws `PUSH_NOT_FOUND`, or `PUSH_STATE_CONFLICT` for
-   * an edge {@link assertTransition} refuses or a failed `expectedFrom` guard.
+   * an edge {@link assertTransition} refuses or a failed `expectedFrom` guard. Returns the push without
+   * its body.
    */
-  transition(pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {}): PushRecord {
-    return this.runInTransaction(() => {
-      const from = this.#mustGet(pushId).state;
-      assertTransition(pushId, from, to, opts.expectedFrom);
-      const now = this.#now();
-      // Each move to `delivering` is one MESSAGE send that may leave (sip_attempts; see schema.ts).
-      const changed = this.#stmt.update.run(
-        to,
-        now,
-        detail.reason ?? null,
-        detail.bearerHint ?? null,
-        detail.sipStatus ?? null,
-        detail.papCode ?? null,
-        to === 'delivering' ? 1 : 0,
-        pushId,
-        from,
-      ).changes;
-      if (changed !== 1) {
-        throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId} changed concurrently`, 'state');
-      }
-      this.#stmt.addHistory.run(pushId, from, to, now, JSON.stringify(detail));
-      for (const item of opts.outbox === undefined ? [] : [opts.outbox].flat()) {
-        this.outbox.enqueue(pushId, item);
-      }
-      return this.#mustGet(pushId);
-    });
+  transition(pushId: string, to: PushState, detail: TransitionDetail = {}, opts: TransitionOptions = {}): PushSummary {
+    const body = () => this.#transition(pushId, to, detail, opts);
+    return this.#db.inTransaction ? body() : this.runInTransaction(body);
+  }
+
+  /** One INSERT: the row with its first history entry; the record is built from what was written. */
+  #insert(rec: NewPushRecord): PushRecord {
+    const now = this.#now();
+    try {
+      this.#stmt.insert.run(...toInsertParams(rec, now), `{"f":null,"t":"accepted","at":${now},"d":{}}`);
+    } catch (err) {
+      if (!isPrimaryKeyViolation(err)) throw err;
+      // SQLite backed out the statement alone: nothing of this insert was written.
+      throw new AgentError(ErrorCodes.DUPLICATE_PUSH_ID, `push-id ${rec.pushId} already exists`, 'push-id', { cause: err });
+    }
+    return insertedRecord(rec, now);
+  }
+
+  /**
+   * One UPDATE is the compare-and-set (`WHERE push_id = ? AND state IN (<origins of to>)`), the history
+   * append and the read of the result; only a refusal reads again, to say why. Outbox rows follow it.
+   */
+  #transition(pushId: string, to: PushState, detail: TransitionDetail, opts: TransitionOptions): PushSummary {
+    const now = this.#now();
+    const row = this.#stmt
+      .transition(to, originsOf(to, opts.expectedFrom))
+      .get(...transitionValues(to, now, detail), `"t":"${to}","at":${now},"d":${JSON.stringify(detail)}}`, pushId);
+    if (!row) this.#refuse(pushId, to, opts);
+    for (const item of opts.outbox === undefined ? [] : [opts.outbox].flat()) {
+      this.outbox.enqueue(pushId, item);
+    }
+    return toSummary(row);
+  }
+
+  /** Why a compare-and-set matched no row: no such push, or a state the move may not start from. */
+  #refuse(pushId: string, to: PushState, opts: TransitionOptions): never {
+    const current = this.#stmt.state.get(pushId);
+    if (!current) throw new AgentError(ErrorCodes.PUSH_NOT_FOUND, `no push ${pushId}`, 'push-id');
+    assertTransition(pushId, current.state, to, opts.expectedFrom);
+    throw new AgentError(ErrorCodes.PUSH_STATE_CONFLICT, `push ${pushId} changed concurrently`, 'state');
   }
 
   get(pushId: string): PushRecord | undefined {
@@ -169,14 +203,18 @@ export class PushStore {
     return row ? toRecord(row) : undefined;
   }
 
+  /** The push without its body (what a settlement decides from); undefined for an unknown push. */
+  getSummary(pushId: string): PushSummary | undefined {
+    const row = this.#stmt.summary.get(pushId);
+    return row ? toSummary(row) : undefined;
+  }
+
   /** The audit trail, oldest first; empty for an unknown push. */
   history(pushId: string): PushHistoryEntry[] {
-    return this.#stmt.history.all(pushId).map((row) => ({
-      from: row.from_state ?? undefined,
-      to: row.to_state,
-      at: row.at,
-      detail: JSON.parse(row.detail) as TransitionDetail,
-    }));
+    const text = this.#stmt.history.get(pushId)?.history ?? '';
+    // Entries joined by commas; a row migrated without any history row starts with the separator.
+    const list = text.startsWith(',') ? text.slice(1) : text;
+    return (JSON.parse(`[${list}]`) as HistoryEntryJson[]).map((e) => ({ from: e.f ?? undefined, to: e.t, at: e.at, detail: e.d }));
   }
 
   /** Every non-terminal push, oldest first: what a restart must pick up again. */
@@ -198,7 +236,7 @@ export class PushStore {
    */
   probeWrite(): void {
     this.runInTransaction(() => {
-      this.#db.prepare('INSERT OR REPLACE INTO write_probe (id, at) VALUES (1, ?)').run(this.#now());
+      this.#stmt.probe.run(this.#now());
     });
   }
 
@@ -222,7 +260,6 @@ export class PushStore {
     return this.runInTransaction(() => {
       const victims = this.#stmt.prunable.all(this.#now() - olderThanMs);
       for (const { push_id } of victims) {
-        this.#stmt.deleteHistory.run(push_id);
         this.#stmt.deleteOutbox.run(push_id);
         this.#stmt.deletePush.run(push_id);
       }
@@ -238,11 +275,5 @@ export class PushStore {
     } finally {
       this.#db.close();
     }
-  }
-
-  #mustGet(pushId: string): PushRecord {
-    const rec = this.get(pushId);
-    if (!rec) throw new AgentError(ErrorCodes.PUSH_NOT_FOUND, `no push ${pushId}`, 'push-id');
-    return rec;
   }
 }

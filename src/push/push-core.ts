@@ -225,7 +225,10 @@ export class PushCore {
     return cancelPush(pushId, {
       recordFor: (id) => this.recordFor(id, caller),
       visibleState: (record) => this.attempts.visibleState(record),
-      unschedule: (id) => this.lane.unschedule(id),
+      unschedule: (id) => {
+        this.lane.unschedule(id);
+        this.lane.forget(id); // a queued attempt then reads the push (cancelled) instead of its cached record
+      },
       outcomes: this.outcomes,
       counters: this.counting.counters,
       noteStoreFailure: (err) => this.writes.noteFailure(err),

@@ -19,7 +19,7 @@ import { buildPushMessageRequest, estimateRequestBytes, messageTransportFor } fr
 import type { Outcomes } from '../outcome/outcomes.js';
 import type { PushSubmission } from '../pap/pap-types.js';
 import { hintFor, requiresOtherBearer, type CoreHealthView, type IntakeCaller } from '../push-settings.js';
-import type { PushSource } from '../store/push-record.js';
+import type { PushRecord, PushSource } from '../store/push-record.js';
 import type { PushStorePort } from '../store/push-store-port.js';
 import type { WriteRetry } from '../store/write-retry.js';
 import type { AdmissionResult } from './admission-result.js';
@@ -137,9 +137,10 @@ export class Admission {
       o.counters.handedBackEngineLimit += 1;
       return handBack(hintFor(requested, defaultBearer), limit);
     }
+    let stored: PushRecord;
     try {
       // Group commit: resolves once the row is on disk, shared with concurrent intakes.
-      await o.store.insert({
+      stored = await o.store.insert({
         pushId,
         address,
         aor,
@@ -161,8 +162,10 @@ export class Admission {
       return refuse(ErrorCodes.PUSH_NOT_PERSISTED, 'Could not persist the push');
     }
     o.counters.accepted += 1;
-    // A push due later is re-read from the store when due: its body is not kept in memory meanwhile.
-    o.lane.schedule(pushId, after, push);
+    // A push due later is re-read from the store when due: its body is not kept in memory meanwhile. One
+    // due now takes its record along (without the body: the submission carries the content).
+    const { requestBody: _body, ...record } = stored;
+    o.lane.schedule(pushId, after, push, record);
     return { kind: 'accepted', pushId, progressNote: { stage: 'accepted', note: 'delivering over SIP' } };
   }
 }

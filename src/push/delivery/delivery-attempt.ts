@@ -18,7 +18,7 @@ import type { Outcomes } from '../outcome/outcomes.js';
 import { parsePapRequest } from '../pap/pap-parser.js';
 import type { PushSubmission } from '../pap/pap-types.js';
 import { hintFor, type CoreHealthView } from '../push-settings.js';
-import type { PushRecord } from '../store/push-record.js';
+import type { PushRecord, PushSummary } from '../store/push-record.js';
 import type { PushState } from '../store/push-state.js';
 import type { PushStorePort } from '../store/push-store-port.js';
 import type { WriteRetry } from '../store/write-retry.js';
@@ -49,13 +49,16 @@ export class DeliveryAttempts {
   constructor(private readonly o: DeliveryAttemptsOptions) {}
 
   /** The stored state, except that a push whose MESSAGE is on the wire reads `delivering` already. */
-  visibleState(record: PushRecord): PushState {
+  visibleState(record: PushSummary): PushState {
     return record.state === 'accepted' && this.onWire.has(record.pushId) ? 'delivering' : record.state;
   }
 
   async attempt(pushId: string): Promise<void> {
     const { store, profile, outcomes } = this.o;
-    const record = await store.get(pushId);
+    // A push intake just stored is not read back: its record and submission came with it. Were it cancelled
+    // meanwhile, the compare-and-set of its next move refuses (cancel also drops this cache).
+    const cached = this.lane.cached(pushId);
+    const record = cached?.record ?? (await store.get(pushId));
     if (record?.state !== 'accepted' || this.onWire.has(pushId)) {
       this.lane.forget(pushId);
       return;
@@ -67,7 +70,7 @@ export class DeliveryAttempts {
         this.o.counters.expired += 1;
         return;
       }
-      const push = this.submissionOf(record);
+      const push = cached?.push ?? this.submissionOf(record as PushRecord);
       const aor = record.aor ?? mapAddressToAor(record.address, profile).aor;
       // Built once: measured for the transport (RFC 3428 §9), then sent as is.
       const request = buildPushMessageRequest(push, aor, profile, { identity: record.messageIdentity ?? newMessageIdentity() });
@@ -97,7 +100,7 @@ export class DeliveryAttempts {
   }
 
   private async send(
-    record: PushRecord,
+    record: PushSummary,
     push: PushSubmission,
     aor: string,
     request: ReturnType<typeof buildPushMessageRequest>,
@@ -154,8 +157,6 @@ export class DeliveryAttempts {
   }
 
   private submissionOf(record: PushRecord): PushSubmission {
-    const cached = this.lane.cached(record.pushId);
-    if (cached) return cached;
     const request = parsePapRequest(record.requestContentType, record.requestBody);
     if (request.kind !== 'push') throw new Error(`stored request for ${record.pushId} is not a push-message`);
     return request.push;

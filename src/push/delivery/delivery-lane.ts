@@ -8,7 +8,14 @@ import type { Logger } from 'pino';
 import { ConcurrencyLimiter } from '../../lib/concurrency-limiter.js';
 import { countInternalError } from '../../lib/internal-errors.js';
 import type { PushSubmission } from '../pap/pap-types.js';
+import type { PushSummary } from '../store/push-record.js';
 import { DueSchedule } from './due-schedule.js';
+
+/** What intake leaves for a push due now: its parsed submission and the record it stored (no body). */
+export interface CachedPush {
+  push: PushSubmission;
+  record: PushSummary | undefined;
+}
 
 /** An exact-size copy of `bytes` with its own memory (not a view into a shared pool slab or request body). */
 function ownCopy(bytes: Buffer): Buffer {
@@ -41,8 +48,8 @@ export interface DeliveryLaneOptions {
 export class DeliveryLane {
   private readonly slots: ConcurrencyLimiter;
   private readonly scheduled: DueSchedule;
-  /** Parsed submissions of pushes due now (scheduled ones are re-read from the store when due). */
-  private readonly submissions = new Map<string, PushSubmission>();
+  /** Parsed submissions (and stored records) of pushes due now; scheduled ones are re-read when due. */
+  private readonly submissions = new Map<string, CachedPush>();
 
   constructor(private readonly o: DeliveryLaneOptions) {
     this.slots = new ConcurrencyLimiter(o.maxInFlight);
@@ -71,18 +78,21 @@ export class DeliveryLane {
     return deliverAfter !== undefined && deliverAfter > this.o.now();
   }
 
-  /** Queues a push: now, or at its deliver-after. `push` (due now only) saves re-reading the body. */
-  schedule(pushId: string, deliverAfter: number | undefined, push?: PushSubmission): void {
+  /**
+   * Queues a push: now, or at its deliver-after. `push` and the `record` just stored (due now only) save
+   * reading the push back from the store.
+   */
+  schedule(pushId: string, deliverAfter: number | undefined, push?: PushSubmission, record?: PushSummary): void {
     if (this.isLater(deliverAfter)) {
       this.scheduled.add(pushId, deliverAfter);
       return;
     }
-    if (push) this.submissions.set(pushId, detached(push));
+    if (push) this.submissions.set(pushId, { push: detached(push), record });
     this.enqueue(pushId);
   }
 
-  /** The cached submission of a push due now, if intake left one. */
-  cached(pushId: string): PushSubmission | undefined {
+  /** What intake left for a push due now, if anything. */
+  cached(pushId: string): CachedPush | undefined {
     return this.submissions.get(pushId);
   }
 

@@ -4,7 +4,9 @@
  * selects the shared store and table; a push accepted by A is read at B, and its push-id reused at B is
  * PAP 2007; open pushes whose lease lapsed (their agent stopped hard) are taken over and end terminal; a
  * push at B for a user A watches is decided on A's evidence without a SUBSCRIBE from B; each wanted user
- * is watched by exactly one agent, and by the survivor once the other leaves.
+ * is watched by exactly one agent, and by the survivor once the other leaves. PostgreSQL down: intake
+ * answers 4001 and a push accepted before is delivered once it is back; Redis down: pushes are still
+ * decided and the agent recovers by itself.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +18,7 @@ import { PgPushStore } from '../../src/push/store/postgres/pg-push-store.js';
 import { useProcessCleanup } from '../support/cleanup.js';
 import { type AgentUnderTest, papControl, papPush, postPap, startAgentUnderTest, userAddress } from '../support/agent-under-test.js';
 import { type KamailioHandle, kamailioMissingReason, startKamailio } from '../support/kamailio.js';
-import { eventually, waitFor } from '../support/poll.js';
+import { eventually, letTimePass, waitFor } from '../support/poll.js';
 import { type PostgresHandle, postgresMissingReason, startPostgres } from '../support/postgres.js';
 import { type RedisHandle, redisMissingReason, startRedis } from '../support/redis.js';
 import { makeTempDir } from '../support/repo-paths.js';
@@ -64,7 +66,8 @@ describe.skipIf(missing !== undefined)('cluster mode: two agents on one PostgreS
 
   beforeAll(async () => {
     [postgres, redisServer, kamailio] = await Promise.all([startPostgres(), startRedis(), startKamailio()]);
-    redis = new Redis(redisServer.url);
+    redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined); // the Redis-down case stops the server under it
     const watchList = join(makeTempDir('cluster-watch-'), 'watch.txt');
     writeFileSync(watchList, `${WATCHED.map(aor).join('\n')}\n`);
     // Started one after the other: both run the migrations, the second finds them done.
@@ -115,7 +118,7 @@ describe.skipIf(missing !== undefined)('cluster mode: two agents on one PostgreS
     expect(papCode(again.text)).toBe(2007);
   });
 
-  it('open pushes of an agent that stopped hard (its lease lapsed) are taken over and end terminal', async () => {
+  it('open pushes that stopped hard (its lease lapsed) are taken over and end terminal', async () => {
     const uas = await startMessageUas({ calls: 2, timeoutS: 30 });
     await registerUser(kamailio, { user: 'cl-bob', contactPort: uas.port });
     await publishPresence(kamailio, { user: 'cl-bob', basic: 'open' });
@@ -197,5 +200,64 @@ describe.skipIf(missing !== undefined)('cluster mode: two agents on one PostgreS
         10_000,
       ),
     ).toBe(1);
+  });
+
+  it('PostgreSQL down: intake answers 4001, readiness says so, an accepted push is kept and delivered once it is back', async () => {
+    const uas = await startMessageUas({ calls: 1, timeoutS: 60 });
+    await registerUser(kamailio, { user: 'cl-carol', contactPort: uas.port });
+    await publishPresence(kamailio, { user: 'cl-carol', basic: 'open' });
+    // Due in 2 s: its delivery (the move to `delivering`) falls into the outage.
+    const due = new Date(Date.now() + 2000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const kept = papPush({ pushId: 'cl-kept', address: userAddress(aor('cl-carol')), content: Buffer.from('k'), deliverAfter: due });
+    expect(papCode((await postPap(a.papUrl, kept)).text)).toBe(1001);
+    await postgres.stop();
+    const refused = await postPap(
+      a.papUrl,
+      papPush({ pushId: 'cl-down', address: userAddress(aor('cl-carol')), content: Buffer.from('d') }),
+    );
+    expect(refused.status).toBe(503);
+    expect(papCode(refused.text)).toBe(4001);
+    const readyz = async () =>
+      ((await (await fetch(`http://127.0.0.1:${a.agent.http.port}/readyz`)).json()) as { checks: Record<string, boolean> }).checks;
+    expect((await eventually(readyz, (c) => c.storeWritable === false, 5000)).storeWritable).toBe(false);
+    // The outage outlasts the push's due time (that the time passes is the point here).
+    await letTimePass(2500);
+    await postgres.restart();
+    await waitFor(async () => (await readyz()).storeWritable && (await readyz()).store, 'store writable again', 20_000);
+    await waitFor(async () => (await a.agent.pushStore.get('cl-kept'))?.state === 'delivered', 'cl-kept delivered', 20_000);
+    expect(await a.agent.pushStore.get('cl-down')).toBeUndefined();
+    const again = await postPap(
+      a.papUrl,
+      papPush({ pushId: 'cl-after', address: userAddress(aor('cl-carol')), content: Buffer.from('a') }),
+    );
+    expect(papCode(again.text)).toBe(1001);
+    expect((await uas.done).code).toBe(0);
+  });
+
+  it('Redis down: pushes are still decided (local evidence, the profile rules), failures counted, nothing crashes', async () => {
+    const before = await metric(a, 'spa_internal_errors_total');
+    await redisServer.stop();
+    const answer = await postPap(
+      a.papUrl,
+      papPush({ pushId: 'cl-noredis', address: userAddress(aor('cl-nobody')), content: Buffer.from('r') }),
+    );
+    expect([1001, 3010]).toContain(papCode(answer.text));
+    expect(
+      await eventually(
+        () => metric(a, 'spa_internal_errors_total'),
+        (n) => n > before,
+        5000,
+      ),
+    ).toBeGreaterThan(before);
+    await redisServer.restart();
+    // Back by itself: the ownership rounds see this agent as a member again.
+    expect(
+      await eventually(
+        () => metric(a, 'spa_cluster_members'),
+        (n) => n === 1,
+        15_000,
+      ),
+    ).toBe(1);
+    expect((await fetch(`http://127.0.0.1:${a.agent.http.port}/healthz`)).status).toBe(200);
   });
 });

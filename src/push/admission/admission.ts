@@ -21,7 +21,7 @@ import type { PushSubmission } from '../pap/pap-types.js';
 import { hintFor, requiresOtherBearer, type CoreHealthView, type IntakeCaller } from '../push-settings.js';
 import type { PushRecord, PushSource } from '../store/push-record.js';
 import type { PushStorePort } from '../store/push-store-port.js';
-import type { WriteRetry } from '../store/write-retry.js';
+import { isStorageError, type WriteRetry } from '../store/write-retry.js';
 import type { AdmissionResult } from './admission-result.js';
 import { engineLimitFor } from './engine-limits.js';
 import { windowProblem } from './push-checks.js';
@@ -86,7 +86,17 @@ export class Admission {
       if (!(err instanceof AgentError && err.code === ErrorCodes.ADDRESS_INVALID)) throw err;
       return reject(ErrorCodes.ADDRESS_NOT_MAPPED, err.message, 'address');
     }
-    if (await o.store.get(pushId)) return reject(ErrorCodes.DUPLICATE_PUSH_ID, `push-id ${pushId} already used`, 'push-id');
+    let seen: boolean;
+    try {
+      seen = (await o.store.get(pushId)) !== undefined;
+    } catch (err) {
+      // The store cannot be read (PostgreSQL unreachable): nothing is accepted; the probe notices its return.
+      if (!isStorageError(err)) throw err;
+      o.writes.noteFailure(err);
+      o.counters.storeUnwritable += 1;
+      return refuse(ErrorCodes.STORE_UNWRITABLE, 'Push store unreachable: try again later');
+    }
+    if (seen) return reject(ErrorCodes.DUPLICATE_PUSH_ID, `push-id ${pushId} already used`, 'push-id');
     if (push.replacePushId !== undefined) return reject(ErrorCodes.REPLACEMENT_NOT_SUPPORTED, undefined, 'replace-push-id');
     const window = windowProblem(push, o.now());
     if (window) return reject(ErrorCodes.DELIVERY_WINDOW_INVALID, window, 'deliver-before-timestamp');

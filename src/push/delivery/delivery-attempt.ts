@@ -21,7 +21,7 @@ import { hintFor, type CoreHealthView } from '../push-settings.js';
 import type { PushRecord, PushSummary } from '../store/push-record.js';
 import type { PushState } from '../store/push-state.js';
 import type { PushStorePort } from '../store/push-store-port.js';
-import type { WriteRetry } from '../store/write-retry.js';
+import { isStorageError, type WriteRetry } from '../store/write-retry.js';
 import { outcomeOfError, outcomeOfStatus, type DeliveryOutcome } from './delivery-outcome.js';
 import type { DeliveryLane } from './delivery-lane.js';
 import { newMessageIdentity } from './message-identity.js';
@@ -53,12 +53,30 @@ export class DeliveryAttempts {
     return record.state === 'accepted' && this.onWire.has(record.pushId) ? 'delivering' : record.state;
   }
 
+  /**
+   * Reads a due push. While the store cannot be read (PostgreSQL unreachable) the read is retried with
+   * backoff, holding this delivery slot, so the push waits for the store instead of being dropped until a
+   * restart; the store is marked failing meanwhile (intake answers 4001). Not through WriteRetry.run: a
+   * read that succeeds says nothing about whether writes commit again (a full disk still reads).
+   */
+  private async readDue(pushId: string): Promise<PushRecord | undefined> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        return await this.o.store.get(pushId);
+      } catch (err) {
+        if (!isStorageError(err)) throw err;
+        this.o.writes.noteFailure(err);
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+    }
+  }
+
   async attempt(pushId: string): Promise<void> {
     const { store, profile, outcomes } = this.o;
     // A push intake just stored is not read back: its record and submission came with it. Were it cancelled
     // meanwhile, the compare-and-set of its next move refuses (cancel also drops this cache).
     const cached = this.lane.cached(pushId);
-    const record = cached?.record ?? (await store.get(pushId));
+    const record = cached?.record ?? (await this.readDue(pushId));
     if (record?.state !== 'accepted' || this.onWire.has(pushId)) {
       this.lane.forget(pushId);
       return;

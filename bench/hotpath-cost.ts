@@ -11,7 +11,8 @@
  *
  * Each measurement is a child process (`node --import tsx` in the checkout) that loads that checkout's
  * modules, warms up, then times `--pushes` iterations of each piece with process.cpuUsage. A checkout
- * without the engine's request encoder (the older one) is driven as its engine drove it.
+ * without the direct request encoder (request-encoder.ts, the older one) encodes through the `sip`
+ * serializer, as its engine did.
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -65,8 +66,8 @@ async function child(root: string, pushes: number): Promise<void> {
   const received = new Date();
 
   // The engine's wire bytes for an out-of-dialog request, as each checkout's EmbeddedEngine.request does it.
+  const direct = await load(root, 'src/sip/embedded/request-encoder.ts').catch(() => undefined);
   const encode = (request: Any): Buffer => {
-    if (outgoing.encodeOutOfDialogRequest) return outgoing.encodeOutOfDialogRequest(request, bound, ids.newBranch(), '127.0.0.1');
     const req = {
       method: request.method,
       requestUri: request.requestUri,
@@ -78,6 +79,7 @@ async function child(root: string, pushes: number): Promise<void> {
       contentType: request.contentType,
       body: request.body,
     };
+    if (direct) return direct.encodeRequest(req, bound, ids.newBranch());
     return codec.encodeMessage(outgoing.toSipMessage(req, outgoing.topVia(bound, ids.newBranch())), req.body);
   };
 

@@ -92,6 +92,36 @@ describe('buildPushMessageRequest', () => {
     }
   });
 
+  it('a profile with a refused extra header is refused on every build, not only the first', () => {
+    // Past the schema (which refuses it too): the builder's own check must not be a first-build-only one.
+    const valid = profile();
+    const bad = { ...valid, message: { ...valid.message, extraHeaders: { Contact: '<sip:x@y>' } } };
+    for (let i = 0; i < 3; i++) {
+      expect(() => buildPushMessageRequest(push(), 'sip:a@example.com', bad)).toThrow(expect.objectContaining({ code: 'PROFILE_INVALID' }));
+    }
+  });
+
+  it('shares one prepared, frozen header set per profile and push application; only per-push parts differ', () => {
+    const p = profile({ extraHeaders: { 'X-Site': 'east-1' } });
+    const a = buildPushMessageRequest(push('x-wap-application:wml.ua'), 'sip:a@example.com', p, {
+      identity: { callId: 'c1@x', fromTag: 't1', cseq: 1 },
+    });
+    const b = buildPushMessageRequest(push('x-wap-application:wml.ua'), 'sip:b@example.com', p, {
+      identity: { callId: 'c2@x', fromTag: 't2', cseq: 1 },
+    });
+    const other = buildPushMessageRequest(push('x-oma-application:ulp.ua'), 'sip:a@example.com', p);
+    expect(a.headers).toBe(b.headers);
+    expect(Object.isFrozen(a.headers)).toBe(true);
+    expect(a.headers).toEqual({ 'Accept-Contact': '*;+g.oma.pusheventapp="wml.ua"', 'X-Site': 'east-1' });
+    expect(other.headers).not.toBe(a.headers);
+    expect(other.headers?.['Accept-Contact']).toBe('*;+g.oma.pusheventapp="ulp.ua"');
+    expect([a.requestUri, a.to, a.identity?.callId]).toEqual(['sip:a@example.com', 'sip:a@example.com', 'c1@x']);
+    expect([b.requestUri, b.to, b.identity?.callId]).toEqual(['sip:b@example.com', 'sip:b@example.com', 'c2@x']);
+    // Another profile object gets its own headers, even with the same content.
+    const q = profile({ extraHeaders: { 'X-Site': 'west-2' } });
+    expect(buildPushMessageRequest(push('x-wap-application:wml.ua'), 'sip:a@example.com', q).headers?.['X-Site']).toBe('west-2');
+  });
+
   it('acceptContactFor formats the RFC 3841 value', () => {
     expect(acceptContactFor('ulp.ua', true)).toBe('*;+g.oma.pusheventapp="ulp.ua";require;explicit');
   });

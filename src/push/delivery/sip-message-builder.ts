@@ -4,7 +4,8 @@
  * says so, `Accept-Contact: *;+g.oma.pusheventapp="<app>"` (RFC 3841 §9.2, `;require;explicit` per
  * profile), Content-Type and body of the content entity byte-exact, and no Contact (RFC 3428 §4).
  * Pure: the engine adds Via, Max-Forwards and Content-Length, and Call-ID, CSeq and the From tag
- * unless the push's stored identity is given (`options.identity`).
+ * unless the push's stored identity is given (`options.identity`). What the profile fixes is prepared
+ * once per profile (and push application) and shared; a push fills in only its own parts.
  */
 import type { OutOfDialogRequest, RequestIdentity, SipHeaders, SipTransport } from '../../sip/port.js';
 import { AgentError, ErrorCodes } from '../../errors.js';
@@ -31,6 +32,50 @@ function headerValue(headers: Record<string, string>, lowerName: string): string
   return Object.entries(headers).find(([name]) => name.toLowerCase() === lowerName)?.[1];
 }
 
+/**
+ * What a profile makes the same in every MESSAGE, prepared once: the headers (P-Asserted-Identity,
+ * Accept-Contact for each push application seen, the extra headers, already checked) as one frozen
+ * object per application. Only the per-push parts — Request-URI, To, the identity, Content-Type and
+ * body — are filled in per push; the engine adds Via with its branch, CSeq, Content-Length.
+ */
+interface ProfileTemplate {
+  headersByApp: Map<string, Readonly<SipHeaders>>;
+}
+
+const templates = new WeakMap<SipProfile, ProfileTemplate>();
+/** Push applications are a handful (OMNA ids); past this many, headers are built per push, uncached. */
+const MAX_CACHED_APPS = 64;
+
+function templateFor(profile: SipProfile): ProfileTemplate {
+  let template = templates.get(profile);
+  if (template) return template;
+  for (const name of Object.keys(profile.message.extraHeaders)) {
+    if (RESERVED_HEADERS.has(name.toLowerCase())) {
+      throw new AgentError(ErrorCodes.PROFILE_INVALID, `message.extraHeaders may not set ${name}`, `message.extraHeaders.${name}`);
+    }
+  }
+  template = { headersByApp: new Map() };
+  templates.set(profile, template);
+  return template;
+}
+
+/** The profile's headers for push application `app` (undefined when the profile sends no Accept-Contact). */
+function headersFor(profile: SipProfile, app: string | undefined): Readonly<SipHeaders> {
+  const template = templateFor(profile);
+  const key = app ?? '';
+  const cached = template.headersByApp.get(key);
+  if (cached) return cached;
+  const { message, identity } = profile;
+  const headers: SipHeaders = {};
+  if (message.pAssertedIdentity) headers['P-Asserted-Identity'] = `<${identity.assertedIdentity ?? identity.uri}>`;
+  if (app !== undefined) headers['Accept-Contact'] = acceptContactFor(app, message.requireExplicit);
+  Object.assign(headers, message.extraHeaders);
+  // Frozen: shared by every MESSAGE of this profile and application, never changed by a reader.
+  Object.freeze(headers);
+  if (template.headersByApp.size < MAX_CACHED_APPS) template.headersByApp.set(key, headers);
+  return headers;
+}
+
 /** Builds the MESSAGE for one push to one AOR (see the module comment). */
 export function buildPushMessageRequest(
   push: PushSubmission,
@@ -38,27 +83,14 @@ export function buildPushMessageRequest(
   profile: SipProfile,
   options: MessageBuildOptions = {},
 ): OutOfDialogRequest {
-  const headers: SipHeaders = {};
-  const { message, identity } = profile;
-  if (message.pAssertedIdentity) headers['P-Asserted-Identity'] = `<${identity.assertedIdentity ?? identity.uri}>`;
-  if (message.acceptContact) {
-    headers['Accept-Contact'] = acceptContactFor(
-      pushEventAppFor(headerValue(push.content.headers, 'x-wap-application-id')),
-      message.requireExplicit,
-    );
-  }
-  for (const [name, value] of Object.entries(message.extraHeaders)) {
-    if (RESERVED_HEADERS.has(name.toLowerCase())) {
-      throw new AgentError(ErrorCodes.PROFILE_INVALID, `message.extraHeaders may not set ${name}`, `message.extraHeaders.${name}`);
-    }
-    headers[name] = value;
-  }
+  const app = profile.message.acceptContact ? pushEventAppFor(headerValue(push.content.headers, 'x-wap-application-id')) : undefined;
+  const { identity } = profile;
   const request: OutOfDialogRequest = {
     method: 'MESSAGE',
     requestUri: aor,
     to: aor,
     from: identity.uri,
-    headers,
+    headers: headersFor(profile, app) as SipHeaders,
     contentType: push.content.contentType,
     body: push.content.body,
   };

@@ -19,12 +19,13 @@ import {
 } from '../port.js';
 import { EngineCounters } from '../engine-stats.js';
 import { BRANCH_COOKIE, newBranch, newCallId, newTag } from './identifiers.js';
-import { decodeMessage, encodeMessage, type DecodedMessage } from './message-codec.js';
+import { decodeMessage, type DecodedMessage } from './message-codec.js';
 import { NonInviteClientTransaction } from './non-invite-client-transaction.js';
 import { NonInviteServerTransaction } from './non-invite-server-transaction.js';
 import { measureMessage, responseHeadersOnly } from './oversize.js';
 import { ServerTransactionTable } from './server-transaction-table.js';
-import { headerPairs, proxyRoute, toSipMessage, topVia, type OutgoingRequest } from './outgoing-request.js';
+import { headerPairs, proxyRoute, type OutgoingRequest } from './outgoing-request.js';
+import { encodeRequest } from './request-encoder.js';
 import { formatNameAddr } from '../name-addr.js';
 import { buildResponse, missingMandatoryHeader, udpResponseDestination } from './response-builder.js';
 import { SubscriptionDialog, hopOf, type SubscriptionHost } from './subscription-dialog.js';
@@ -219,7 +220,7 @@ export class EmbeddedEngine implements SipEngine, SubscriptionHost {
     const host = await resolveHost(hop.host);
     const binding = this.bindingFor(hop.transport, host);
     const branch = newBranch();
-    const bytes = encodeMessage(toSipMessage(request, topVia(binding.bound!, branch)), request.body);
+    const bytes = encodeRequest(request, binding.bound!, branch);
     const key = `${branch}|${request.method}`;
     const destination = { host, port: hop.port };
     const tx = new NonInviteClientTransaction<MatchedResponse>({

@@ -29,7 +29,8 @@ function outcome(read: () => unknown): Outcome {
  * (§2.5, §2.7), an XML declaration after the root (§2.8: only at the very start), an end tag with
  * attributes or a `/` (`</address a="b"/>`, §3.1 ETag), a reference after the root element (§2.1: only
  * Misc — comments, PIs, space — may follow it), junk between attributes (`a="1"= b="2"`, §3.1), a PI
- * whose target is not a name (`<?<x?>`, §2.6).
+ * whose target is not a name (`<?<x?>`, §2.6), a reference in text whose name starts with a digit
+ * (`&0mp;`, §4.1).
  */
 const STRICTER = [
   /contains '<'/,
@@ -39,6 +40,7 @@ const STRICTER = [
   /text after the root element ends/,
   /unexpected .* in the start tag/,
   /processing instruction without a target name/,
+  /'&' that starts no reference/,
 ];
 
 describe('one-pass PAP control-entity reader', () => {
@@ -66,7 +68,8 @@ describe('one-pass PAP control-entity reader', () => {
         const passedXml = before.ok || before.code === 'PAP_VERSION';
         if (passedXml && !now.ok && STRICTER.some((problem) => problem.test(now.message))) return;
         // fast-xml-parser's parser refused a PI holding an odd quote, which XML allows (§2.6).
-        if (!before.ok && /Pi Tag is not closed/.test(before.message) && now.ok) return;
+        // The one-pass reader reads past it: to a result, or to the version check that follows.
+        if (!before.ok && /Pi Tag is not closed/.test(before.message) && (now.ok || now.code === 'PAP_VERSION')) return;
         if (before.ok) expect(now).toEqual(before);
         else expect(now).toMatchObject({ ok: false, code: before.code });
       }),

@@ -118,7 +118,7 @@ describe.skipIf(missing !== undefined)('cluster mode: two agents on one PostgreS
     expect(papCode(again.text)).toBe(2007);
   });
 
-  it('open pushes that stopped hard (its lease lapsed) are taken over and end terminal', async () => {
+  it('open pushes of an agent that stopped hard (its lease lapsed) are taken over and end terminal', async () => {
     const uas = await startMessageUas({ calls: 2, timeoutS: 30 });
     await registerUser(kamailio, { user: 'cl-bob', contactPort: uas.port });
     await publishPresence(kamailio, { user: 'cl-bob', basic: 'open' });
@@ -188,6 +188,16 @@ describe.skipIf(missing !== undefined)('cluster mode: two agents on one PostgreS
     await waitFor(async () => (await b.agent.pushStore.get('cl-shared'))?.state === 'delivered', 'cl-shared delivered', 15_000);
     expect(b.agent.watcher.isWatching(aor(user))).toBe(false);
     expect((await uas.done).code).toBe(0);
+  });
+
+  it('a push at B for a new user A owns: B does not subscribe, A takes the user and B waits for its evidence', async () => {
+    const user = Array.from({ length: 20 }, (_, i) => `cl-new${i}`).find(
+      (u) => ownerOf(aor(u), ['agent-a', 'agent-b']) === 'agent-a',
+    ) as string;
+    const answer = await postPap(b.papUrl, papPush({ pushId: 'cl-new', address: userAddress(aor(user)), content: Buffer.from('n') }));
+    expect([1001, 3010]).toContain(papCode(answer.text));
+    await waitFor(() => a.agent.watcher.isWatching(aor(user)), 'agent-a watching the new user', 10_000);
+    expect(b.agent.watcher.isWatching(aor(user))).toBe(false);
   });
 
   it('when B leaves, A watches every wanted user', async () => {

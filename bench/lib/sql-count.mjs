@@ -6,7 +6,8 @@
  * SQL text; `transaction()` wrappers run their BEGIN/COMMIT/SAVEPOINT/RELEASE as prepared statements
  * too, so they are counted the same way. `exec()` is counted per call, and its text classified
  * (a multi-statement `exec` counts once, classified by its first keyword). Commits are top-level
- * COMMITs (prepared or exec'd), the ones that reach the disk.
+ * COMMITs (prepared or exec'd) and writes run outside a transaction (SQLite commits each on its own):
+ * the ones that reach the disk.
  *
  * On SIGUSR2 the totals are written to `<tmpdir>/spa-sql-count-<pid>.json` (written to a temporary
  * name, then renamed, so a reader never sees half a file), with `process.memoryUsage()`; when the file
@@ -79,6 +80,8 @@ for (const method of ['run', 'get', 'all', 'iterate']) {
   const original = statementProto[method];
   statementProto[method] = function counted(...args) {
     classify(this.source);
+    // A write outside BEGIN … COMMIT commits by itself (autocommit): one commit, one fsync at FULL.
+    if (!this.database.inTransaction && /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(this.source)) counts.commit += 1;
     return original.apply(this, args);
   };
 }

@@ -71,7 +71,6 @@ export class Outbox {
   readonly #nextDue: Statement<[number], { id: number; next_attempt_at: number }>;
   readonly #nextDueOfKind: Statement<[OutboxKind, number], { id: number; next_attempt_at: number }>;
   readonly #end: Statement<[number, OutboxOutcome, string | null, number]>;
-  readonly #endReturning: Statement<[number, OutboxOutcome, string | null, number], OutboxRow>;
   readonly #fail: Statement<[string, number, number]>;
   readonly #park: Statement<[number, string, number]>;
   readonly #requeue: Statement<[number, number]>;
@@ -118,10 +117,6 @@ export class Outbox {
     this.#end = db.prepare(
       `UPDATE outbox SET done_at = ?, outcome = ?, last_error = COALESCE(?, last_error)
        WHERE id = ? AND done_at IS NULL`,
-    );
-    this.#endReturning = db.prepare(
-      `UPDATE outbox SET done_at = ?, outcome = ?, last_error = COALESCE(?, last_error)
-       WHERE id = ? AND done_at IS NULL RETURNING ${OUTBOX_COLUMNS}`,
     );
     this.#fail = db.prepare(
       `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
@@ -262,15 +257,6 @@ export class Outbox {
    */
   markEnded(id: number, outcome: Exclude<OutboxOutcome, 'acknowledged'>, error: string): boolean {
     return this.#end.run(this.#now(), outcome, error, id).changes === 1;
-  }
-
-  /**
-   * Ends an item (any outcome; `error` for a refusal or a give-up) and returns it as ended, in one
-   * statement; undefined when it had already ended or does not exist (nothing changed).
-   */
-  end(id: number, outcome: OutboxOutcome, error?: string): OutboxItem | undefined {
-    const row = this.#endReturning.get(this.#now(), outcome, error ?? null, id);
-    return row ? toItem(row) : undefined;
   }
 
   /** Counts a failed POST and schedules the next one. */

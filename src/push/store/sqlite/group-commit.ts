@@ -18,8 +18,9 @@ export type TransactionRunner = <T>(fn: () => T) => T;
  * `refuses-before-writing`: the item's only expected failure is a refusal it makes before its first write
  * succeeds (a compare-and-set that matched no row, a primary-key violation SQLite rolled back as a statement),
  * so it needs no savepoint; the store's insert and transition are built that way. `one-write`: the same,
- * and it writes with a single statement, which is atomic and (at FULL) durable on its own: alone in a
- * batch it runs without BEGIN/COMMIT — SQLite commits it as it returns, with the same one fsync.
+ * and it writes with a single statement (atomic and, at FULL, durable on its own) or inside a transaction
+ * it opens itself: alone in a batch it runs without BEGIN/COMMIT — SQLite commits the statement as it
+ * returns, with the same one fsync.
  */
 export type ItemKind = 'savepoint' | 'refuses-before-writing' | 'one-write';
 

@@ -31,6 +31,8 @@ export interface PushStatements {
   deleteOutbox: Statement<[string]>;
   deletePush: Statement<[string]>;
   probe: Statement<[number]>;
+  /** An outbox item's `done_at` with its push (no body): what a settlement decides from, in one read. */
+  itemWithPush: Statement<[number], Partial<SummaryRow> & { done_at: number | null }>;
   /** The compare-and-set UPDATE for a move to `to` from one of `from` (prepared on first use, then kept). */
   transition(to: PushState, from: readonly PushState[]): Statement<TransitionParams, SummaryRow>;
 }
@@ -66,6 +68,11 @@ export function preparePushStatements(db: Database): PushStatements {
     deleteOutbox: db.prepare('DELETE FROM outbox WHERE push_id = ?'),
     deletePush: db.prepare('DELETE FROM pushes WHERE push_id = ?'),
     probe: db.prepare('INSERT OR REPLACE INTO write_probe (id, at) VALUES (1, ?)'),
+    itemWithPush: db.prepare(
+      `SELECT o.done_at, ${SUMMARY_COLUMNS.split(', ')
+        .map((c) => `p.${c}`)
+        .join(', ')} FROM outbox o LEFT JOIN pushes p ON p.push_id = o.push_id WHERE o.id = ?`,
+    ),
     transition(to, from) {
       const key = `${to}<${from.join(',')}`;
       let stmt = transitions.get(key);

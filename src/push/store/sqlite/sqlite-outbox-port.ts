@@ -1,11 +1,11 @@
 /**
  * The {@link OutboxPort} on SQLite: the store's own `Outbox` (one agent per file, so every pending item
  * is this agent's) and its group commit. New items come from the outbox's in-memory stage; a settlement
- * is one group-commit item, so a throwing reaction rolls back its savepoint — the ending with it.
+ * is one group-commit item that decides before it writes (settleItem): a throwing reaction leaves nothing
+ * written — the ending neither.
  */
-import type { OutboxItem } from '../../outbox/outbox-item.js';
 import type { OutboxPort } from '../../outbox/outbox-port.js';
-import { applySettlementReaction, guarded } from './sqlite-push-store-port.js';
+import { guarded, settleItem } from './sqlite-push-store-port.js';
 import type { PushStore } from './sqlite-push-store.js';
 
 export function sqliteOutboxPort(store: PushStore): OutboxPort {
@@ -27,18 +27,11 @@ export function sqliteOutboxPort(store: PushStore): OutboxPort {
       }),
     recordFailure: (id, error, nextAttemptAt) => guarded(() => outbox.recordFailure(id, error, nextAttemptAt)),
     settle: (item, ending, react) =>
-      guarded(() =>
-        store.runDurable(() => {
-          const now = store.now();
-          const ended =
-            ending.outcome === 'acknowledged' ? outbox.markAcknowledged(item.id) : outbox.markEnded(item.id, ending.outcome, ending.error);
-          if (!ended || !react) return ended; // ended already (an operator, or another path): nothing to do
-          const error = ending.outcome === 'acknowledged' ? item.lastError : ending.error;
-          const done: OutboxItem = { ...item, doneAt: now, outcome: ending.outcome, lastError: error };
-          // A throw rolls back this group-commit item's savepoint: the ending and the move together.
-          applySettlementReaction(store, done, react);
-          return true;
-        }),
-      ),
+      guarded(async () => {
+        // One read, the decision, then one UPDATE (or the ending with the move in one transaction).
+        const result = await store.runDurableRefusingFirst(() => settleItem(store, item, ending, react, 'roll-back'), true);
+        if (result.reactionError !== undefined) throw result.reactionError;
+        return result.ended;
+      }),
   };
 }

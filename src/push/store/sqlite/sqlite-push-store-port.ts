@@ -30,18 +30,60 @@ export async function guarded<T>(op: () => T | Promise<T>): Promise<T> {
   }
 }
 
+/** What a settlement did: whether it ended the item, and the reaction's (or its move's) error if any. */
+export interface SettleResult {
+  ended: boolean;
+  reactionError?: unknown;
+}
+
 /**
- * Applies `react`'s decision for the push of the ended item `item` inside the running transaction: reads
- * the push without its body, and applies the move (if any) in a savepoint of its own with its `after`.
- * Shared by {@link settleOutbox} and the outbox port's `settle` (sqlite-outbox-port.ts).
+ * Ends outbox `item` and applies what `react` decides for its push, deciding before it writes: one read
+ * (is the item still open, and its push without the body), the reaction, then the ending's UPDATE —
+ * alone when the push does not move (one statement: no savepoint, and alone in its batch no BEGIN/COMMIT),
+ * or with the push's move and its `after` in one transaction of their own (a savepoint inside a batch).
+ * When the reaction, the move or `after` throws: `keep-ending` records the ending alone (the store port's
+ * settleOutbox), `roll-back` writes nothing (the outbox port: the dispatcher settles the answer again).
+ * The error is returned, not thrown, so the batch it rides in is not rolled back for it. Run it as a
+ * one-write group-commit item (`runDurableRefusingFirst(…, true)`).
  */
-export function applySettlementReaction(store: PushStore, item: OutboxItem, react: SettlementReaction): void {
-  const move = react(item, store.getSummary(item.pushId));
-  if (!move) return;
-  store.runInTransaction(() => {
-    store.transition(item.pushId, move.to, move.detail, move.options);
-    move.after?.();
-  });
+export function settleItem(
+  store: PushStore,
+  item: OutboxItem,
+  ending: OutboxEnding,
+  react: SettlementReaction | undefined,
+  onReactionError: 'keep-ending' | 'roll-back',
+): SettleResult {
+  const open = store.openItemPush(item.id);
+  if (!open) return { ended: false }; // ended already (an operator, or another path): nothing to do
+  const end = () =>
+    ending.outcome === 'acknowledged'
+      ? store.outbox.markAcknowledged(item.id)
+      : store.outbox.markEnded(item.id, ending.outcome, ending.error);
+  if (!react) return { ended: end() };
+  const failed = (err: unknown): SettleResult =>
+    onReactionError === 'keep-ending' ? { ended: end(), reactionError: err } : { ended: false, reactionError: err };
+  const lastError = ending.outcome === 'acknowledged' ? item.lastError : ending.error;
+  const done: OutboxItem = { ...item, doneAt: store.now(), outcome: ending.outcome, lastError };
+  let move: ReturnType<SettlementReaction>;
+  try {
+    move = react(done, open.push);
+  } catch (err) {
+    return failed(err);
+  }
+  if (!move) return { ended: end() };
+  const { to, detail, options, after } = move;
+  try {
+    return {
+      ended: store.runInTransaction(() => {
+        if (!end()) return false;
+        store.transition(item.pushId, to, detail, options);
+        after?.();
+        return true;
+      }),
+    };
+  } catch (err) {
+    return failed(err); // the move's transaction (or savepoint) rolled back, the ending with it
+  }
 }
 
 export function sqlitePushStorePort(store: PushStore): PushStorePort {
@@ -54,21 +96,12 @@ export function sqlitePushStorePort(store: PushStore): PushStorePort {
     outboxFor: (pushId) => guarded(() => store.outbox.listForPush(pushId)),
     settleOutbox: (itemId: number, ending: OutboxEnding, react?: SettlementReaction) =>
       guarded(async () => {
-        let reactionFailure: unknown;
-        // No savepoint for the item: the ending is one UPDATE, and the reaction either decides nothing,
-        // throws before writing, or writes its move in a savepoint of its own (applySettlementReaction).
-        const ended = await store.runDurableRefusingFirst(() => {
-          const item = store.outbox.end(itemId, ending.outcome, ending.outcome === 'acknowledged' ? undefined : ending.error);
-          if (!item || !react) return item !== undefined;
-          try {
-            applySettlementReaction(store, item, react);
-          } catch (err) {
-            reactionFailure = err; // the ending stays; the move (if written) rolled back with its savepoint
-          }
-          return true;
-        });
-        if (reactionFailure !== undefined) throw reactionFailure;
-        return ended;
+        const result = await store.runDurableRefusingFirst(() => {
+          const item = store.outbox.get(itemId);
+          return item ? settleItem(store, item, ending, react, 'keep-ending') : { ended: false };
+        }, true);
+        if (result.reactionError !== undefined) throw result.reactionError;
+        return result.ended;
       }),
     probeWrite: () => guarded(() => store.probeWrite()),
   };

@@ -10,7 +10,7 @@ import type { NewPushRecord, PushHistoryEntry, PushRecord, PushSummary, Transiti
 import { PUSH_STATES, assertTransition, type PushState } from '../push-state.js';
 import { GroupCommit, type GroupCommitStats } from './group-commit.js';
 import { insertedRecord, toInsertParams, toRecord, toSummary, transitionValues } from '../push-rows.js';
-import { originsOf, preparePushStatements, type PushStatements } from './push-statements.js';
+import { originsOf, preparePushStatements, type PushStatements, type SummaryRow } from './push-statements.js';
 import type { PushStoreOptions, TransitionOptions } from './push-store-options.js';
 import { configureConnection, migrate } from './schema.js';
 
@@ -207,6 +207,16 @@ export class PushStore {
   getSummary(pushId: string): PushSummary | undefined {
     const row = this.#stmt.summary.get(pushId);
     return row ? toSummary(row) : undefined;
+  }
+
+  /**
+   * Whether outbox item `id` is still open and, if so, its push without the body (undefined when the push
+   * is gone), in one read: what a settlement decides from before it writes.
+   */
+  openItemPush(id: number): { push: PushSummary | undefined } | undefined {
+    const row = this.#stmt.itemWithPush.get(id);
+    if (!row || row.done_at !== null) return undefined;
+    return { push: row.push_id ? toSummary(row as SummaryRow) : undefined };
   }
 
   /** The audit trail, oldest first; empty for an unknown push. */

@@ -11,6 +11,7 @@ import { ErrorCodes } from '../../src/errors.js';
 import { PgPushStore } from '../../src/push/store/postgres/pg-push-store.js';
 import { migratePostgres } from '../../src/push/store/postgres/pg-schema.js';
 import { stopAllProcesses } from '../support/cleanup.js';
+import { waitFor } from '../support/poll.js';
 import { type PostgresHandle, postgresMissingReason, startPostgres } from '../support/postgres.js';
 
 const missing = postgresMissingReason();
@@ -141,5 +142,35 @@ describe.skipIf(missing !== undefined)('PostgreSQL push store', () => {
     await server.restart();
     await a.probeWrite();
     expect((await a.insert(rec('after-restart'))).state).toBe('accepted');
+  }, 60_000);
+
+  it('a fast shutdown with transactions in flight: every write settles (committed or STORE_UNWRITABLE), no connection error escapes', async () => {
+    // PostgreSQL's fast shutdown sends each backend a FATAL and closes it; a connection checked out for a
+    // transaction but between two statements has no query to hand that error to, so node-postgres emits it
+    // on the client — an uncaught 'error' event, a crashed agent, unless the store listens while it holds one.
+    const escaped: unknown[] = [];
+    const catcher = (err: unknown) => escaped.push(err);
+    process.on('uncaughtException', catcher);
+    const failures = new Set<string>();
+    let stop = false;
+    let n = 0;
+    const lane = async (l: number) => {
+      while (!stop) {
+        await a.insert(rec(`fs-${l}-${n++}`)).catch((err: { code?: string }) => failures.add(String(err.code)));
+      }
+    };
+    try {
+      const lanes = Array.from({ length: 8 }, (_, l) => lane(l));
+      await waitFor(() => n > 40, 'writes under way before the shutdown', 10_000);
+      await server.stop();
+      stop = true;
+      await Promise.all(lanes);
+    } finally {
+      process.off('uncaughtException', catcher);
+      await server.start();
+    }
+    expect(escaped).toEqual([]);
+    expect([...failures]).toEqual([ErrorCodes.STORE_UNWRITABLE]);
+    expect((await a.insert(rec('after-fast-shutdown'))).state).toBe('accepted');
   }, 60_000);
 });

@@ -20,6 +20,7 @@ import { AgentError, ErrorCodes } from '../../../errors.js';
 import { OUTBOX_COLUMNS, type OutboxRow, toItem } from '../../outbox/outbox.js';
 import { type HistoryRow, type PushRow, toInsertParams, toRecord, transitionValues } from '../push-rows.js';
 import { assertTransition } from '../push-state.js';
+import { checkout, type HeldClient } from './pg-checkout.js';
 import { BIGINT_AS_NUMBER, PUSH_COLUMNS, portError } from './pg-rows.js';
 import type { NewOutboxItem, OutboxItem } from '../../outbox/outbox-item.js';
 import type { NewPushRecord, PushHistoryEntry, PushRecord, TransitionDetail } from '../push-record.js';
@@ -66,12 +67,13 @@ export class PgPushStore implements PushStorePort {
 
   /** One transaction; the outbox items `work` inserts (collected in `staged`) are staged once it committed. */
   private async tx<T>(work: (c: PoolClient, staged: OutboxItem[]) => Promise<T>): Promise<T> {
-    let client: PoolClient;
+    let held: HeldClient;
     try {
-      client = await this.pool.connect();
+      held = await checkout(this.pool);
     } catch (err) {
       throw portError(err);
     }
+    const client = held.client;
     let broken = false;
     const staged: OutboxItem[] = [];
     try {
@@ -86,7 +88,7 @@ export class PgPushStore implements PushStorePort {
       });
       throw portError(err);
     } finally {
-      client.release(broken);
+      held.release(broken);
     }
   }
 

@@ -9,6 +9,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { refuseNewerSchema } from '../schema-version.js';
+import { checkout } from './pg-checkout.js';
 
 const MIGRATIONS: readonly string[] = [
   `
@@ -102,7 +103,8 @@ async function inTransaction<T>(client: PoolClient, work: () => Promise<T>): Pro
  * @throws AgentError STORE_SCHEMA_UNSUPPORTED when the database was written by a newer agent.
  */
 export async function migratePostgres(pool: Pool): Promise<number> {
-  const client = await pool.connect();
+  const held = await checkout(pool);
+  const client = held.client;
   try {
     return await inTransaction(client, async () => {
       await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK]);
@@ -118,6 +120,6 @@ export async function migratePostgres(pool: Pool): Promise<number> {
       return current;
     });
   } finally {
-    client.release();
+    held.release();
   }
 }

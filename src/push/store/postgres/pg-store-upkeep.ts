@@ -9,6 +9,7 @@ import type { Pool } from 'pg';
 import type { OutboxStats } from '../../outbox/outbox-item.js';
 import { PUSH_STATES, TERMINAL_STATES, type PushState } from '../push-state.js';
 import { BIGINT_AS_NUMBER } from './pg-rows.js';
+import { checkout } from './pg-checkout.js';
 
 const TERMINAL = [...TERMINAL_STATES];
 const EMPTY_OUTBOX: OutboxStats = { pending: 0, parked: 0, done: 0, refused: 0, gaveUp: 0 };
@@ -60,7 +61,8 @@ export class PgStoreStats {
  * their history and outbox rows, in one transaction. Returns how many were deleted.
  */
 export async function prunePg(pool: Pool, olderThanMs: number, batch = 10_000, now = Date.now()): Promise<number> {
-  const client = await pool.connect();
+  const held = await checkout(pool);
+  const client = held.client;
   try {
     await client.query('BEGIN');
     const victims = await client.query<{ push_id: string }>(
@@ -83,6 +85,6 @@ export async function prunePg(pool: Pool, olderThanMs: number, batch = 10_000, n
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    held.release();
   }
 }

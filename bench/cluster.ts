@@ -35,7 +35,7 @@ export interface ClusterBenchPlan {
 
 export const CLUSTER_PLANS: Record<'quick' | 'full', ClusterBenchPlan> = {
   quick: { users: 60, costRate: 60, loadRate: 300, stepS: 5, kills: 3, leaseMs: 3000 },
-  full: { users: 300, costRate: 100, loadRate: 600, stepS: 10, kills: 10, leaseMs: 3000 },
+  full: { users: 200, costRate: 50, loadRate: 200, stepS: 8, kills: 10, leaseMs: 3000 },
 };
 
 export interface ModeResult {

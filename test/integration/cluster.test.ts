@@ -229,7 +229,7 @@ describe.skipIf(missing !== undefined)('cluster: three agents on PostgreSQL and 
     await victim.start(); // back for the next cases
   }, 150_000);
 
-  it('PostgreSQL stopped ~10 s under load: intake answers 4001, nothing accepted is lost, service resumes by itself', async () => {
+  it('PostgreSQL stopped ~10 s under load: intake only refuses, nothing accepted is lost, service resumes by itself', async () => {
     const k = cluster.kamailio;
     const accepted: string[] = [];
     const duringOutage: Array<number | undefined> = [];

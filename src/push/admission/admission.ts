@@ -47,8 +47,36 @@ export interface AdmissionOptions {
 export class Admission {
   constructor(private readonly o: AdmissionOptions) {}
 
-  /** Intake of one parsed push; `rawContentType`/`rawBody` are persisted for resume. */
+  /**
+   * Intake of one parsed push; `rawContentType`/`rawBody` are persisted for resume. Room in the delivery
+   * lane is taken first and held until the push is queued or refused, so `limits.maxInFlight +
+   * limits.maxQueued` bounds what is accepted even when a burst arrives at once.
+   */
   async admit(
+    push: PushSubmission,
+    rawContentType: string,
+    rawBody: Buffer,
+    source: PushSource,
+    caller: IntakeCaller,
+  ): Promise<AdmissionResult> {
+    const { o } = this;
+    if (!o.isAccepting() || !o.lane.reserveRoom()) {
+      o.counters.overloaded += 1;
+      return {
+        kind: 'rejected',
+        pushId: push.pushId,
+        code: ErrorCodes.SERVICE_UNAVAILABLE,
+        reason: o.isAccepting() ? 'Overloaded: try again shortly' : 'Shutting down',
+      };
+    }
+    try {
+      return await this.admitWithRoom(push, rawContentType, rawBody, source, caller);
+    } finally {
+      o.lane.releaseRoom();
+    }
+  }
+
+  private async admitWithRoom(
     push: PushSubmission,
     rawContentType: string,
     rawBody: Buffer,
@@ -63,10 +91,6 @@ export class Admission {
     };
     const refuse = (code: ErrorCode, reason: string): AdmissionResult => ({ kind: 'rejected', pushId, code, reason });
 
-    if (!o.isAccepting() || !o.lane.hasRoom()) {
-      o.counters.overloaded += 1;
-      return refuse(ErrorCodes.SERVICE_UNAVAILABLE, o.isAccepting() ? 'Overloaded: try again shortly' : 'Shutting down');
-    }
     if (push.notifyTo !== undefined && o.notifyAllowed && !o.notifyAllowed(caller.pi, push.notifyTo)) {
       // A valid request this PI may not make (its notify destinations are allow-listed).
       const why = `ppg-notify-requested-to: ${push.notifyTo} is not an allowed notification destination for this PI`;

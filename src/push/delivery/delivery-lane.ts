@@ -47,21 +47,35 @@ export interface DeliveryLaneOptions {
 
 export class DeliveryLane {
   private readonly slots: ConcurrencyLimiter;
+  /** Pushes under admission that took room ({@link reserveRoom}) and are not queued yet. */
+  private reserved: number;
   private readonly scheduled: DueSchedule;
   /** Parsed submissions (and stored records) of pushes due now; scheduled ones are re-read when due. */
   private readonly submissions = new Map<string, CachedPush>();
 
   constructor(private readonly o: DeliveryLaneOptions) {
     this.slots = new ConcurrencyLimiter(o.maxInFlight);
+    this.reserved = 0;
     this.scheduled = new DueSchedule(
       (pushId) => this.enqueue(pushId),
       () => o.now(),
     );
   }
 
-  /** True when one more push can be taken without exceeding either bound. */
-  hasRoom(): boolean {
-    return this.slots.active < this.o.maxInFlight || this.slots.queued < this.o.maxQueued;
+  /**
+   * Takes room for one push under admission: true when it fits both bounds counting the pushes already
+   * admitted but not yet queued (admission awaits the store and the oracle between its check and the
+   * queueing, so a burst would otherwise all pass the check before any of it is counted). Every true
+   * is paired with one {@link releaseRoom} once the push is queued, scheduled or refused.
+   */
+  reserveRoom(): boolean {
+    if (this.slots.active + this.slots.queued + this.reserved >= this.o.maxInFlight + this.o.maxQueued) return false;
+    this.reserved += 1;
+    return true;
+  }
+
+  releaseRoom(): void {
+    this.reserved -= 1;
   }
 
   get depth(): { inFlight: number; queued: number } {

@@ -1,6 +1,12 @@
 /**
  * Free loopback ports for integration tests. A port is handed out only when both UDP and TCP could bind
  * it (SIP listens on both), and never twice in one test worker.
+ *
+ * Ports come from below the kernel's ephemeral range (`ip_local_port_range`), one slice per vitest
+ * worker: a port asked from the kernel with `bind(0)` is ephemeral, and between the probe and the agent's
+ * own bind any outgoing connection on the machine (a PostgreSQL or Redis client, an HTTP client) may be
+ * given the same port — seen as a test agent failing to start with "already in use". Ports below the
+ * range are never handed to outgoing connections, and the slices keep parallel workers apart.
  */
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
@@ -37,17 +43,39 @@ export async function isPortFree(port: number, host = '127.0.0.1'): Promise<bool
   return (await bindUdp(host, port)) !== undefined && (await tcpFree(host, port));
 }
 
-/** A port free on both UDP and TCP at `host` (loopback by default). Tries up to 50 candidates. */
+/** First port of the kernel's ephemeral range (32768 when it cannot be read). */
+function ephemeralStart(): number {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > 2048 ? first : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/** This worker's slice of the ports below the ephemeral range: [start, end). */
+const slice = (() => {
+  const low = 10_000;
+  const high = Math.max(low + 2_000, ephemeralStart());
+  const slices = 16;
+  const size = Math.floor((high - low) / slices);
+  const worker = (Math.max(1, Number(process.env.VITEST_POOL_ID ?? 1) || 1) - 1) % slices;
+  return { start: low + worker * size, size };
+})();
+let cursor = Math.floor(Math.random() * slice.size);
+
+/** A port free on both UDP and TCP at `host` (loopback by default). Tries up to 200 candidates. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await bindUdp(host, 0);
-    if (port === undefined || handedOut.has(port)) continue;
-    if (await tcpFree(host, port)) {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    cursor = (cursor + 1) % slice.size;
+    const port = slice.start + cursor;
+    if (handedOut.has(port)) continue;
+    if ((await bindUdp(host, port)) !== undefined && (await tcpFree(host, port))) {
       handedOut.add(port);
       return port;
     }
   }
-  throw new Error(`no port free on both UDP and TCP at ${host} after 50 attempts`);
+  throw new Error(`no port free on both UDP and TCP at ${host} in ${slice.start}–${slice.start + slice.size - 1} after 200 attempts`);
 }
 
 /** `count` distinct free ports. */

@@ -1,46 +1,19 @@
-/**
- * The PostgreSQL outbox passes the same OutboxPort contract as SQLite's, on a real PostgreSQL (a fresh
- * database per case, reopened as a restart of the same agent with a new pool). Beyond the contract, on a
- * shared database: an agent lists only the items whose lease it holds and hands over only the items its
- * own transactions committed; a dead agent's items become another's once `takeOverOutbox` took them.
- */
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pgOutboxPort } from '../../src/push/store/postgres/pg-outbox-port.js';
-import { PgPushStore } from '../../src/push/store/postgres/pg-push-store.js';
-import { migratePostgres } from '../../src/push/store/postgres/pg-schema.js';
-import { stopAllProcesses } from '../support/cleanup.js';
-import { type PostgresHandle, postgresMissingReason, startPostgres } from '../support/postgres.js';
+import { postgresMissingReason, usePostgresDatabases } from '../support/postgres.js';
 import { describeOutboxPortContract } from '../contract/outbox-port.contract.js';
 
 const missing = postgresMissingReason();
 if (missing) console.warn(`outbox-port-postgres contract: skipped: ${missing}`);
 
 describe.skipIf(missing !== undefined)('PostgreSQL outbox port', () => {
-  let server: PostgresHandle;
-  let admin: pg.Pool;
-  let n = 0;
-  const pools: pg.Pool[] = [];
-  beforeAll(async () => {
-    server = await startPostgres();
-    admin = new pg.Pool({ connectionString: server.url, max: 2 });
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
-    await admin?.end();
-    await stopAllProcesses();
-  });
+  const databases = usePostgresDatabases();
 
-  /** A fresh database; `agent(owner)` opens a store on it as that agent. */
+  /** A fresh database; `agent(owner)` opens a store and its outbox port on it as that agent. */
   const freshDatabase = async () => {
-    const db = `outbox_${process.pid}_${n++}`;
-    await admin.query(`CREATE DATABASE ${db}`);
-    const url = server.url.replace(/\/postgres$/, `/${db}`);
+    const open = await databases.freshDatabase('outbox');
     return async (owner: string, options: { leaseMs?: number; now?: () => number } = {}) => {
-      const pool = new pg.Pool({ connectionString: url, max: 4 });
-      pools.push(pool);
-      await migratePostgres(pool);
-      const store = new PgPushStore({ pool, owner, leaseMs: options.leaseMs ?? 30_000, ...(options.now ? { now: options.now } : {}) });
+      const { pool, store } = await open(owner, options);
       return { pool, store, outbox: pgOutboxPort(store) };
     };
   };

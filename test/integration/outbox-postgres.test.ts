@@ -1,21 +1,12 @@
-/**
- * The real OutboxDispatcher on a real PostgreSQL (cluster mode's store), POSTing PAP 1.0 hand-backs to the
- * PPG stand-in: a temporary refusal (PAP 4001) is retried and the next 1001 hands the push back; a PPG
- * that is down is retried until it is back; an item another agent queued is sent here only once its
- * lease lapsed, this agent took it over and told the dispatcher to rescan.
- */
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/lib/logger.js';
 import { OutboxDispatcher, type OutboxReaction } from '../../src/push/outbox/outbox-dispatcher.js';
 import { buildHandBackPush } from '../../src/push/pap/hand-back-push.js';
 import { pgOutboxPort } from '../../src/push/store/postgres/pg-outbox-port.js';
-import { PgPushStore } from '../../src/push/store/postgres/pg-push-store.js';
-import { migratePostgres } from '../../src/push/store/postgres/pg-schema.js';
-import { stopAllProcesses } from '../support/cleanup.js';
+import type { PgPushStore } from '../../src/push/store/postgres/pg-push-store.js';
 import { Pap10Ppg } from '../support/pap-ppg.js';
 import { waitFor } from '../support/poll.js';
-import { type PostgresHandle, postgresMissingReason, startPostgres } from '../support/postgres.js';
+import { postgresMissingReason, usePostgresDatabases } from '../support/postgres.js';
 
 const missing = postgresMissingReason();
 if (missing) console.warn(`outbox-postgres: skipped: ${missing}`);
@@ -36,38 +27,25 @@ const react: OutboxReaction = (item, settlement, push) => {
 };
 
 describe.skipIf(missing !== undefined)('OutboxDispatcher on PostgreSQL', () => {
-  let server: PostgresHandle;
-  let admin: pg.Pool;
-  let n = 0;
-  const pools: pg.Pool[] = [];
   const dispatchers: OutboxDispatcher[] = [];
   const ppg = new Pap10Ppg();
+  const databases = usePostgresDatabases();
 
   beforeAll(async () => {
-    server = await startPostgres();
-    admin = new pg.Pool({ connectionString: server.url, max: 2 });
     await ppg.start();
-  }, 60_000);
+  });
   afterEach(async () => {
     for (const d of dispatchers.splice(0)) await d.stop();
   });
   afterAll(async () => {
     await ppg.stop();
-    await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
-    await admin?.end();
-    await stopAllProcesses();
   });
 
   /** A fresh database; `agent(owner)` opens a store and a started dispatcher on it as that agent. */
   const freshDatabase = async () => {
-    const db = `outbox_d_${process.pid}_${n++}`;
-    await admin.query(`CREATE DATABASE ${db}`);
-    const url = server.url.replace(/\/postgres$/, `/${db}`);
+    const open = await databases.freshDatabase('outbox_d');
     return async (owner: string, options: { leaseMs?: number; now?: () => number } = {}) => {
-      const pool = new pg.Pool({ connectionString: url, max: 4 });
-      pools.push(pool);
-      await migratePostgres(pool);
-      const store = new PgPushStore({ pool, owner, leaseMs: options.leaseMs ?? 30_000, ...(options.now ? { now: options.now } : {}) });
+      const { store } = await open(owner, options);
       const dispatcher = new OutboxDispatcher({
         outbox: pgOutboxPort(store),
         logger: silentLogger(),

@@ -8,6 +8,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { PgPushStore } from '../../src/push/store/postgres/pg-push-store.js';
+import { migratePostgres } from '../../src/push/store/postgres/pg-schema.js';
 import { groupAlive, processStartSeq, terminateGroup, untrackProcess } from './cleanup.js';
 import { waitUntil } from './poll.js';
 import { freePort } from './ports.js';
@@ -154,5 +158,47 @@ export async function startPostgres(options: { host?: string; port?: number; sta
       if (child.pid) process.kill(-child.pid, 'SIGCONT');
     },
     logs: log.text,
+  };
+}
+
+/** Opens a store on one fresh database as agent `owner` (a new pool each call, ended after the file). */
+export type OpenPgStore = (
+  owner: string,
+  options?: { leaseMs?: number; now?: () => number },
+) => Promise<{ pool: pg.Pool; store: PgPushStore }>;
+
+/**
+ * For a test file on the cluster store: a private server for the file (started in `beforeAll`, stopped
+ * with every pool in `afterAll`) and `freshDatabase(prefix)` — a new, empty database per call and an
+ * opener for stores on it (migrated on open, lease 30 s unless given).
+ */
+export function usePostgresDatabases(): { freshDatabase(prefix: string): Promise<OpenPgStore> } {
+  let server: PostgresHandle | undefined;
+  let admin: pg.Pool | undefined;
+  let n = 0;
+  const pools: pg.Pool[] = [];
+  beforeAll(async () => {
+    server = await startPostgres();
+    admin = new pg.Pool({ connectionString: server.url, max: 2 });
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
+    await admin?.end();
+    await server?.stop();
+  });
+  return {
+    async freshDatabase(prefix) {
+      if (!server || !admin) throw new Error('usePostgresDatabases: the server is not started (call it inside a describe)');
+      const db = `${prefix}_${process.pid}_${n++}`;
+      await admin.query(`CREATE DATABASE ${db}`);
+      const url = server.url.replace(/\/postgres$/, `/${db}`);
+      return async (owner, options = {}) => {
+        const pool = new pg.Pool({ connectionString: url, max: 4 });
+        pools.push(pool);
+        await migratePostgres(pool);
+        const store = new PgPushStore({ pool, owner, leaseMs: options.leaseMs ?? 30_000, ...(options.now ? { now: options.now } : {}) });
+        return { pool, store };
+      };
+    },
   };
 }

@@ -1,26 +1,10 @@
-/**
- * Micro-benchmark: CPU µs per push of the pure hot-path pieces, for one or two checkouts alternately —
- * no sockets, no store, no Kamailio: what the code itself costs.
- * `npx tsx bench/hotpath-cost.ts [--agent-root OLD,NEW] [--pushes N] [--rounds R]`
- *
- * - **PAP**: parse a PAP 2.0 push (multipart/related, control entity with QoS and a notify URL, a small
- *   SI content entity), build its 1001 push-response, and its result notification;
- * - **MESSAGE**: a fresh message identity (Call-ID, From tag), the MESSAGE for the kamailio-lab profile,
- *   its size estimate, and the embedded engine's wire bytes with a fresh branch;
- * - **random ids**: the identity plus a branch alone (the random draws per push).
- *
- * Each measurement is a child process (`node --import tsx` in the checkout) that loads that checkout's
- * modules, warms up, then times `--pushes` iterations of each piece with process.cpuUsage. A checkout
- * without the direct request encoder (request-encoder.ts, the older one) encodes through the `sip`
- * serializer, as its engine did.
- */
-import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../test/support/repo-paths.js';
 import { checkoutLabel } from './cost.js';
 import { fmt } from './lib/percentiles.js';
 import { table } from './lib/report.js';
+import { runJsonChild } from './lib/json-child.js';
 
 const PIECES = ['pap', 'message', 'ids'] as const;
 type Piece = (typeof PIECES)[number];
@@ -125,20 +109,7 @@ async function child(root: string, pushes: number): Promise<void> {
 }
 
 function measure(root: string, pushes: number): Promise<Result> {
-  return new Promise((resolveRun, reject) => {
-    const args = ['--import', 'tsx', resolve(repoRoot, 'bench/hotpath-cost.ts'), '--child', root, String(pushes)];
-    const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 120_000); // bounded: a stuck child ends the run
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code !== 0 || !line) return reject(new Error(`hotpath child for ${root} failed (exit ${code}): ${out.slice(-1500)}`));
-      resolveRun(JSON.parse(line) as Result);
-    });
-  });
+  return runJsonChild<Result>(resolve(repoRoot, 'bench/hotpath-cost.ts'), root, [String(pushes)]);
 }
 
 async function main(argv: string[]): Promise<void> {

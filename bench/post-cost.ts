@@ -1,14 +1,3 @@
-/**
- * Micro-benchmark: CPU µs the agent's outbox HTTP client spends per POST (the result-notification path),
- * for one or two checkouts alternately. `npx tsx bench/post-cost.ts [--agent-root OLD,NEW] [--posts N]`
- *
- * The parent runs a keep-alive HTTP server on loopback answering every POST with a PAP push-response;
- * each measurement is a child process (`node --import tsx` in the checkout) that loads that checkout's
- * `src/push/outbox/ppg-http-client.ts`, POSTs `--posts` times with 8 in flight after a warm-up, and
- * reports its own CPU time (process.cpuUsage) per POST. A client without `send()` (the older one) is
- * driven as its dispatcher drove it: an AbortController and a timer per POST.
- */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -17,6 +6,7 @@ import { repoRoot } from '../test/support/repo-paths.js';
 import { checkoutLabel } from './cost.js';
 import { fmt } from './lib/percentiles.js';
 import { table } from './lib/report.js';
+import { runJsonChild } from './lib/json-child.js';
 
 const CONCURRENCY = 8;
 const BODY = Buffer.from(
@@ -77,20 +67,7 @@ async function child(root: string, url: string, posts: number): Promise<void> {
 }
 
 function measure(root: string, url: string, posts: number): Promise<{ usPerPost: number; perS: number }> {
-  return new Promise((resolveRun, reject) => {
-    const args = ['--import', 'tsx', resolve(repoRoot, 'bench/post-cost.ts'), '--child', root, url, String(posts)];
-    const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 120_000); // bounded: a stuck child ends the run
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code !== 0 || !line) return reject(new Error(`post-cost child for ${root} failed (exit ${code}): ${out.slice(-1500)}`));
-      resolveRun(JSON.parse(line) as { usPerPost: number; perS: number });
-    });
-  });
+  return runJsonChild(resolve(repoRoot, 'bench/post-cost.ts'), root, [url, String(posts)]);
 }
 
 async function main(argv: string[]): Promise<void> {
